@@ -1,0 +1,51 @@
+#include "simulator/cli/app.h"
+
+#include <CLI/CLI.hpp>
+#include <ostream>
+
+#include "common/error.h"
+#include "common/log.h"
+
+namespace proteus {
+
+int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  CLI::App app{"proteus-sim: predict the speed and memory of distributed training, without a GPU"};
+  app.set_version_flag("--version", std::string("proteus-sim ") + PROTEUS_VERSION);
+  app.require_subcommand(1);
+  bool quiet = false, verbose = false;
+  app.add_flag("-q,--quiet", quiet, "Print only results (no progress or notes)");
+  app.add_flag("-v,--verbose", verbose, "Print debugging detail on stderr");
+  app.parse_complete_callback([&] {
+    SetLogLevel(quiet ? LogLevel::kQuiet : verbose ? LogLevel::kDebug : LogLevel::kInfo);
+  });
+  AddSimulateCommand(app, out);
+  AddValidateCommand(app, out);
+  AddTopoCommand(app, out);
+  AddCollectiveCommand(app, out);
+
+  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
+  try {
+    app.parse(reversed);
+    return 0;
+  } catch (const CLI::ParseError& e) {
+    // Help and version requests are "errors" with exit code 0; app.exit prints the right help
+    // (the subcommand's, for "simulate --help").
+    if (e.get_exit_code() == 0) return app.exit(e, out, err);
+    err << "error: " << e.what() << "\nRun with --help for usage.\n";
+    return 2;
+  } catch (const UserError& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const DeviceError& e) {
+    err << "error: " << e.what() << "\n";
+    return 2;
+  } catch (const InternalError& e) {
+    err << "internal error: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    err << "internal error: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+}  // namespace proteus
