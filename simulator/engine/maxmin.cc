@@ -1,0 +1,226 @@
+#include "simulator/engine/maxmin.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/error.h"
+
+namespace proteus {
+
+namespace {
+
+bool ValidBound(double bound) { return bound == kUnbounded || (std::isfinite(bound) && bound > 0); }
+
+}  // namespace
+
+MaxMinSolver::MaxMinSolver(std::vector<double> capacities) {
+  constraints_.resize(capacities.size());
+  for (size_t c = 0; c < capacities.size(); ++c) constraints_[c].capacity = capacities[c];
+  constraint_queued_.assign(capacities.size(), 0);
+  constraint_visit_.assign(capacities.size(), 0);
+  remaining_.assign(capacities.size(), 0);
+  unfixed_uses_.assign(capacities.size(), 0);
+  level_stamp_.assign(capacities.size(), 0);
+}
+
+MaxMinSolver::VarId MaxMinSolver::AddVariable(std::span<const ConstraintId> route, double bound) {
+  PROTEUS_CHECK(ValidBound(bound), "a flow's bound must be > 0 or unbounded");
+  VarId v;
+  if (!free_vars_.empty()) {
+    v = free_vars_.back();
+    free_vars_.pop_back();
+  } else {
+    v = static_cast<VarId>(vars_.size());
+    vars_.emplace_back();
+    var_queued_.push_back(0);
+    var_visit_.push_back(0);
+    new_rate_.push_back(0);
+    fixed_mark_.push_back(0);
+  }
+  Var& var = vars_[v];
+  var.bound = bound;
+  var.rate = 0;
+  var.active = true;
+  var.is_new = true;
+  var.uses.clear();
+  for (ConstraintId c : route) {
+    PROTEUS_CHECK(c >= 0 && c < NumConstraints(), "flow route names an unknown link");
+    PROTEUS_CHECK(constraints_[c].capacity > 0 && std::isfinite(constraints_[c].capacity),
+                  "flow route crosses a link without a positive finite capacity");
+    auto& entries = constraints_[c].entries;
+    var.uses.push_back(Use{c, static_cast<int32_t>(entries.size())});
+    entries.push_back(Entry{v, static_cast<int32_t>(var.uses.size() - 1)});
+  }
+  ++num_active_;
+  QueueVar(v);
+  return v;
+}
+
+void MaxMinSolver::RemoveVariable(VarId v) {
+  PROTEUS_CHECK(Active(v), "removing a flow that is not active");
+  Var& var = vars_[v];
+  for (const Use& use : var.uses) {
+    auto& entries = constraints_[use.c].entries;
+    // Swap-remove, then tell the moved entry's variable where its use now lives.
+    Entry moved = entries.back();
+    entries[use.slot] = moved;
+    entries.pop_back();
+    if (use.slot < static_cast<int32_t>(entries.size())) vars_[moved.v].uses[moved.use].slot = use.slot;
+    QueueConstraint(use.c);
+  }
+  var.active = false;
+  var.rate = 0;
+  --num_active_;
+  free_vars_.push_back(v);
+}
+
+void MaxMinSolver::SetBound(VarId v, double bound) {
+  PROTEUS_CHECK(Active(v), "re-bounding a flow that is not active");
+  PROTEUS_CHECK(ValidBound(bound), "a flow's bound must be > 0 or unbounded");
+  if (vars_[v].bound == bound) return;
+  vars_[v].bound = bound;
+  QueueVar(v);
+}
+
+std::vector<MaxMinSolver::ConstraintId> MaxMinSolver::Route(VarId v) const {
+  std::vector<ConstraintId> route;
+  for (const Use& use : vars_[v].uses) route.push_back(use.c);
+  return route;
+}
+
+void MaxMinSolver::QueueVar(VarId v) {
+  if (var_queued_[v]) return;
+  var_queued_[v] = 1;
+  dirty_vars_.push_back(v);
+}
+
+void MaxMinSolver::QueueConstraint(ConstraintId c) {
+  if (constraint_queued_[c]) return;
+  constraint_queued_[c] = 1;
+  dirty_constraints_.push_back(c);
+}
+
+void MaxMinSolver::Solve() {
+  changed_.clear();
+  if (!Dirty()) return;
+  CollectComponents();
+  FillComponents();
+  RecordChanges();
+  ++stats_.solves;
+  stats_.vars_solved += static_cast<int64_t>(comp_vars_.size());
+  stats_.constraints_solved += static_cast<int64_t>(comp_constraints_.size());
+}
+
+void MaxMinSolver::VisitConstraint(ConstraintId c) {
+  if (constraint_visit_[c] == visit_epoch_) return;
+  constraint_visit_[c] = visit_epoch_;
+  comp_constraints_.push_back(c);
+}
+
+// Breadth-first walk over variable -> constraint -> variable from every pending change. The
+// constraint list doubles as the walk's queue.
+void MaxMinSolver::CollectComponents() {
+  ++visit_epoch_;
+  comp_vars_.clear();
+  comp_constraints_.clear();
+  for (VarId v : dirty_vars_) {
+    var_queued_[v] = 0;
+    if (!vars_[v].active || var_visit_[v] == visit_epoch_) continue;
+    var_visit_[v] = visit_epoch_;
+    comp_vars_.push_back(v);
+    for (const Use& use : vars_[v].uses) VisitConstraint(use.c);
+  }
+  for (ConstraintId c : dirty_constraints_) {
+    constraint_queued_[c] = 0;
+    VisitConstraint(c);
+  }
+  dirty_vars_.clear();
+  dirty_constraints_.clear();
+  for (size_t head = 0; head < comp_constraints_.size(); ++head) {
+    for (const Entry& e : constraints_[comp_constraints_[head]].entries) {
+      if (var_visit_[e.v] == visit_epoch_) continue;
+      var_visit_[e.v] = visit_epoch_;
+      comp_vars_.push_back(e.v);
+      for (const Use& use : vars_[e.v].uses) VisitConstraint(use.c);
+    }
+  }
+}
+
+void MaxMinSolver::PushLevel(ConstraintId c) {
+  ++level_stamp_[c];
+  if (unfixed_uses_[c] == 0) return;
+  double level = std::max(remaining_[c], 0.0) / unfixed_uses_[c];
+  heap_.push_back(Level{level, c, level_stamp_[c]});
+  std::push_heap(heap_.begin(), heap_.end(), [](const Level& a, const Level& b) {
+    return a.level != b.level ? a.level > b.level : a.c > b.c;  // min-heap, ties by id
+  });
+}
+
+void MaxMinSolver::FixVar(VarId v, double rate) {
+  fixed_mark_[v] = fill_epoch_;
+  new_rate_[v] = rate;
+  for (const Use& use : vars_[v].uses) {
+    remaining_[use.c] -= rate;
+    --unfixed_uses_[use.c];
+    PushLevel(use.c);
+  }
+}
+
+// Progressive filling over the collected components (see the header for the math).
+void MaxMinSolver::FillComponents() {
+  ++fill_epoch_;
+  heap_.clear();
+  bounded_.clear();
+  for (ConstraintId c : comp_constraints_) {
+    remaining_[c] = constraints_[c].capacity;
+    unfixed_uses_[c] = static_cast<int32_t>(constraints_[c].entries.size());
+    PushLevel(c);
+  }
+  for (VarId v : comp_vars_) {
+    if (vars_[v].bound != kUnbounded) bounded_.push_back(v);
+  }
+  std::sort(bounded_.begin(), bounded_.end(), [this](VarId a, VarId b) {
+    return vars_[a].bound != vars_[b].bound ? vars_[a].bound < vars_[b].bound : a < b;
+  });
+  auto heap_less = [](const Level& a, const Level& b) {
+    return a.level != b.level ? a.level > b.level : a.c > b.c;
+  };
+  size_t next_bounded = 0;
+  while (true) {
+    while (!heap_.empty() && heap_.front().stamp != level_stamp_[heap_.front().c]) {
+      std::pop_heap(heap_.begin(), heap_.end(), heap_less);
+      heap_.pop_back();
+    }
+    while (next_bounded < bounded_.size() && fixed_mark_[bounded_[next_bounded]] == fill_epoch_) ++next_bounded;
+    bool have_bound = next_bounded < bounded_.size();
+    if (heap_.empty() && !have_bound) break;
+    if (have_bound && (heap_.empty() || vars_[bounded_[next_bounded]].bound <= heap_.front().level)) {
+      VarId v = bounded_[next_bounded];
+      FixVar(v, vars_[v].bound);
+      continue;
+    }
+    // The constraint with the lowest level saturates: it is the bottleneck of its unfixed variables.
+    Level top = heap_.front();
+    std::pop_heap(heap_.begin(), heap_.end(), heap_less);
+    heap_.pop_back();
+    const auto& entries = constraints_[top.c].entries;
+    for (size_t i = 0; i < entries.size(); ++i) {
+      if (fixed_mark_[entries[i].v] != fill_epoch_) FixVar(entries[i].v, top.level);
+    }
+  }
+  // Only unbounded variables without constraints are left: nothing limits them.
+  for (VarId v : comp_vars_) {
+    if (fixed_mark_[v] != fill_epoch_) FixVar(v, kUnbounded);
+  }
+}
+
+void MaxMinSolver::RecordChanges() {
+  for (VarId v : comp_vars_) {
+    Var& var = vars_[v];
+    if (var.is_new || var.rate != new_rate_[v]) changed_.push_back(v);
+    var.rate = new_rate_[v];
+    var.is_new = false;
+  }
+}
+
+}  // namespace proteus

@@ -1,0 +1,153 @@
+// Max-min fair sharing of link bandwidth between flows (SimGrid's lmm, reduced to what HTAE needs).
+//
+// Model. Constraints c (links) have a capacity C_c (bytes/s). Variables v (flows) have an upper
+// bound B_v (their max_rate; +inf when unbounded) and use a list of constraints (their route; a
+// constraint listed twice is used twice). A rate vector r is feasible when
+//     sum over uses (v, c) of r_v <= C_c   for every c,      and 0 <= r_v <= B_v.
+// The max-min fair vector is the feasible r in which no rate can grow without shrinking a rate that
+// is already no larger. It is unique, and progressive filling (water-filling) finds it:
+//   all unfixed variables share one rising level L, starting at 0;
+//   constraint c saturates when  fixed_c + n_c * L = C_c,  i.e. at  L_c = (C_c - fixed_c) / n_c
+//     (fixed_c: rate of fixed variables on c, n_c: uses of c by unfixed variables);
+//   variable v saturates at L = B_v;
+//   take the smallest of these levels; fix the variable at its bound, or fix every unfixed
+//   variable of the saturated constraint at L_c (c is the bottleneck of those variables); repeat.
+// Levels only rise, so a heap of constraints keyed by L_c and the bounds sorted once give
+// O(U log C) for U uses, C constraints.
+//
+// Worked example: links a (capacity 10) and b (capacity 4) in a chain;
+//   flow 1 uses a and b, flow 2 uses a, flow 3 uses b with bound 1.
+//   L_a = 10/2 = 5, L_b = 4/2 = 2, B_3 = 1  ->  fix flow 3 at 1:   fixed_b = 1, n_b = 1, L_b = 3
+//   L_a = 5, L_b = 3                          ->  b saturates: flow 1 = 3;  fixed_a = 3, n_a = 1, L_a = 7
+//   L_a = 7                                   ->  a saturates: flow 2 = 7.
+//   Rates (3, 7, 1): a carries 10 of 10, b carries 4 of 4.
+//
+// Incremental solving. HTAE changes the flow set at every flow start and end, thousands of times
+// per simulated second, while most flows never share a link with the change. The max-min vector
+// decomposes over connected components of the flow/link graph (two flows interact only through a
+// chain of shared links), so Solve() re-solves only the components that contain a variable added,
+// removed or re-bounded since the last Solve(); every other rate is still exact. The component is
+// found by a breadth-first walk from the changed variables and from the constraints a removed
+// variable used (its removal may have split one component into several: the walk covers them all).
+// Cost per Solve(): O(U_k log C_k) over the uses and constraints of the touched components only.
+// SolveMaxMinReference (maxmin_reference.h) solves from scratch with no heap and no components; the
+// tests cross-check the two on random add/remove/re-bound sequences.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <span>
+#include <vector>
+
+namespace proteus {
+
+inline constexpr double kUnbounded = std::numeric_limits<double>::infinity();
+
+class MaxMinSolver {
+ public:
+  using VarId = int32_t;
+  using ConstraintId = int32_t;
+
+  /// One constraint per entry of `capacities` (bytes/s; must be > 0 and finite to be usable).
+  explicit MaxMinSolver(std::vector<double> capacities);
+
+  int NumConstraints() const { return static_cast<int>(constraints_.size()); }
+  double Capacity(ConstraintId c) const { return constraints_[c].capacity; }
+
+  /// Adds a variable using `route` (each id in [0, NumConstraints())) with upper bound `bound`
+  /// (kUnbounded, or > 0). Its rate is 0 until the next Solve(). Ids of removed variables are reused.
+  VarId AddVariable(std::span<const ConstraintId> route, double bound);
+  /// Removes an active variable; its constraints' other variables are re-solved at the next Solve().
+  void RemoveVariable(VarId v);
+  /// Changes the bound of an active variable (kUnbounded, or > 0).
+  void SetBound(VarId v, double bound);
+
+  /// Re-solves the components touched since the last Solve(). No-op when nothing changed.
+  void Solve();
+  /// True when a change awaits Solve().
+  bool Dirty() const { return !dirty_vars_.empty() || !dirty_constraints_.empty(); }
+
+  /// Rate (bytes/s) of an active variable as of the last Solve(); +inf for an unbounded variable
+  /// that uses no constraint.
+  double Rate(VarId v) const { return vars_[v].rate; }
+  double Bound(VarId v) const { return vars_[v].bound; }
+  bool Active(VarId v) const { return v >= 0 && v < static_cast<VarId>(vars_.size()) && vars_[v].active; }
+  int NumActive() const { return num_active_; }
+  /// Variables whose rate changed in the last Solve(), variables added since the previous Solve()
+  /// included, in a deterministic order.
+  std::span<const VarId> Changed() const { return changed_; }
+  /// The route of an active variable (as given to AddVariable).
+  std::vector<ConstraintId> Route(VarId v) const;
+
+  struct Stats {
+    int64_t solves = 0;             // Solve() calls that had work to do
+    int64_t vars_solved = 0;        // sum over solves of the variables in touched components
+    int64_t constraints_solved = 0; // same for constraints
+  };
+  const Stats& stats() const { return stats_; }
+
+ private:
+  struct Use {                 // variable v uses constraint c; `slot` is its index in c's list
+    ConstraintId c;
+    int32_t slot;
+  };
+  struct Entry {               // constraint c is used by variable v through v's use number `use`
+    VarId v;
+    int32_t use;
+  };
+  struct Var {
+    double bound = kUnbounded;
+    double rate = 0;
+    std::vector<Use> uses;     // capacity kept across reuse of the id: no allocation in steady state
+    bool active = false;
+    bool is_new = false;
+  };
+  struct Constraint {
+    double capacity = 0;
+    std::vector<Entry> entries;
+  };
+
+  void QueueVar(VarId v);
+  void QueueConstraint(ConstraintId c);
+  void VisitConstraint(ConstraintId c);
+  void CollectComponents();
+  void FillComponents();
+  void FixVar(VarId v, double rate);
+  void PushLevel(ConstraintId c);
+  void RecordChanges();
+
+  std::vector<Var> vars_;
+  std::vector<Constraint> constraints_;
+  std::vector<VarId> free_vars_;
+  int num_active_ = 0;
+
+  // Pending changes, each queued once.
+  std::vector<VarId> dirty_vars_;
+  std::vector<ConstraintId> dirty_constraints_;
+  std::vector<uint8_t> var_queued_, constraint_queued_;
+
+  // Breadth-first walk: visited when the mark equals visit_epoch_ (no clearing between solves).
+  std::vector<uint32_t> var_visit_, constraint_visit_;
+  uint32_t visit_epoch_ = 0;
+
+  // Scratch of one Solve(), kept to avoid reallocation.
+  std::vector<VarId> comp_vars_;
+  std::vector<ConstraintId> comp_constraints_;
+  std::vector<double> remaining_;       // per constraint: capacity minus fixed rates
+  std::vector<int32_t> unfixed_uses_;   // per constraint: uses by unfixed variables
+  std::vector<uint32_t> level_stamp_;   // per constraint: invalidates stale heap entries
+  std::vector<double> new_rate_;        // per variable
+  std::vector<uint32_t> fixed_mark_;    // per variable: == fill_epoch_ when fixed
+  uint32_t fill_epoch_ = 1;
+  struct Level {
+    double level;
+    ConstraintId c;
+    uint32_t stamp;
+  };
+  std::vector<Level> heap_;
+  std::vector<VarId> bounded_;          // component variables with a finite bound, sorted by bound
+  std::vector<VarId> changed_;
+  Stats stats_;
+};
+
+}  // namespace proteus
