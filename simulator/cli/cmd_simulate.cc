@@ -1,0 +1,92 @@
+// proteus-sim simulate: one training iteration of a model on a cluster under a strategy.
+#include <CLI/CLI.hpp>
+#include <fstream>
+#include <ostream>
+#include <sstream>
+
+#include "common/json_file.h"
+#include "common/manifest.h"
+#include "simulator/cli/app.h"
+#include "simulator/cli/simulation.h"
+#include "simulator/compile/dump_graph.h"
+#include "simulator/report/trace.h"
+
+namespace proteus {
+namespace {
+
+struct SimulateArgs {
+  SimulationRequest request;
+  bool json = false;
+  std::string trace, manifest, dump_graph, report_file;
+};
+
+void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
+  cmd->add_option("--tp", f.tp, "Tensor-parallel degree (Megatron column/row splits)")->check(CLI::PositiveNumber);
+  cmd->add_option("--pp", f.pp, "Pipeline-parallel degree (stages)")->check(CLI::PositiveNumber);
+  cmd->add_option("--dp", f.dp, "Data-parallel degree (default: fill the cluster)")->check(CLI::PositiveNumber);
+  cmd->add_option("--mbs", f.mbs, "Micro-batch size per data-parallel rank")->check(CLI::PositiveNumber);
+  cmd->add_option("--gbs", f.gbs, "Global batch size (default: mbs x dp)")->check(CLI::PositiveNumber);
+  cmd->add_option("--schedule", f.schedule, "Pipeline schedule: gpipe, 1f1b, interleaved:V")
+      ->capture_default_str();
+  cmd->add_option("--zero", f.zero, "ZeRO stage: 0, or 1 (distributed optimizer)")->check(CLI::Range(0, 1));
+  cmd->add_option("--recompute", f.recompute, "Activation recomputation: none, selective, full")
+      ->capture_default_str();
+  cmd->add_flag("--sp", f.sp, "Megatron sequence parallelism (with --tp)");
+  cmd->add_option("--pp-layers", f.pp_layers, "Layers per stage for an uneven split, e.g. 10,12,12,14");
+  cmd->add_option("--grad-bucket-mb", f.grad_bucket_mb, "Gradient bucket size in MiB (default 25)")
+      ->check(CLI::PositiveNumber);
+}
+
+void WriteOutputs(const SimulateArgs& a, const SimulationOutput& sim, std::ostream& out) {
+  if (!a.dump_graph.empty()) {
+    std::ostringstream ss;
+    DumpGraph(sim.graph, ss);
+    WriteFileAtomic(a.dump_graph, ss.str());
+  }
+  if (!a.trace.empty()) WriteChromeTrace(sim.graph, sim.result, a.trace);
+  if (!a.manifest.empty()) {
+    Manifest m;
+    m.device = sim.gpu_type;
+    m.ops = sim.unmeasured;
+    m.Save(a.manifest);
+  }
+  Json report = ReportToJson(sim.report);
+  if (!a.report_file.empty()) WriteJsonFile(a.report_file, report);
+  if (a.json) out << report.dump(2) << "\n";
+  else PrintReportTable(sim.report, out);
+}
+
+}  // namespace
+
+void AddSimulateCommand(CLI::App& app, std::ostream& out) {
+  auto* cmd = app.add_subcommand("simulate", "Predict one training iteration: time, throughput, MFU, memory");
+  auto args = std::make_shared<SimulateArgs>();
+  RunSpec& spec = args->request.spec;
+  cmd->add_option("--model", spec.model, "Zoo name (gpt3-175b, llama3-70b, ...), proteus.model/1 file or HF config.json")
+      ->required();
+  cmd->add_option("--cluster", spec.cluster, "Cluster name in data/clusters (dgx-h100-128, ...) or proteus.cluster/1 file")
+      ->required();
+  cmd->add_option("--strategy", spec.strategy_file, "Strategy file (proteus.strategy/1); replaces the shorthand flags");
+  AddStrategyFlags(cmd, spec.flags);
+  cmd->add_option("--db", spec.databases, "Cost database(s); later ones override earlier ones (repeatable)");
+  cmd->add_option("--dtype", spec.dtype, "Compute dtype: bf16 (default), fp16, fp32");
+  cmd->add_flag("--no-symmetry", [&spec](int64_t) { spec.symmetry = false; },
+                "Simulate every GPU instead of one per symmetry class");
+  cmd->add_flag("--explain", args->request.explain_only, "Print the expanded strategy tree and stop");
+  cmd->add_flag("--json", args->json, "Print the report as JSON (proteus.report/1)");
+  cmd->add_option("--report", args->report_file, "Also write the JSON report to this file");
+  cmd->add_option("--trace", args->trace, "Write a Chrome/Perfetto trace (one process per simulated GPU)");
+  cmd->add_option("--emit-manifest", args->manifest,
+                  "Write the operators estimated without a measurement (for proteus-profile ops --manifest)");
+  cmd->add_option("--dump-graph", args->dump_graph, "Write the execution graph as text");
+  cmd->callback([&out, args] {
+    SimulationOutput sim = RunSimulation(args->request);
+    if (args->request.explain_only) {
+      out << sim.explain;
+      return;
+    }
+    WriteOutputs(*args, sim, out);
+  });
+}
+
+}  // namespace proteus

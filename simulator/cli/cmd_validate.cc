@@ -1,0 +1,97 @@
+// proteus-sim validate SUITE.json: predicted vs measured per case, with errors and their summary.
+#include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
+#include <ostream>
+
+#include "common/json_file.h"
+#include "common/log.h"
+#include "simulator/cli/app.h"
+#include "simulator/cli/simulation.h"
+
+namespace proteus {
+namespace {
+
+struct CaseRow {
+  std::string name, metric;
+  double predicted = 0, measured = 0;
+  std::string note;  // "OOM" or an error message
+};
+
+std::vector<CaseRow> RunSuite(const std::string& path, const std::string& only) {
+  Json doc = ReadJsonFile(path);
+  JsonView root(doc, path);
+  root.RequireFormat("proteus.suite", 1);
+  JsonView cases = root.At("cases");
+  std::vector<CaseRow> rows;
+  Progress progress("cases", static_cast<int64_t>(cases.Size()));
+  for (size_t i = 0; i < cases.Size(); ++i) {
+    JsonView c = cases.At(i);
+    SimulationRequest request;
+    request.spec = RunSpecFromJson(c);
+    Measured measured = MeasuredFromJson(c);
+    if (!only.empty() && request.spec.name.find(only) == std::string::npos) {
+      progress.Advance(1);
+      continue;
+    }
+    SimulationOutput sim = RunSimulation(request);
+    for (const auto& [metric, value] : measured.values)
+      rows.push_back({request.spec.name, metric, sim.report.Metric(metric), value, sim.report.oom ? "OOM" : ""});
+    progress.Advance(1, request.spec.name);
+  }
+  return rows;
+}
+
+void PrintRows(const std::vector<CaseRow>& rows, std::ostream& out) {
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "%-36s %-18s %12s %12s %9s\n", "case", "metric", "predicted", "measured", "error");
+  out << buf;
+  double sum = 0, max = 0;
+  for (const auto& r : rows) {
+    double err = (r.predicted - r.measured) / r.measured;
+    sum += std::fabs(err);
+    max = std::max(max, std::fabs(err));
+    std::snprintf(buf, sizeof buf, "%-36s %-18s %12.4g %12.4g %+8.1f%% %s\n", r.name.c_str(), r.metric.c_str(),
+                  r.predicted, r.measured, 100 * err, r.note.c_str());
+    out << buf;
+  }
+  if (!rows.empty()) {
+    std::snprintf(buf, sizeof buf, "\n%zu comparisons: mean |error| %.1f%%, max |error| %.1f%%\n", rows.size(),
+                  100 * sum / rows.size(), 100 * max);
+    out << buf;
+  }
+}
+
+Json RowsToJson(const std::string& suite, const std::vector<CaseRow>& rows) {
+  Json cases = Json::array();
+  double sum = 0, max = 0;
+  for (const auto& r : rows) {
+    double err = (r.predicted - r.measured) / r.measured;
+    sum += std::fabs(err);
+    max = std::max(max, std::fabs(err));
+    cases.push_back({{"case", r.name}, {"metric", r.metric}, {"predicted", r.predicted}, {"measured", r.measured},
+                     {"relative_error", err}, {"note", r.note}});
+  }
+  return {{"suite", suite}, {"comparisons", cases},
+          {"mean_abs_error", rows.empty() ? 0.0 : sum / rows.size()}, {"max_abs_error", max}};
+}
+
+}  // namespace
+
+void AddValidateCommand(CLI::App& app, std::ostream& out) {
+  auto* cmd = app.add_subcommand("validate", "Run a validation suite: predicted vs measured, per case");
+  auto suite = std::make_shared<std::string>();
+  auto only = std::make_shared<std::string>();
+  auto json = std::make_shared<bool>(false);
+  cmd->add_option("suite", *suite, "Suite file (proteus.suite/1), e.g. data/validation/megatron-sc21-table1.json")
+      ->required();
+  cmd->add_option("--case", *only, "Run only cases whose name contains this text");
+  cmd->add_flag("--json", *json, "Print the comparison as JSON");
+  cmd->callback([&out, suite, only, json] {
+    auto rows = RunSuite(*suite, *only);
+    if (*json) out << RowsToJson(*suite, rows).dump(2) << "\n";
+    else PrintRows(rows, out);
+  });
+}
+
+}  // namespace proteus

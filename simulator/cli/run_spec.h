@@ -1,0 +1,51 @@
+// The inputs of one simulation as a person gives them: names or files for the model and cluster,
+// a strategy as shorthand flags or a file, databases to layer. The simulate flags, validation-suite
+// cases (proteus.suite/1) and measured runs (proteus.run/1) all produce a RunSpec.
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "common/json_file.h"
+
+namespace proteus {
+
+/// Shorthand strategy flags, as typed on the command line (0 / empty = not given).
+struct StrategyFlags {
+  int tp = 1, pp = 1, dp = 0;         // dp 0: fill the cluster (GPUs / (tp*pp))
+  int mbs = 1, gbs = 0;               // gbs 0: mbs * dp (one micro-batch per pipeline)
+  std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V
+  int zero = 0;                       // 0 or 1
+  std::string recompute = "none";     // none | selective | full
+  bool sp = false;
+  std::string pp_layers;              // "10,12,12,14": layers per stage (uneven split)
+  int64_t grad_bucket_mb = 0;         // 0: the default
+};
+
+struct RunSpec {
+  std::string name;                   // case name (suites) or "" (command line)
+  std::string model;                  // zoo name, proteus.model/1 file or HF config.json
+  std::string cluster;                // data/clusters name or file
+  std::string strategy_file;          // proteus.strategy/1 file; overrides flags when set
+  StrategyFlags flags;
+  std::vector<std::string> databases; // lowest layer first; later ones win
+  std::string dtype;                  // "" keeps the model's
+  bool symmetry = true;
+};
+
+/// Metrics a measurement may hold, by name: iteration_time_s, samples_per_s, tokens_per_s,
+/// tflops_per_gpu (model FLOPs), hw_tflops_per_gpu (incl. recomputation), mfu, peak_memory_gib.
+const std::vector<std::string>& KnownMetrics();
+
+struct Measured {
+  std::map<std::string, double> values;
+  std::string source;
+};
+
+/// Reads a case of a suite or a proteus.run/1 document: {name, model, cluster, strategy: {tp, pp,
+/// dp, mbs, gbs, schedule, zero, recompute, sp, pp_layers} | "file.json", databases, dtype}.
+RunSpec RunSpecFromJson(const JsonView& v);
+Measured MeasuredFromJson(const JsonView& v);  // {"measured": {...}, "source": "..."}
+
+}  // namespace proteus

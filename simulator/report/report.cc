@@ -1,0 +1,149 @@
+#include "simulator/report/report.h"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "common/error.h"
+#include "common/units.h"
+
+namespace proteus {
+
+int64_t Report::PeakMemory() const {
+  int64_t peak = 0;
+  for (const auto& g : per_gpu) peak = std::max(peak, g.peak_memory);
+  return peak;
+}
+
+double Report::Metric(const std::string& name) const {
+  if (name == "iteration_time_s") return iteration_time_s;
+  if (name == "samples_per_s") return samples_per_s;
+  if (name == "tokens_per_s") return tokens_per_s;
+  if (name == "tflops_per_gpu") return tflops_per_gpu;
+  if (name == "hw_tflops_per_gpu") return hw_tflops_per_gpu;
+  if (name == "mfu") return mfu;
+  if (name == "peak_memory_gib") return static_cast<double>(PeakMemory()) / kGiB;
+  throw InternalError("unknown report metric " + name);
+}
+
+Json ReportToJson(const Report& r) {
+  Json gpus = Json::array();
+  for (const auto& g : r.per_gpu) {
+    Json mem = Json::object();
+    for (int c = 0; c < kNumMemCategories; ++c)
+      mem[std::string(MemCategoryName(static_cast<MemCategory>(c)))] = g.memory_at_peak[c];
+    Json exposed = Json::object();
+    for (int s = 1; s < kNumStreams; ++s)
+      exposed[std::string(StreamName(static_cast<StreamKind>(s)))] = g.exposed_comm_s[s];
+    gpus.push_back({{"label", g.label}, {"multiplicity", g.multiplicity}, {"peak_memory_bytes", g.peak_memory},
+                    {"memory_capacity_bytes", g.memory_capacity}, {"memory_at_peak_bytes", mem}, {"oom", g.oom},
+                    {"compute_s", g.compute_s}, {"exposed_comm_s", exposed}, {"idle_s", g.idle_s}});
+  }
+  Json sources = Json::object();
+  for (int s = 0; s < kNumCostSources; ++s)
+    sources[std::string(CostSourceName(static_cast<CostSource>(s)))] = r.cost_sources[s];
+  return {{"format", "proteus.report/1"},
+          {"inputs",
+           {{"model", r.model}, {"cluster", r.cluster}, {"strategy", r.strategy}, {"gpu_type", r.gpu_type},
+            {"dtype", r.dtype}, {"params", r.params}, {"gpus", r.gpus}, {"simulated_gpus", r.simulated_gpus},
+            {"global_batch", r.global_batch}, {"micro_batches", r.micro_batches}, {"seq_len", r.seq_len}}},
+          {"iteration_time_s", r.iteration_time_s},
+          {"samples_per_s", r.samples_per_s},
+          {"tokens_per_s", r.tokens_per_s},
+          {"model_flops_per_iteration", r.model_flops},
+          {"hw_flops_per_iteration", r.hw_flops},
+          {"tflops_per_gpu", r.tflops_per_gpu},
+          {"hw_tflops_per_gpu", r.hw_tflops_per_gpu},
+          {"mfu", r.mfu},
+          {"bubble_fraction", r.bubble_fraction},
+          {"peak_memory_bytes", r.PeakMemory()},
+          {"oom", r.oom},
+          {"gpus", gpus},
+          {"cost_sources", sources}};
+}
+
+namespace {
+
+std::string Gib(int64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.2f GiB", static_cast<double>(bytes) / kGiB);
+  return buf;
+}
+
+std::string Pct(double part, double whole) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%5.1f%%", whole > 0 ? 100.0 * part / whole : 0.0);
+  return buf;
+}
+
+void PrintLine(std::ostream& out, const char* key, const std::string& value) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "  %-22s ", key);
+  out << buf << value << "\n";
+}
+
+void PrintMemory(const Report& r, std::ostream& out) {
+  out << "\nMemory per GPU (at peak)\n";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "  %-18s %5s %11s %11s %11s %11s %11s %11s %11s\n", "gpu", "x", "weights",
+                "gradients", "optimizer", "activations", "buffers", "peak", "capacity");
+  out << buf;
+  for (const auto& g : r.per_gpu) {
+    std::snprintf(buf, sizeof buf, "  %-18s %5d %11s %11s %11s %11s %11s %11s %11s%s\n", g.label.c_str(),
+                  g.multiplicity, Gib(g.memory_at_peak[0]).c_str(), Gib(g.memory_at_peak[1]).c_str(),
+                  Gib(g.memory_at_peak[2]).c_str(), Gib(g.memory_at_peak[3]).c_str(),
+                  Gib(g.memory_at_peak[4]).c_str(), Gib(g.peak_memory).c_str(), Gib(g.memory_capacity).c_str(),
+                  g.oom ? "  OOM" : "");
+    out << buf;
+  }
+}
+
+void PrintTime(const Report& r, std::ostream& out) {
+  out << "\nTime per GPU (share of the iteration)\n";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "  %-18s %9s %9s %9s %9s %9s\n", "gpu", "compute", "tp comm", "dp comm",
+                "pp comm", "idle");
+  out << buf;
+  double t = r.iteration_time_s;
+  for (const auto& g : r.per_gpu) {
+    std::snprintf(buf, sizeof buf, "  %-18s %9s %9s %9s %9s %9s\n", g.label.c_str(), Pct(g.compute_s, t).c_str(),
+                  Pct(g.exposed_comm_s[1], t).c_str(), Pct(g.exposed_comm_s[2], t).c_str(),
+                  Pct(g.exposed_comm_s[3], t).c_str(), Pct(g.idle_s, t).c_str());
+    out << buf;
+  }
+  out << "  (communication counted only where it is exposed: the compute stream idles meanwhile)\n";
+}
+
+}  // namespace
+
+void PrintReportTable(const Report& r, std::ostream& out) {
+  char buf[128];
+  out << "proteus-sim: " << r.model << " on " << r.cluster << "\n";
+  PrintLine(out, "strategy", r.strategy);
+  std::snprintf(buf, sizeof buf, "%d (%s), %d simulated", r.gpus, r.gpu_type.c_str(), r.simulated_gpus);
+  PrintLine(out, "GPUs", buf);
+  std::snprintf(buf, sizeof buf, "%.2fB, %s", static_cast<double>(r.params) / 1e9, r.dtype.c_str());
+  PrintLine(out, "parameters", buf);
+  std::snprintf(buf, sizeof buf, "%lld (%lld micro-batches per pipeline), seq %lld", (long long)r.global_batch,
+                (long long)r.micro_batches, (long long)r.seq_len);
+  PrintLine(out, "global batch", buf);
+  out << "\n";
+  if (r.oom) out << "  VERDICT: OUT OF MEMORY (peak " << Gib(r.PeakMemory()) << " exceeds a GPU's capacity)\n";
+  PrintLine(out, "iteration time", FormatSeconds(r.iteration_time_s));
+  std::snprintf(buf, sizeof buf, "%.2f samples/s, %.0f tokens/s", r.samples_per_s, r.tokens_per_s);
+  PrintLine(out, "throughput", buf);
+  std::snprintf(buf, sizeof buf, "%.1f model, %.1f with recomputation", r.tflops_per_gpu, r.hw_tflops_per_gpu);
+  PrintLine(out, "TFLOP/s per GPU", buf);
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100 * r.mfu);
+  PrintLine(out, "MFU", buf);
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100 * r.bubble_fraction);
+  PrintLine(out, "pipeline bubble", buf);
+  PrintLine(out, "peak memory per GPU", Gib(r.PeakMemory()));
+  PrintMemory(r, out);
+  PrintTime(r, out);
+  out << "\nCost sources (tasks)\n  ";
+  for (int s = 0; s < kNumCostSources; ++s)
+    if (r.cost_sources[s] > 0) out << CostSourceName(static_cast<CostSource>(s)) << " " << r.cost_sources[s] << "  ";
+  out << "\n";
+}
+
+}  // namespace proteus

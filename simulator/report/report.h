@@ -1,0 +1,60 @@
+// The report (proteus.report/1): what a simulation predicts, for people (a table) and machines
+// (JSON). Built from the execution graph, the engine's result and the compile summary.
+//
+//   iteration time t (the engine's makespan)
+//   samples/s   = global_batch / t           tokens/s = samples/s * seq_len
+//   model TFLOP/s per GPU = model FLOPs per iteration / (t * GPUs)   (no recomputation)
+//   hw TFLOP/s per GPU    = executed FLOPs per iteration / (t * GPUs) (with recomputation)
+//   MFU = model TFLOP/s per GPU / peak dense TFLOP/s of the GPU in the compute dtype
+// Time breakdown per simulated GPU: compute busy, exposed communication per stream kind (comm busy
+// while compute idles), and the rest of the iteration idle (pipeline bubble and waiting).
+#pragma once
+
+#include <array>
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "common/json_file.h"
+#include "simulator/compile/exec_graph.h"
+
+namespace proteus {
+
+struct GpuReport {
+  std::string label;
+  int multiplicity = 1;
+  int64_t peak_memory = 0;
+  int64_t memory_capacity = 0;
+  std::array<int64_t, kNumMemCategories> memory_at_peak{};
+  bool oom = false;
+  double compute_s = 0;                          // compute stream busy
+  std::array<double, kNumStreams> exposed_comm_s{};  // per stream kind (tp/dp/pp/copy)
+  double idle_s = 0;                             // neither computing nor in exposed communication
+};
+
+struct Report {
+  // Inputs, echoed.
+  std::string model, cluster, strategy, gpu_type, dtype;
+  int64_t params = 0;
+  int gpus = 0, simulated_gpus = 0;
+  int64_t global_batch = 0, micro_batches = 0, seq_len = 0;
+  // Predictions.
+  double iteration_time_s = 0;
+  double samples_per_s = 0, tokens_per_s = 0;
+  double model_flops = 0, hw_flops = 0;          // per iteration, whole job
+  double tflops_per_gpu = 0, hw_tflops_per_gpu = 0, mfu = 0;
+  double bubble_fraction = 0;                    // idle share of the busiest stage's iteration
+  std::vector<GpuReport> per_gpu;
+  std::array<int64_t, kNumCostSources> cost_sources{};  // tasks per source
+  bool oom = false;
+
+  int64_t PeakMemory() const;                    // max over GPUs
+  /// Looks up a metric by the names of run_spec's KnownMetrics ("iteration_time_s", "mfu", ...).
+  double Metric(const std::string& name) const;
+};
+
+Json ReportToJson(const Report& report);
+void PrintReportTable(const Report& report, std::ostream& out);
+
+}  // namespace proteus
