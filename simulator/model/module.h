@@ -1,5 +1,18 @@
 // Module tree: a model is a tree of named modules whose leaves hold operators. Paths are stable and
 // dotted ("layers.3.mlp.fc1"), so strategies address modules by path and glob, never by position.
+//
+// Layout every model of the zoo follows (pipeline stages split any model the same way):
+//   embed          (type "embedding")       ops word [, pos, type, add, norm, dropout]
+//   layers         (type "layers")          children "0", "1", ... : the repeated blocks,
+//                                           type "transformer_layer" or "resnet_block"
+//     layers.i.attn (type "attention")      ops norm, qkv, [rope], core | scores softmax
+//                                           attn_dropout context, proj, [dropout], residual
+//     layers.i.mlp  (type "mlp")            ops norm, fc1, act, fc2, [dropout], residual
+//   final_norm     (type "norm")            op norm
+//   lm_head        (type "lm_head")         op logits (weight tied to embed.word.weight or own)
+//   loss           (type "loss")            op cross_entropy
+// An operator's path is its module's path joined with its name ("layers.0.mlp.fc1"). A module's
+// ops run before its children; the zoo puts ops only in modules without children.
 #pragma once
 
 #include <cstdint>
@@ -17,7 +30,8 @@ struct Module {
   std::vector<Module> children;     // in execution order
   std::vector<Operator> ops;        // this module's own operators, in execution order
 
-  /// Parameters of this module and all descendants.
+  /// Parameters of this module and all descendants; a weight tensor shared by several ops (tied
+  /// embeddings) is counted once.
   int64_t Params() const;
   /// Forward FLOPs of this module and all descendants (one sample unless batch dims were scaled).
   double ForwardFlops() const;
@@ -27,6 +41,15 @@ struct Module {
 void VisitModules(const Module& root, const std::function<void(const std::string&, const Module&)>& fn);
 /// Joins paths: JoinPath("layers.3", "mlp") == "layers.3.mlp"; JoinPath("", "x") == "x".
 std::string JoinPath(const std::string& parent, const std::string& child);
+/// Calls fn(op_path, op) for every operator in execution order (a module's ops, then its children).
+void VisitOps(const Module& root, const std::function<void(const std::string&, const Operator&)>& fn);
+/// The module at a dotted path ("" is the root), or nullptr.
+const Module* FindModule(const Module& root, const std::string& path);
+/// Activation bytes kept for backward by the forward ops under `m`, one sample (b = 1), each
+/// saved tensor counted once by name. A GPT layer: 34*s*h + 16*s + 4*a*s with fused attention
+/// (LayerNorm statistics and softmax log-sum-exp in fp32), 34*s*h + 5*a*s^2 + 16*s unfused
+/// (Korthikanti et al. 2022, eq. 1 with b = 1).
+int64_t SavedActivationBytes(const Module& m);
 
 /// A whole model: the tree plus the facts strategies and reports need.
 struct Model {
@@ -38,6 +61,13 @@ struct Model {
   int64_t num_heads = 0, num_kv_heads = 0;
   int64_t vocab = 0;
   DType dtype = DType::kBf16;       // compute dtype of activations and weights
+  // Added fields (defaults keep older code valid):
+  std::string family;               // block family: "gpt", "llama", "bert", "resnet"
+  int64_t ffn_hidden = 0;           // MLP inner width (per gate for SwiGLU)
+  int64_t head_dim = 0;
+  int64_t image_size = 0;           // input height = width for vision models (0 otherwise)
+  bool tied_embeddings = false;     // lm head reuses embed.word.weight
+  bool fused_attention = true;      // attention as one FlashAttention-style op
   /// Model FLOPs per sample for one training step (fwd + bwd = 3x fwd), the MFU numerator
   /// without recomputation.
   double TrainingFlopsPerSample() const { return 3.0 * root.ForwardFlops(); }

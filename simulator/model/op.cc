@@ -57,8 +57,34 @@ const Dim* Operator::FindDim(std::string_view dim_name) const {
 
 int64_t Operator::Points() const {
   int64_t p = 1;
-  for (const auto& d : dims) p *= d.size;
+  for (const auto& d : dims)
+    if (!d.extent_only) p *= d.size;
   return p;
+}
+
+Dim* Operator::MutableDim(std::string_view dim_name) {
+  for (auto& d : dims)
+    if (d.name == dim_name) return &d;
+  return nullptr;
+}
+
+const TensorUse* Operator::FindTensor(std::string_view tensor_name) const {
+  for (const auto& t : tensors)
+    if (t.name == tensor_name) return &t;
+  return nullptr;
+}
+
+int64_t Operator::SavedBytes() const {
+  int64_t total = 0;
+  for (const auto& st : saved) {
+    int64_t n = 1;
+    for (const auto& axis : st.axes) {
+      const Dim* d = FindDim(axis);
+      n *= d ? d->size : 1;
+    }
+    total += n * st.bytes_per_element;
+  }
+  return total;
 }
 
 int64_t Operator::TensorElements(const TensorUse& t) const {
