@@ -37,6 +37,18 @@ std::string_view TensorRoleName(TensorRole r) {
   return "?";
 }
 
+std::optional<DimKind> ParseDimKind(std::string_view name) {
+  for (DimKind k : {DimKind::kBatch, DimKind::kSpatial, DimKind::kReduce, DimKind::kOpaque})
+    if (DimKindName(k) == name) return k;
+  return std::nullopt;
+}
+
+std::optional<TensorRole> ParseTensorRole(std::string_view name) {
+  for (TensorRole r : {TensorRole::kInput, TensorRole::kWeight, TensorRole::kOutput})
+    if (TensorRoleName(r) == name) return r;
+  return std::nullopt;
+}
+
 std::string_view OpKindName(OpKind k) {
   for (auto& [kind, name] : kOpKindNames)
     if (kind == k) return name;

@@ -67,7 +67,8 @@
 namespace proteus {
 
 enum class DimKind { kBatch, kSpatial, kReduce, kOpaque };
-std::string_view DimKindName(DimKind k);
+std::string_view DimKindName(DimKind k);  // "batch", "spatial", "reduce", "opaque"
+std::optional<DimKind> ParseDimKind(std::string_view name);
 
 struct Dim {
   std::string name;
@@ -78,7 +79,8 @@ struct Dim {
 };
 
 enum class TensorRole { kInput, kWeight, kOutput };
-std::string_view TensorRoleName(TensorRole r);
+std::string_view TensorRoleName(TensorRole r);  // "input", "weight", "output"
+std::optional<TensorRole> ParseTensorRole(std::string_view name);
 
 /// A tensor an operator reads or writes. `name` identifies the value inside its module scope
 /// (producer and consumers share it); `axes` lists the op dims indexing it, outermost first.

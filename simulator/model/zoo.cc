@@ -106,7 +106,9 @@ TransformerConfig ConfigOf(const TransformerEntry& e) {
   return c;
 }
 
-void Apply(const ZooOptions& o, TransformerConfig& c) {
+}  // namespace
+
+void ApplyZooOptions(const ZooOptions& o, TransformerConfig& c) {
   if (o.dtype) c.dtype = *o.dtype;
   if (o.num_layers) c.num_layers = *o.num_layers;
   if (o.hidden) c.hidden = *o.hidden;  // head size follows: hidden / heads
@@ -124,6 +126,8 @@ void Apply(const ZooOptions& o, TransformerConfig& c) {
   if (o.dropout) c.dropout = *o.dropout;
   if (o.name) c.name = *o.name;
 }
+
+namespace {
 
 std::string KnownNames() {
   std::string s;
@@ -150,8 +154,9 @@ Model BuildZooModel(const std::string& name) { return BuildZooModel(name, ZooOpt
 
 Model BuildZooModel(const std::string& name, const ZooOptions& options, const std::string& origin) {
   if (const TransformerEntry* e = FindTransformer(name)) {
+    if (options.image_size) throw UserError(origin + ": image_size", "does not apply to a transformer");
     TransformerConfig c = ConfigOf(*e);
-    Apply(options, c);
+    ApplyZooOptions(options, c);
     return BuildTransformer(c, origin);
   }
   if (IsResNet(name)) return BuildResNet(name, options, origin);

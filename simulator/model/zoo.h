@@ -28,6 +28,10 @@ struct ZooOptions {
   std::optional<std::string> name;          // the built model's name (default: the zoo name)
 };
 
+struct TransformerConfig;
+/// Applies the transformer fields of `options` to `config` (image_size is ignored here).
+void ApplyZooOptions(const ZooOptions& options, TransformerConfig& config);
+
 /// Every zoo name, sorted.
 std::vector<std::string> ZooModelNames();
 /// True if `name` is a zoo name.

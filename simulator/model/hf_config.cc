@@ -1,0 +1,98 @@
+#include "simulator/model/hf_config.h"
+
+#include <algorithm>
+#include <array>
+#include <string_view>
+
+#include "common/error.h"
+
+namespace proteus {
+namespace {
+
+constexpr std::array<std::string_view, 7> kLlamaTypes = {"llama", "mistral", "qwen2", "qwen3", "gemma", "phi3",
+                                                         "olmo"};
+constexpr std::array<std::string_view, 8> kGptTypes = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "opt", "bloom",
+                                                       "falcon", "gpt_bigcode"};
+constexpr std::array<std::string_view, 2> kBertTypes = {"bert", "roberta"};
+
+template <size_t N>
+bool In(const std::array<std::string_view, N>& set, const std::string& x) {
+  return std::find(set.begin(), set.end(), x) != set.end();
+}
+
+// The first key present among `keys`, as a positive integer; nullopt if none is present.
+std::optional<int64_t> FirstInt(const JsonView& v, std::initializer_list<std::string_view> keys) {
+  for (auto k : keys)
+    if (v.Has(k) && !v.raw().at(std::string(k)).is_null()) return v.PositiveInt(k);
+  return std::nullopt;
+}
+
+int64_t RequireInt(const JsonView& v, std::initializer_list<std::string_view> keys) {
+  if (auto x = FirstInt(v, keys)) return *x;
+  std::string names;
+  for (auto k : keys) names += (names.empty() ? "" : " or ") + std::string(k);
+  v.FailField(*keys.begin(), "missing: expected " + names + " (a positive integer)");
+}
+
+BlockStyle StyleOf(const JsonView& v) {
+  std::string type = v.StrOr("model_type", "");
+  std::string act = v.StrOr("hidden_act", v.StrOr("activation_function", ""));
+  if (In(kBertTypes, type)) return BlockStyle::kBert;
+  if (In(kLlamaTypes, type)) return BlockStyle::kLlama;
+  if (In(kGptTypes, type)) return BlockStyle::kGpt;
+  if (act == "silu" || act == "swiglu") return BlockStyle::kLlama;
+  if (act.rfind("gelu", 0) == 0 || act == "relu") return BlockStyle::kGpt;
+  v.FailField("model_type", "cannot tell the block style from model_type '" + type + "' and hidden_act '" + act +
+                                "'; expected a Llama-style type (llama, mistral, qwen2, ...), a GPT-style type (gpt2, "
+                                "gpt_neox, opt, ...), bert, or hidden_act silu / gelu");
+}
+
+DType DTypeOf(const JsonView& v) {
+  std::string t = v.StrOr("torch_dtype", v.StrOr("dtype", "bfloat16"));
+  if (t == "bfloat16") return DType::kBf16;
+  if (t == "float16") return DType::kFp16;
+  if (t == "float32") return DType::kFp32;
+  v.FailField(v.Has("torch_dtype") ? "torch_dtype" : "dtype",
+              "unsupported '" + t + "'; expected bfloat16, float16 or float32");
+}
+
+}  // namespace
+
+bool LooksLikeHfConfig(const Json& doc) {
+  return doc.is_object() && (doc.contains("model_type") || doc.contains("hidden_size") || doc.contains("n_embd"));
+}
+
+TransformerConfig TransformerConfigFromHf(const Json& config, const std::string& origin) {
+  JsonView v(config, origin);
+  if (!v.IsObject()) v.Fail("expected a JSON object (an HF config.json)");
+  TransformerConfig c;
+  c.style = StyleOf(v);
+  c.name = v.StrOr("name_or_path", v.StrOr("_name_or_path", ""));
+  c.hidden = RequireInt(v, {"hidden_size", "n_embd", "d_model"});
+  c.num_layers = RequireInt(v, {"num_hidden_layers", "n_layer", "num_layers"});
+  c.num_heads = RequireInt(v, {"num_attention_heads", "n_head"});
+  c.num_kv_heads = FirstInt(v, {"num_key_value_heads"}).value_or(0);
+  c.head_dim = FirstInt(v, {"head_dim"}).value_or(0);
+  c.ffn_hidden = FirstInt(v, {"intermediate_size", "n_inner", "ffn_dim"}).value_or(0);
+  c.vocab = RequireInt(v, {"vocab_size"});
+  c.max_positions = RequireInt(v, {"max_position_embeddings", "n_positions", "n_ctx"});
+  c.seq_len = c.max_positions;
+  c.type_vocab = FirstInt(v, {"type_vocab_size"}).value_or(2);
+  bool tied_default = c.style != BlockStyle::kLlama;
+  c.tied_embeddings = v.BoolOr("tie_word_embeddings", tied_default);
+  c.dtype = DTypeOf(v);
+  bool llama = c.style == BlockStyle::kLlama;
+  c.dropout = !llama;
+  c.bias = !llama;
+  c.causal = c.style != BlockStyle::kBert;
+  ValidateTransformerConfig(c, origin);
+  return c;
+}
+
+Model ModelFromHfConfig(const Json& config, const std::string& origin) {
+  TransformerConfig c = TransformerConfigFromHf(config, origin);
+  if (c.name.empty()) c.name = origin;
+  return BuildTransformer(c, origin);
+}
+
+}  // namespace proteus
