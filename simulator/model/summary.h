@@ -2,7 +2,8 @@
 //
 // Rows follow the module tree down to `max_depth` (root = depth 0). Consecutive siblings with the
 // same type and the same numbers (the repeated transformer layers) collapse into one row with
-// `count` > 1 ("layers.0 x96"); the totals are unaffected. Numbers are per sample (b = 1).
+// `count` > 1 ("layers.0 x96"); the totals are unaffected. Numbers are per sample (b = 1). A tied
+// weight shows in every module that uses it (embed and lm_head); the model total counts it once.
 //
 //   ModelSummary s = SummarizeModel(BuildZooModel("gpt3-175b"), 2);
 //   s.params == 174.6e9; s.modules[...] = {"layers.0", "transformer_layer", count 96, ...}
