@@ -1,0 +1,48 @@
+// Shorthand flags -> strategy tree (`--tp 8 --pp 8 --dp 16 --mbs 1 --gbs 1536 --schedule 1f1b
+// --zero 1 --recompute selective --sp`).
+//
+// Model. The mesh is [pp, dp, tp] (tp fastest, as Megatron orders ranks). The expansion relies on
+// the model's annotations, not on module names of one family:
+//   --dp   partitions op dim "b" of every op over dp (defaults);
+//   --tp   partitions each op's attrs["tp"] dim over tp (Megatron column/row/head/vocab splits);
+//   --sp   also partitions dim "s" of ops marked attrs["sp"] over tp (Megatron sequence parallel);
+//   --pp   gives the blocks "layers.<i>" contiguous stages (even split, the remainder to the first
+//          stages, or --pp-layers), top-level modules before the blocks to the first stage and those
+//          after them to the last;
+//   --zero 1 shards the optimizer states over dp (and the gradients are reduce-scattered);
+//   --recompute none|selective|full sets recompute on every block.
+// Rules are emitted per layer-independent path ("layers.*.mlp.fc1") when every layer agrees.
+//
+// Worked example: a 4-layer GPT with --tp 2 --pp 2 --dp 2 gives mesh [pp 2, dp 2, tp 2],
+// defaults {partition {b: dp}}, rules {layers.*.mlp.fc1 {f: tp}}, ..., {embed stage 0},
+// {layers.[0-1] stage 0}, {layers.[2-3] stage 1}, {final_norm stage 1}, ...
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "simulator/model/module.h"
+#include "simulator/strategy/strategy.h"
+
+namespace proteus {
+
+struct ShorthandOptions {
+  int tp = 1, pp = 1, dp = 1;
+  int64_t micro_batch = 1;
+  int64_t global_batch = 0;           // 0: micro_batch * dp (one micro-batch per iteration)
+  std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V
+  int zero = 0;                       // 0 or 1 (2 shards gradients too)
+  std::string recompute = "none";     // none | selective | full
+  bool sequence_parallel = false;
+  std::vector<int> pp_layers;         // layers per stage (uneven split); empty: even split
+  int64_t grad_bucket_bytes = kDefaultGradBucketBytes;
+  bool overlap_grad_reduce = true;
+};
+
+/// Expands flags into a strategy tree over `model`. UserError (naming the flag) for a malformed
+/// flag value (bad schedule, --pp-layers not summing to the layers); divisibility and fit are
+/// checked by ValidateStrategy.
+Strategy ExpandShorthand(const Model& model, const ShorthandOptions& options);
+
+}  // namespace proteus

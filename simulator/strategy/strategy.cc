@@ -1,0 +1,221 @@
+#include "simulator/strategy/strategy.h"
+
+#include <array>
+#include <utility>
+
+#include "common/error.h"
+
+namespace proteus {
+namespace {
+
+constexpr std::array<std::pair<Recompute, std::string_view>, 3> kRecomputeNames = {{
+    {Recompute::kNone, "none"}, {Recompute::kSelective, "selective"}, {Recompute::kFull, "full"}}};
+constexpr std::array<std::pair<ScheduleKind, std::string_view>, 3> kScheduleNames = {{
+    {ScheduleKind::kGPipe, "gpipe"}, {ScheduleKind::k1F1B, "1f1b"},
+    {ScheduleKind::kInterleaved, "interleaved"}}};
+
+// Mesh axes given as a JSON object lose their order (keys are sorted), so the object form is only
+// accepted for the conventional names, ordered as Megatron orders ranks (tp fastest).
+constexpr std::array<std::string_view, 5> kConventionalAxisOrder = {"pp", "dp", "cp", "ep", "tp"};
+
+std::vector<MeshAxis> ParseMesh(const JsonView& v) {
+  std::vector<MeshAxis> mesh;
+  if (v.IsArray()) {
+    for (size_t i = 0; i < v.Size(); ++i) {
+      JsonView a = v.At(i);
+      a.RejectUnknownKeys({"axis", "size"});
+      mesh.push_back({a.Str("axis"), static_cast<int>(a.PositiveInt("size"))});
+    }
+  } else if (v.IsObject()) {
+    for (const auto& [key, val] : v.raw().items()) {
+      bool known = false;
+      for (auto n : kConventionalAxisOrder) known |= n == key;
+      if (!known)
+        v.Fail("axis '" + key + "' has no conventional position; give the mesh as an ordered array "
+               "[{\"axis\": \"pp\", \"size\": 2}, ...] (outermost first)");
+    }
+    for (auto n : kConventionalAxisOrder)
+      if (v.Has(n)) mesh.push_back({std::string(n), static_cast<int>(v.PositiveInt(n))});
+  } else {
+    v.Fail("expected an array of {axis, size} (outermost first) or an object {pp, dp, tp}");
+  }
+  for (size_t i = 0; i < mesh.size(); ++i)
+    for (size_t j = 0; j < i; ++j)
+      if (mesh[i].name == mesh[j].name) v.Fail("mesh axis '" + mesh[i].name + "' appears twice");
+  return mesh;
+}
+
+std::string ParseLayout(const JsonView& v, std::string_view key) {
+  std::string text = v.Str(key);
+  if (text == "replicated") return "";
+  constexpr std::string_view kSharded = "sharded:";
+  if (text.rfind(kSharded, 0) == 0 && text.size() > kSharded.size()) return text.substr(kSharded.size());
+  v.FailField(key, "expected \"replicated\" or \"sharded:<mesh axis>\", got \"" + text + "\"");
+}
+
+NodeSettings ParseSettings(const JsonView& v, bool is_rule) {
+  std::vector<std::string_view> allowed = {"partition", "layouts", "recompute", "stage", "offload"};
+  if (is_rule) allowed.push_back("match");
+  v.RejectUnknownKeys(allowed);
+  NodeSettings s;
+  if (auto p = v.Find("partition")) {
+    if (!p->IsObject()) p->Fail("expected an object {op dim: mesh axis}");
+    for (const auto& [dim, axis] : p->raw().items()) {
+      if (axis.is_null()) s.partition[dim] = std::nullopt;
+      else s.partition[dim] = p->Str(dim);
+    }
+  }
+  if (auto l = v.Find("layouts")) {
+    l->RejectUnknownKeys({"weights", "grads", "optimizer"});
+    if (l->Has("weights")) s.weights = ParseLayout(*l, "weights");
+    if (l->Has("grads")) s.grads = ParseLayout(*l, "grads");
+    if (l->Has("optimizer")) s.optimizer = ParseLayout(*l, "optimizer");
+  }
+  if (v.Has("recompute")) {
+    auto r = ParseRecompute(v.Str("recompute"));
+    if (!r) v.FailField("recompute", "expected none, selective or full");
+    s.recompute = *r;
+  }
+  if (v.Has("stage")) {
+    int64_t st = v.Int("stage");
+    if (st < 0) v.FailField("stage", "must be >= 0, got " + std::to_string(st));
+    s.stage = static_cast<int>(st);
+  }
+  if (auto o = v.Find("offload")) {
+    o->RejectUnknownKeys({"optimizer"});
+    if (o->Has("optimizer")) s.offload_optimizer = o->Bool("optimizer");
+  }
+  return s;
+}
+
+Schedule ParseSchedule(const JsonView& v) {
+  v.RejectUnknownKeys({"kind", "chunks"});
+  Schedule s;
+  auto kind = ParseScheduleKind(v.Str("kind"));
+  if (!kind) v.FailField("kind", "expected gpipe, 1f1b or interleaved");
+  s.kind = *kind;
+  s.chunks = static_cast<int>(v.PositiveIntOr("chunks", 1));
+  if (s.kind != ScheduleKind::kInterleaved && s.chunks != 1)
+    v.FailField("chunks", "only the interleaved schedule has chunks > 1");
+  return s;
+}
+
+Json SettingsToJson(const NodeSettings& s) {
+  Json j = Json::object();
+  if (!s.partition.empty()) {
+    Json p = Json::object();
+    for (const auto& [dim, axis] : s.partition) p[dim] = axis ? Json(*axis) : Json(nullptr);
+    j["partition"] = p;
+  }
+  Json layouts = Json::object();
+  if (s.weights) layouts["weights"] = LayoutText(*s.weights);
+  if (s.grads) layouts["grads"] = LayoutText(*s.grads);
+  if (s.optimizer) layouts["optimizer"] = LayoutText(*s.optimizer);
+  if (!layouts.empty()) j["layouts"] = layouts;
+  if (s.recompute) j["recompute"] = std::string(RecomputeName(*s.recompute));
+  if (s.stage) j["stage"] = *s.stage;
+  if (s.offload_optimizer) j["offload"] = {{"optimizer", *s.offload_optimizer}};
+  return j;
+}
+
+}  // namespace
+
+std::string_view RecomputeName(Recompute r) {
+  for (auto& [k, n] : kRecomputeNames)
+    if (k == r) return n;
+  return "?";
+}
+std::optional<Recompute> ParseRecompute(std::string_view name) {
+  for (auto& [k, n] : kRecomputeNames)
+    if (n == name) return k;
+  return std::nullopt;
+}
+std::string_view ScheduleKindName(ScheduleKind k) {
+  for (auto& [kind, n] : kScheduleNames)
+    if (kind == k) return n;
+  return "?";
+}
+std::optional<ScheduleKind> ParseScheduleKind(std::string_view name) {
+  for (auto& [kind, n] : kScheduleNames)
+    if (n == name) return kind;
+  return std::nullopt;
+}
+
+std::string LayoutText(const std::string& shard_axis) {
+  return shard_axis.empty() ? "replicated" : "sharded:" + shard_axis;
+}
+
+bool NodeSettings::Empty() const {
+  return partition.empty() && !weights && !grads && !optimizer && !recompute && !stage &&
+         !offload_optimizer;
+}
+
+int Strategy::AxisSize(std::string_view axis) const {
+  for (const auto& a : mesh)
+    if (a.name == axis) return a.size;
+  return 1;
+}
+bool Strategy::HasAxis(std::string_view axis) const {
+  for (const auto& a : mesh)
+    if (a.name == axis) return true;
+  return false;
+}
+int Strategy::MeshGpus() const {
+  int64_t n = 1;
+  for (const auto& a : mesh) n *= a.size;
+  PROTEUS_CHECK(n < (int64_t{1} << 31), "mesh too large");
+  return static_cast<int>(n);
+}
+int64_t Strategy::NumMicrobatches() const {
+  int64_t per_step = micro_batch * DataParallel();
+  return per_step > 0 ? global_batch / per_step : 0;
+}
+
+Strategy ParseStrategy(const Json& doc, const std::string& origin) {
+  JsonView root(doc, origin);
+  root.RequireFormat("proteus.strategy", 1);
+  root.RejectUnknownKeys({"format", "mesh", "micro_batch", "global_batch", "schedule", "grad_bucket_bytes",
+                          "overlap_grad_reduce", "defaults", "nodes", "comment"});
+  Strategy s;
+  s.origin = origin;
+  s.mesh = ParseMesh(root.At("mesh"));
+  s.micro_batch = root.PositiveIntOr("micro_batch", 1);
+  s.global_batch = root.PositiveIntOr("global_batch", s.micro_batch * s.DataParallel());
+  if (auto sch = root.Find("schedule")) s.schedule = ParseSchedule(*sch);
+  s.grad_bucket_bytes = root.PositiveIntOr("grad_bucket_bytes", kDefaultGradBucketBytes);
+  s.overlap_grad_reduce = root.BoolOr("overlap_grad_reduce", true);
+  if (auto d = root.Find("defaults")) s.defaults = ParseSettings(*d, false);
+  if (auto nodes = root.Find("nodes")) {
+    for (size_t i = 0; i < nodes->Size(); ++i) {
+      JsonView n = nodes->At(i);
+      s.nodes.push_back({n.Str("match"), ParseSettings(n, true)});
+    }
+  }
+  return s;
+}
+
+Strategy LoadStrategy(const std::string& path) { return ParseStrategy(ReadJsonFile(path), path); }
+
+Json StrategyToJson(const Strategy& s) {
+  Json j;
+  j["format"] = "proteus.strategy/1";
+  Json mesh = Json::array();
+  for (const auto& a : s.mesh) mesh.push_back({{"axis", a.name}, {"size", a.size}});
+  j["mesh"] = mesh;
+  j["micro_batch"] = s.micro_batch;
+  j["global_batch"] = s.global_batch;
+  j["schedule"] = {{"kind", std::string(ScheduleKindName(s.schedule.kind))}, {"chunks", s.schedule.chunks}};
+  j["grad_bucket_bytes"] = s.grad_bucket_bytes;
+  j["overlap_grad_reduce"] = s.overlap_grad_reduce;
+  j["defaults"] = SettingsToJson(s.defaults);
+  Json nodes = Json::array();
+  for (const auto& r : s.nodes) {
+    Json n = SettingsToJson(r.settings);
+    n["match"] = r.match;
+    nodes.push_back(n);
+  }
+  j["nodes"] = nodes;
+  return j;
+}
+
+}  // namespace proteus

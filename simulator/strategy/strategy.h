@@ -1,0 +1,102 @@
+// Strategy tree (proteus.strategy/1): how a model is spread over a device mesh.
+//
+// Model. A mesh is an ordered list of named axes, outermost first; a GPU's rank is the mixed-radix
+// number of its coordinates, innermost axis fastest (Megatron's order: tp fastest, then dp, then pp):
+//   mesh [pp 2, dp 2, tp 2]: rank = pp*4 + dp*2 + tp, so ranks {0,1} form a tp group.
+// The strategy annotates the module tree. `defaults` apply at the root; each rule of `nodes` names a
+// module or operator path glob and the settings it sets. A node's effective settings are its
+// parent's, then every rule matching the node's own path, in file order (later wins). Partitions
+// merge per op dim (a rule adding {f: tp} keeps an inherited {b: dp}; null removes a dim).
+//
+// Worked example (Megatron tp 2 on a GPT MLP, dp 2):
+//   defaults {partition {b: dp}}; nodes [{match "layers.*.mlp", partition {f: tp}}]
+//   layers.0.mlp.fc1 resolves to {b: dp, f: tp}: each GPU computes its dp slice of the batch and its
+//   tp slice of the 4h features (column parallel); fc2 has the same dims with f as its reduce dim
+//   (row parallel), so its output is a partial sum over tp, which compile/ turns into an all_reduce.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/json_file.h"
+
+namespace proteus {
+
+struct MeshAxis {
+  std::string name;  // "pp", "dp", "tp", or any name the partitions use
+  int size = 1;
+};
+
+enum class Recompute { kNone, kSelective, kFull };
+std::string_view RecomputeName(Recompute r);  // "none", "selective", "full"
+std::optional<Recompute> ParseRecompute(std::string_view name);
+
+enum class ScheduleKind { kGPipe, k1F1B, kInterleaved };
+std::string_view ScheduleKindName(ScheduleKind k);  // "gpipe", "1f1b", "interleaved"
+std::optional<ScheduleKind> ParseScheduleKind(std::string_view name);
+
+struct Schedule {
+  ScheduleKind kind = ScheduleKind::k1F1B;
+  int chunks = 1;  // virtual pipeline stages per GPU (interleaved only; 1 otherwise)
+};
+
+/// What one node (rule or defaults) sets; unset members are inherited.
+struct NodeSettings {
+  /// op dim name -> mesh axis; nullopt removes an inherited partition of that dim.
+  std::map<std::string, std::optional<std::string>> partition;
+  /// Tensor layouts along a mesh axis: "" = replicated, "dp" = sharded over axis dp.
+  std::optional<std::string> weights, grads, optimizer;
+  std::optional<Recompute> recompute;
+  std::optional<int> stage;               // pipeline (virtual) stage
+  std::optional<bool> offload_optimizer;  // parsed; rejected by ValidateStrategy (not implemented)
+
+  bool Empty() const;
+};
+
+struct StrategyRule {
+  std::string match;  // glob over dotted paths: `*` one component, `**` any number, `[0-11]` a range
+  NodeSettings settings;
+};
+
+inline constexpr int64_t kDefaultGradBucketBytes = 25 * 1024 * 1024;  // PyTorch DDP bucket_cap_mb=25
+
+struct Strategy {
+  std::string origin;                 // file or "shorthand", for messages
+  std::vector<MeshAxis> mesh;         // outermost first
+  int64_t micro_batch = 1;            // samples per micro-batch per data-parallel rank
+  int64_t global_batch = 1;           // samples per iteration over all data-parallel ranks
+  Schedule schedule;
+  int64_t grad_bucket_bytes = kDefaultGradBucketBytes;
+  bool overlap_grad_reduce = true;    // issue each bucket as soon as its last gradient is ready
+  NodeSettings defaults;              // root settings
+  std::vector<StrategyRule> nodes;
+
+  /// Size of a mesh axis; 1 when the mesh has no such axis.
+  int AxisSize(std::string_view axis) const;
+  bool HasAxis(std::string_view axis) const;
+  /// Product of all mesh axis sizes: the GPUs the job uses.
+  int MeshGpus() const;
+  /// Pipeline ranks (axis "pp") and virtual stages (pp x chunks).
+  int PipelineRanks() const { return AxisSize("pp"); }
+  int VirtualStages() const { return PipelineRanks() * schedule.chunks; }
+  /// Data-parallel degree (axis "dp"): the number of micro-batch replicas.
+  int DataParallel() const { return AxisSize("dp"); }
+  /// Micro-batches per iteration: global / (micro * dp) (exact when validated).
+  int64_t NumMicrobatches() const;
+};
+
+/// Reads a proteus.strategy/1 file. UserError naming the file and field on any problem.
+Strategy LoadStrategy(const std::string& path);
+/// Parses a strategy document; `origin` names it in errors.
+Strategy ParseStrategy(const Json& doc, const std::string& origin);
+/// The canonical JSON form (ParseStrategy(StrategyToJson(s)) == s).
+Json StrategyToJson(const Strategy& s);
+
+/// "" -> "replicated", "dp" -> "sharded:dp".
+std::string LayoutText(const std::string& shard_axis);
+
+}  // namespace proteus

@@ -1,0 +1,148 @@
+#include "simulator/strategy/validate.h"
+
+#include <set>
+
+#include "common/error.h"
+#include "simulator/strategy/glob.h"
+
+namespace proteus {
+namespace {
+
+std::string MeshText(const Strategy& s) {
+  std::string t;
+  for (const auto& a : s.mesh) t += (t.empty() ? "" : " x ") + a.name + "=" + std::to_string(a.size);
+  return t.empty() ? "(empty mesh)" : t;
+}
+
+std::string AxisList(const Strategy& s) {
+  std::string t;
+  for (const auto& a : s.mesh) t += (t.empty() ? "" : ", ") + a.name;
+  return t;
+}
+
+void CheckAxis(const Strategy& s, const std::string& where, const std::string& axis) {
+  if (!s.HasAxis(axis))
+    throw UserError(s.origin, where + ": unknown mesh axis '" + axis + "' (mesh axes: " + AxisList(s) + ")");
+  if (axis == "pp")
+    throw UserError(s.origin, where + ": pp is the pipeline axis; operators are split over it by stage, "
+                                      "not by partition");
+}
+
+void CheckSettings(const Strategy& s, const NodeSettings& n, const std::string& where) {
+  for (const auto& [dim, axis] : n.partition)
+    if (axis) CheckAxis(s, where + ".partition." + dim, *axis);
+  if (n.weights && !n.weights->empty())
+    throw UserError(s.origin, where + ".layouts.weights: sharded weights (ZeRO-3 / FSDP) are not implemented "
+                                      "yet; use replicated weights with sharded optimizer/grads");
+  if (n.grads && !n.grads->empty()) CheckAxis(s, where + ".layouts.grads", *n.grads);
+  if (n.optimizer && !n.optimizer->empty()) CheckAxis(s, where + ".layouts.optimizer", *n.optimizer);
+  if (n.offload_optimizer && *n.offload_optimizer)
+    throw UserError(s.origin, where + ".offload.optimizer: optimizer offload is not implemented yet");
+}
+
+void CheckMeshAndBatch(const Strategy& s, int cluster_gpus) {
+  for (const auto& a : s.mesh)
+    if (a.size < 1) throw UserError(s.origin, "mesh axis " + a.name + " must be >= 1");
+  if (s.MeshGpus() > cluster_gpus)
+    throw UserError(s.origin, "mesh " + MeshText(s) + " needs " + std::to_string(s.MeshGpus()) +
+                                  " GPUs but the cluster has " + std::to_string(cluster_gpus));
+  int64_t per_step = s.micro_batch * s.DataParallel();
+  if (s.global_batch % per_step != 0)
+    throw UserError(s.origin, "global_batch " + std::to_string(s.global_batch) + " is not divisible by micro_batch " +
+                                  std::to_string(s.micro_batch) + " x dp " + std::to_string(s.DataParallel()) +
+                                  " = " + std::to_string(per_step));
+  if (s.schedule.kind == ScheduleKind::kInterleaved) {
+    if (s.PipelineRanks() < 2) throw UserError(s.origin, "the interleaved schedule needs pp >= 2");
+    if (s.NumMicrobatches() % s.PipelineRanks() != 0)
+      throw UserError(s.origin, "the interleaved schedule needs micro-batches (" + std::to_string(s.NumMicrobatches()) +
+                                    ") divisible by pp (" + std::to_string(s.PipelineRanks()) + ")");
+  }
+  if (s.grad_bucket_bytes < 1) throw UserError(s.origin, "grad_bucket_bytes must be positive");
+}
+
+void CheckRules(const Strategy& s, const ResolvedModel& r, const Model& model) {
+  CheckSettings(s, s.defaults, "defaults");
+  for (size_t i = 0; i < s.nodes.size(); ++i) {
+    std::string where = "nodes[" + std::to_string(i) + "]";
+    if (auto bad = CheckGlob(s.nodes[i].match))
+      throw UserError(s.origin, where + ".match '" + s.nodes[i].match + "': " + *bad);
+    if (r.rule_matches[i] == 0)
+      throw UserError(s.origin, where + ".match '" + s.nodes[i].match + "' matches no module or operator of model " +
+                                    model.name);
+    CheckSettings(s, s.nodes[i].settings, where);
+  }
+}
+
+void CheckPartition(const Strategy& s, const ResolvedOp& op) {
+  std::set<std::string> used_axes;
+  for (const auto& [dim_name, axis] : op.settings.partition) {
+    const Dim* dim = op.op->FindDim(dim_name);
+    if (!dim) continue;  // module-level partitions name dims that only some of their ops have
+    if (dim->kind == DimKind::kOpaque)
+      throw UserError(s.origin, op.path + ": dim " + dim_name + " is opaque and cannot be partitioned over " + axis);
+    if (!used_axes.insert(axis).second)
+      throw UserError(s.origin, op.path + ": two dims are partitioned over the same axis " + axis);
+    int64_t size = GlobalDimSize(*dim, s);
+    int n = s.AxisSize(axis);
+    if (size % n != 0)
+      throw UserError(s.origin, axis + "=" + std::to_string(n) + " does not divide dim " + dim_name + "=" +
+                                    std::to_string(size) + " of " + op.path);
+  }
+}
+
+void CheckStages(const Strategy& s, const ResolvedModel& r) {
+  int stages = s.VirtualStages();
+  std::vector<int> count(stages, 0);
+  const ResolvedOp* prev = nullptr;
+  for (const auto& op : r.ops) {
+    int st = op.settings.stage < 0 ? (stages == 1 ? 0 : -1) : op.settings.stage;
+    if (st < 0)
+      throw UserError(s.origin, op.path + " has no pipeline stage (" + std::to_string(stages) +
+                                    " stages): give it a stage rule");
+    if (st >= stages)
+      throw UserError(s.origin, op.path + " is on stage " + std::to_string(st) + " but the pipeline has " +
+                                    std::to_string(stages) + " stages (0.." + std::to_string(stages - 1) + ")");
+    if (prev && st < prev->settings.stage)
+      throw UserError(s.origin, "stages must follow execution order: " + op.path + " (stage " + std::to_string(st) +
+                                    ") runs after " + prev->path + " (stage " +
+                                    std::to_string(prev->settings.stage) + ")");
+    ++count[st];
+    prev = &op;
+  }
+  for (int st = 0; st < stages; ++st)
+    if (count[st] == 0)
+      throw UserError(s.origin, "pipeline stage " + std::to_string(st) + " has no operators: stages must cover the "
+                                "layers with no empty stage");
+}
+
+void CheckLayouts(const Strategy& s, const ResolvedOp& op) {
+  const auto& e = op.settings;
+  if (!e.grads.empty() && e.grads != e.optimizer)
+    throw UserError(s.origin, op.path + ": gradients sharded over " + e.grads +
+                                  " need the optimizer states sharded over it too (ZeRO-2 implies ZeRO-1)");
+}
+
+}  // namespace
+
+int64_t GlobalDimSize(const Dim& dim, const Strategy& strategy) {
+  if (dim.name == "b") return dim.size * strategy.micro_batch * strategy.DataParallel();
+  return dim.size;
+}
+
+ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int cluster_gpus) {
+  CheckMeshAndBatch(strategy, cluster_gpus);
+  ResolvedModel r = ResolveStrategy(model, strategy);
+  CheckRules(strategy, r, model);
+  if (r.ops.empty()) throw UserError(strategy.origin, "model " + model.name + " has no operators");
+  for (const auto& op : r.ops) {
+    CheckPartition(strategy, op);
+    CheckLayouts(strategy, op);
+  }
+  CheckStages(strategy, r);
+  // Unset stages mean stage 0 when there is no pipeline.
+  for (auto& op : r.ops)
+    if (op.settings.stage < 0) op.settings.stage = 0;
+  return r;
+}
+
+}  // namespace proteus

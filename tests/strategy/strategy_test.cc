@@ -1,0 +1,127 @@
+#include "simulator/strategy/strategy.h"
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "simulator/strategy/resolve.h"
+#include "tests/strategy/tiny_model.h"
+
+namespace proteus {
+namespace {
+
+Strategy Parse(const std::string& text) { return ParseStrategy(ParseJson(text, "s.json"), "s.json"); }
+
+std::string ErrorOf(const std::string& text) {
+  try {
+    Parse(text);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Strategy, ParsesEverySetting) {
+  Strategy s = Parse(R"({"format": "proteus.strategy/1",
+    "mesh": [{"axis": "pp", "size": 2}, {"axis": "dp", "size": 4}, {"axis": "tp", "size": 8}],
+    "micro_batch": 2, "global_batch": 64, "schedule": {"kind": "interleaved", "chunks": 2},
+    "grad_bucket_bytes": 1000, "overlap_grad_reduce": false,
+    "defaults": {"partition": {"b": "dp"}, "layouts": {"optimizer": "sharded:dp"}},
+    "nodes": [{"match": "layers.*.mlp", "partition": {"f": "tp", "b": null}, "recompute": "full", "stage": 1}]})");
+  ASSERT_EQ(s.mesh.size(), 3u);
+  EXPECT_EQ(s.mesh[0].name, "pp");
+  EXPECT_EQ(s.MeshGpus(), 64);  // 2*4*8
+  EXPECT_EQ(s.NumMicrobatches(), 8);  // 64 / (2*4)
+  EXPECT_EQ(s.schedule.kind, ScheduleKind::kInterleaved);
+  EXPECT_EQ(s.VirtualStages(), 4);  // pp 2 x 2 chunks
+  EXPECT_FALSE(s.overlap_grad_reduce);
+  EXPECT_EQ(*s.defaults.optimizer, "dp");
+  ASSERT_EQ(s.nodes.size(), 1u);
+  EXPECT_EQ(*s.nodes[0].settings.partition.at("f"), "tp");
+  EXPECT_FALSE(s.nodes[0].settings.partition.at("b").has_value());
+  EXPECT_EQ(*s.nodes[0].settings.recompute, Recompute::kFull);
+}
+
+TEST(Strategy, JsonRoundTrip) {
+  Strategy s = Parse(R"({"format": "proteus.strategy/1", "mesh": {"tp": 2, "pp": 2},
+    "defaults": {"partition": {"b": "dp"}, "recompute": "selective"},
+    "nodes": [{"match": "embed", "stage": 0, "layouts": {"grads": "replicated"}}]})");
+  Json j = StrategyToJson(s);
+  Strategy t = ParseStrategy(j, "round");
+  EXPECT_EQ(StrategyToJson(t), j);
+  // Object meshes take Megatron's order whatever the key order: pp outermost, tp innermost.
+  EXPECT_EQ(t.mesh[0].name, "pp");
+  EXPECT_EQ(t.mesh[1].name, "tp");
+}
+
+TEST(Strategy, RejectsMalformedFields) {
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/2", "mesh": []})").find("s.json"), std::string::npos)
+      << ErrorOf(R"({"format": "proteus.strategy/2", "mesh": []})");
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": {"zz": 2}})").find("ordered array"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [{"axis": "tp", "size": 0}]})").find("mesh[0].size"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [{"axis": "tp", "size": 2}, {"axis": "tp", "size": 2}]})")
+                .find("appears twice"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "nodes": [{"match": "x", "recompute": "half"}]})")
+                .find("nodes[0].recompute"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "defaults": {"layouts": {"weights": "sharded"}}})")
+                .find("defaults.layouts.weights"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "nodes": [{"match": "x", "stag": 1}]})")
+                .find("stag"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "schedule": {"kind": "1f1b", "chunks": 2}})")
+                .find("chunks"),
+            std::string::npos);
+}
+
+TEST(Resolve, ChildrenInheritAndLaterRulesWin) {
+  Model m = testing::TinyGpt(4);
+  Strategy s = Parse(R"({"format": "proteus.strategy/1", "mesh": [{"axis": "dp", "size": 2}, {"axis": "tp", "size": 2}],
+    "defaults": {"partition": {"b": "dp"}, "recompute": "none"},
+    "nodes": [{"match": "layers.*", "recompute": "full"},
+              {"match": "layers.[2-3]", "recompute": "selective"},
+              {"match": "layers.*.mlp", "partition": {"f": "tp"}},
+              {"match": "layers.1.mlp.act", "partition": {"f": null}},
+              {"match": "**", "recompute": "full"}]})");
+  ResolvedModel r = ResolveStrategy(m, s);
+  auto find = [&](const std::string& path) -> const EffectiveSettings& {
+    for (const auto& op : r.ops)
+      if (op.path == path) return op.settings;
+    ADD_FAILURE() << path;
+    return r.ops.front().settings;
+  };
+  // Inherited from defaults, merged per dim with the mlp rule.
+  EXPECT_EQ(find("layers.0.mlp.fc1").partition, (std::map<std::string, std::string>{{"b", "dp"}, {"f", "tp"}}));
+  // A null removes only that dim.
+  EXPECT_EQ(find("layers.1.mlp.act").partition, (std::map<std::string, std::string>{{"b", "dp"}}));
+  // The last rule ("**" full) matches every node itself, so it wins everywhere.
+  EXPECT_EQ(find("layers.3.mlp.fc1").recompute, Recompute::kFull);
+  EXPECT_EQ(find("embed.word").recompute, Recompute::kFull);
+  EXPECT_EQ(r.rule_matches[3], 1);  // only the op layers.1.mlp.act
+  EXPECT_EQ(r.ops.size(), 1u + 4 * 5 + 3);  // embed, 4 blocks of 5, norm, logits, loss
+}
+
+TEST(Resolve, RecomputeRegionIsWhereTheModeWasSet) {
+  Model m = testing::TinyGpt(2);
+  Strategy s = Parse(R"({"format": "proteus.strategy/1", "mesh": [],
+    "nodes": [{"match": "layers.*", "recompute": "full"}, {"match": "layers.*.mlp", "recompute": "full"},
+              {"match": "layers.1", "stage": 0}]})");
+  ResolvedModel r = ResolveStrategy(m, s);
+  for (const auto& op : r.ops) {
+    if (op.path == "layers.1.mlp.fc2") {
+      EXPECT_EQ(op.settings.recompute, Recompute::kFull);
+      EXPECT_EQ(op.settings.recompute_region, "layers.1");  // restating full deeper keeps the region
+      EXPECT_EQ(op.settings.stage, 0);
+    }
+    if (op.path == "embed.word") {
+      EXPECT_EQ(op.settings.recompute, Recompute::kNone);
+      EXPECT_EQ(op.settings.stage, -1);
+    }
+  }
+}
+
+}  // namespace
+}  // namespace proteus

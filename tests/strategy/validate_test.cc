@@ -1,0 +1,137 @@
+#include "simulator/strategy/validate.h"
+
+#include <gtest/gtest.h>
+
+#include "common/error.h"
+#include "simulator/strategy/shorthand.h"
+#include "tests/strategy/tiny_model.h"
+
+namespace proteus {
+namespace {
+
+std::string Rejection(const Model& m, const Strategy& s, int gpus) {
+  try {
+    ValidateStrategy(m, s, gpus);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+Strategy Shorthand(const Model& m, int tp, int pp, int dp, int64_t gbs = 0) {
+  ShorthandOptions o;
+  o.tp = tp;
+  o.pp = pp;
+  o.dp = dp;
+  o.global_batch = gbs;
+  return ExpandShorthand(m, o);
+}
+
+TEST(Validate, AcceptsAConsistentStrategy) {
+  Model m = testing::TinyGpt(4);
+  EXPECT_EQ(Rejection(m, Shorthand(m, 2, 2, 2, 8), 8), "(accepted)");
+}
+
+TEST(Validate, MeshLargerThanTheCluster) {
+  Model m = testing::TinyGpt(4);
+  EXPECT_EQ(Rejection(m, Shorthand(m, 2, 2, 2, 8), 4),
+            "shorthand: mesh pp=2 x dp=2 x tp=2 needs 8 GPUs but the cluster has 4");
+}
+
+TEST(Validate, TpNotDividingADim) {
+  Model m = testing::TinyGpt(2, /*s=*/8, /*h=*/16, /*f=*/64, /*vocab=*/30);
+  EXPECT_EQ(Rejection(m, Shorthand(m, 4, 1, 1), 4), "shorthand: tp=4 does not divide dim v=30 of embed.word");
+}
+
+TEST(Validate, SequenceParallelNotDividingTheSequence) {
+  Model m = testing::TinyGpt(2, /*s=*/6, 16, 64, 32);
+  ShorthandOptions o;
+  o.tp = 4;
+  o.sequence_parallel = true;
+  EXPECT_EQ(Rejection(m, ExpandShorthand(m, o), 4), "shorthand: tp=4 does not divide dim s=6 of layers.0.mlp.norm");
+}
+
+TEST(Validate, BatchNotDivisible) {
+  Model m = testing::TinyGpt(2);
+  EXPECT_EQ(Rejection(m, Shorthand(m, 1, 1, 4, 10), 4),
+            "shorthand: global_batch 10 is not divisible by micro_batch 1 x dp 4 = 4");
+}
+
+TEST(Validate, StagesNotCoveringOrOutOfOrder) {
+  Model m = testing::TinyGpt(4);
+  Strategy s = Shorthand(m, 1, 2, 1, 4);
+  // Drop the rule for layers 2-3: they are left without a stage.
+  std::vector<StrategyRule> kept;
+  for (const auto& r : s.nodes)
+    if (r.match != "layers.[2-3]") kept.push_back(r);
+  Strategy missing = s;
+  missing.nodes = kept;
+  EXPECT_EQ(Rejection(m, missing, 2),
+            "shorthand: layers.2.mlp.norm has no pipeline stage (2 stages): give it a stage rule");
+  Strategy swapped = s;
+  for (auto& r : swapped.nodes)
+    if (r.settings.stage && r.match == "layers.[0-1]") r.settings.stage = 1;
+    else if (r.settings.stage && r.match == "layers.[2-3]") r.settings.stage = 0;
+  EXPECT_EQ(Rejection(m, swapped, 2),
+            "shorthand: stages must follow execution order: layers.2.mlp.norm (stage 0) runs after "
+            "layers.1.mlp.residual (stage 1)");
+  Strategy empty = s;
+  empty.mesh[0].size = 3;  // stages 0 and 1 are used, 2 is empty
+  for (auto& r : empty.nodes)
+    if (r.settings.stage == 1) r.settings.stage = 2;
+  EXPECT_EQ(Rejection(m, empty, 3),
+            "shorthand: pipeline stage 1 has no operators: stages must cover the layers with no empty stage");
+  Strategy beyond = s;
+  beyond.nodes.back().settings.stage = 5;
+  EXPECT_NE(Rejection(m, beyond, 2).find("is on stage 5 but the pipeline has 2 stages"), std::string::npos);
+}
+
+TEST(Validate, TooFewLayersForThePipeline) {
+  Model m = testing::TinyGpt(2);
+  EXPECT_THROW(Shorthand(m, 1, 4, 1, 4), UserError);
+}
+
+TEST(Validate, UnknownAxesAndGlobsMatchingNothing) {
+  Model m = testing::TinyGpt(2);
+  Strategy s = Shorthand(m, 2, 1, 1);
+  s.nodes.push_back({"layers.*.mlp.fc1", {}});
+  s.nodes.back().settings.partition["h"] = "tq";
+  EXPECT_EQ(Rejection(m, s, 2), "shorthand: nodes[6].partition.h: unknown mesh axis 'tq' (mesh axes: pp, dp, tp)");
+  s.nodes.back() = {"layer.*.mlp", {}};
+  s.nodes.back().settings.recompute = Recompute::kFull;
+  EXPECT_EQ(Rejection(m, s, 2), "shorthand: nodes[6].match 'layer.*.mlp' matches no module or operator of model tiny-gpt");
+  s.nodes.back() = {"layers.*.mlp.norm", {}};
+  s.nodes.back().settings.partition["h"] = "tp";
+  EXPECT_EQ(Rejection(m, s, 2), "shorthand: layers.0.mlp.norm: dim h is opaque and cannot be partitioned over tp");
+  s.nodes.back() = {"layers.*.mlp.fc1", {}};
+  s.nodes.back().settings.partition["h"] = "tp";  // f is already on tp
+  EXPECT_EQ(Rejection(m, s, 2), "shorthand: layers.0.mlp.fc1: two dims are partitioned over the same axis tp");
+  s.nodes.back().settings.partition["h"] = "pp";
+  EXPECT_NE(Rejection(m, s, 2).find("pp is the pipeline axis"), std::string::npos);
+}
+
+TEST(Validate, UnimplementedFeaturesAreRefusedByName) {
+  Model m = testing::TinyGpt(2);
+  Strategy s = Shorthand(m, 1, 1, 2);
+  s.defaults.offload_optimizer = true;
+  EXPECT_EQ(Rejection(m, s, 2), "shorthand: defaults.offload.optimizer: optimizer offload is not implemented yet");
+  s.defaults.offload_optimizer.reset();
+  s.defaults.weights = "dp";
+  EXPECT_NE(Rejection(m, s, 2).find("ZeRO-3"), std::string::npos);
+  s.defaults.weights.reset();
+  s.defaults.grads = "dp";  // ZeRO-2 without ZeRO-1
+  EXPECT_NE(Rejection(m, s, 2).find("ZeRO-2 implies ZeRO-1"), std::string::npos);
+}
+
+TEST(Validate, InterleavingNeedsMicrobatchesDivisibleByPp) {
+  Model m = testing::TinyGpt(4);
+  ShorthandOptions o;
+  o.pp = 2;
+  o.schedule = "interleaved:2";
+  o.global_batch = 3;
+  EXPECT_EQ(Rejection(m, ExpandShorthand(m, o), 2),
+            "shorthand: the interleaved schedule needs micro-batches (3) divisible by pp (2)");
+}
+
+}  // namespace
+}  // namespace proteus
