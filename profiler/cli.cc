@@ -172,7 +172,7 @@ void AddCollOptions(CLI::App* c, Options& o) {
 
 int RunProteusProfile(const std::vector<std::string>& args, std::ostream& out, std::ostream& err,
                       const BackendFactory& make_backend) {
-  CLI::App app{"proteus-profile: measure a GPU node once into a proteus.costdb/1 cost database"};
+  CLI::App app{"proteus-profile: measure a GPU node once into a proteus.costdb/1 cost database", "proteus-profile"};
   app.set_version_flag("--version", std::string("proteus-profile ") + PROTEUS_VERSION);
   app.require_subcommand(1);
   bool quiet = false, verbose = false;

@@ -15,7 +15,7 @@
 namespace proteus::profiler {
 namespace {
 
-constexpr double kSetupS = 0.002;           // allocation, RNG fill launch, CUPTI flush, free
+constexpr double kSetupS = 0.004;           // allocation, library plan/heuristic, RNG fill, CUPTI flush, free, journal
 constexpr double kFillBw = 1e12;            // device RNG fill, bytes/s (a fraction of HBM)
 constexpr double kPerCallOverheadS = 6e-6;  // marker kernel + two events per timed call
 constexpr double kCommInitBaseS = 0.5;      // ncclCommInitAll: topology detection, proxies, buffers
