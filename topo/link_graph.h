@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "topo/ids.h"
@@ -11,6 +12,10 @@ namespace proteus {
 
 enum class VertexKind { kGpu, kNvSwitch, kPciSwitch, kCpu, kNic, kNetSwitch };
 enum class LinkKind { kNvLink, kPcie, kC2C, kCpuInterconnect, kNet, kLoopback };
+/// "gpu", "nvswitch", "pci", "cpu", "nic", "netswitch".
+std::string_view VertexKindName(VertexKind k);
+/// "nvlink", "pcie", "c2c", "sys", "net", "loopback".
+std::string_view LinkKindName(LinkKind k);
 
 struct Vertex {
   VertexKind kind;

@@ -1,0 +1,126 @@
+// TopologyCollectiveModel::Plan: choose, time, decompose into flows.
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "common/error.h"
+#include "common/units.h"
+#include "topo/coll_flows.h"
+#include "topo/nccl_model.h"
+
+namespace proteus {
+namespace {
+
+// A collective cannot beat its own links: stretch the transfer time if a link would be loaded beyond
+// its bandwidth when the flows run at their planned rates.
+double TransferFloor(const Cluster& c, const std::vector<FlowSpec>& flows) {
+  std::map<LinkId, double> load;
+  for (const auto& f : flows)
+    for (LinkId l : f.links) load[l] += f.bytes;
+  double floor = 0;
+  for (const auto& [l, bytes] : load) floor = std::max(floor, bytes / c.graph.links[l].bandwidth);
+  return floor;
+}
+
+void SetRates(CollectivePlan* plan) {
+  double transfer = plan->time_s - plan->latency_s;
+  for (auto& f : plan->flows) f.max_rate = transfer > 0 ? f.bytes / transfer : 0;
+}
+
+// Point-to-point patterns are not in NCCL's tuning model: proteus times them as one ring step per
+// protocol (latency baseLat + hwLat of one step, bandwidth of the route), the least wins.
+AlgoEstimate P2pEstimate(const NcclTuning& t, const Cluster& c, const GroupShape& s, CollOp op,
+                         const std::vector<GpuId>& group, int64_t bytes) {
+  double path_bw = 1e30, step_bytes = bytes;
+  bool net = s.nodes > 1;
+  bool nvl = true;
+  if (op == CollOp::kSendRecv) {
+    GpuId a = group[0], b = group[1];
+    if (c.gpu_node[a] == c.gpu_node[b]) {
+      const Path& p = c.PathsOf(c.gpu_node[a]).gpu_gpu[c.LocalIndex(a)][c.LocalIndex(b)];
+      path_bw = p.bw;
+      nvl = p.type <= PathType::kNvl;
+    } else {
+      for (LinkId l : c.Route(a, b)) path_bw = std::min(path_bw, c.graph.links[l].bandwidth);
+    }
+  } else {
+    // alltoall: each GPU sends (n-1)/n of its buffer; the slower of its own links and its node's NICs.
+    const int n = s.ranks;
+    for (int k = 0; k < s.nodes; ++k) {
+      int node = s.node_ids[k];
+      const NodeTopology& t2 = c.TopologyOf(node);
+      double gpu_bw = 0;
+      for (LinkId l : t2.graph.out_links[t2.gpus[s.local[k][0]]]) {
+        const Link& link = t2.graph.links[l];
+        if (link.kind == LinkKind::kNvLink) gpu_bw += link.bandwidth;
+      }
+      if (gpu_bw == 0) gpu_bw = t2.graph.links[t2.graph.out_links[t2.gpus[s.local[k][0]]][0]].bandwidth;
+      nvl = nvl && t2.has_nvswitch;
+      double ppn = s.local[k].size();
+      double t_intra = bytes * (ppn - 1) / n / gpu_bw;
+      double t_inter = 0;
+      if (net) {
+        double nic_bw = 0;
+        for (LinkId up : c.nic_uplink[node]) nic_bw += c.graph.links[up].bandwidth;
+        t_inter = ppn * bytes * (n - ppn) / n / nic_bw;
+      }
+      path_bw = std::min(path_bw, bytes / std::max(std::max(t_intra, t_inter), 1e-30));
+    }
+    step_bytes = bytes;
+  }
+  int hw = net ? 2 : (nvl ? 0 : 1);
+  int ring = static_cast<int>(NcclAlgo::kRing);
+  AlgoEstimate best;
+  best.time_s = 1e30;
+  for (int p = 0; p < kNumProtos; ++p) {
+    double eff = p == 0 ? 0.25 : p == 1 ? 0.92 : 1.0;  // LL moves 8 bytes per 16, LL128 120 per 128
+    double bw = path_bw * eff;
+    double lat = (t.base_lat_us[ring][p] + t.hw_lat_us[hw][ring][p]) * kUs;
+    double time = lat + step_bytes / bw;
+    if (time < best.time_s) best = {NcclAlgo::kRing, static_cast<NcclProto>(p), bw, lat, time, 1};
+  }
+  return best;
+}
+
+}  // namespace
+
+CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) const {
+  PROTEUS_CHECK(!request.group.empty(), "a collective needs a group");
+  PROTEUS_CHECK(request.bytes >= 0, "negative collective size");
+  CollectivePlan plan;
+  plan.source = "topology-model";
+  if (request.op == CollOp::kSendRecv) PROTEUS_CHECK(request.group.size() == 2, "sendrecv takes {src, dst}");
+  if (request.group.size() == 1 || request.bytes == 0 ||
+      (request.op == CollOp::kSendRecv && request.group[0] == request.group[1])) {
+    plan.algo = "local";
+    plan.proto = "simple";
+    return plan;
+  }
+  GroupShape shape = Shape(request.group);
+  AlgoEstimate best;
+  bool p2p = request.op == CollOp::kAllToAll || request.op == CollOp::kSendRecv;
+  if (p2p) {
+    best = P2pEstimate(*tuning_, cluster_, shape, request.op, request.group, request.bytes);
+    plan.flows = BuildP2pFlows(cluster_, shape, request.group, request.op, static_cast<double>(request.bytes));
+    plan.algo = "p2p";
+  } else {
+    auto estimates = Evaluate(request.op, shape, request.bytes);
+    PROTEUS_CHECK(!estimates.empty(), "no NCCL algorithm available for this group (forced algorithm or protocol not offered?)");
+    best = *std::min_element(estimates.begin(), estimates.end(),
+                             [](const AlgoEstimate& a, const AlgoEstimate& b) { return a.time_s < b.time_s; });
+    const Graphs& graphs = GraphsFor(shape);
+    const ChannelGraph& g = (best.algo == NcclAlgo::kNvls || best.algo == NcclAlgo::kNvlsTree) ? graphs.nvls
+                            : (best.algo == NcclAlgo::kRing || best.algo == NcclAlgo::kPat) ? graphs.ring
+                                                                                           : graphs.tree;
+    plan.flows = BuildFlows(cluster_, shape, request.group, g, request.op, best.algo, static_cast<double>(request.bytes));
+    plan.algo = std::string(AlgoName(best.algo));
+  }
+  plan.proto = std::string(ProtoName(best.proto));
+  plan.channels = best.channels;
+  plan.latency_s = best.latency_s;
+  plan.time_s = best.latency_s + std::max(best.time_s - best.latency_s, TransferFloor(cluster_, plan.flows));
+  SetRates(&plan);
+  return plan;
+}
+
+}  // namespace proteus
