@@ -18,7 +18,7 @@ namespace {
 constexpr double kSetupS = 0.004;           // allocation, library plan/heuristic, RNG fill, CUPTI flush, free, journal
 constexpr double kFillBw = 1e12;            // device RNG fill, bytes/s (a fraction of HBM)
 constexpr double kPerCallOverheadS = 6e-6;  // marker kernel + two events per timed call
-constexpr double kCommInitBaseS = 0.5;      // ncclCommInitAll: topology detection, proxies, buffers
+constexpr double kCommInitBaseS = 2.0;      // ncclCommInitAll on 8 GPUs: topology, proxies, NVLS buffers (seconds in practice)
 constexpr double kCommInitPerRankS = 0.1;
 constexpr double kInterferenceCorunS = 0.25; // one co-running pair: both loops, ~0.1 s each + sync
 constexpr double kTopologyS = 2.0;           // one communicator over all GPUs + the dump
