@@ -45,9 +45,11 @@ std::vector<GpuId> NcclTestsGroup(const Cluster& cluster, int ranks, int nodes) 
 }
 
 std::vector<SweepRow> SweepCollective(const CollectiveModel& model, CollOp op, const std::vector<GpuId>& group,
-                                      DType dtype, int64_t min_bytes, int64_t max_bytes) {
+                                      DType dtype, int64_t min_bytes, int64_t max_bytes,
+                                      const HarnessOptions& harness) {
   if (min_bytes <= 0) throw UserError("--sizes", "the smallest size must be positive");
   if (max_bytes < min_bytes) throw UserError("--sizes", "the largest size is below the smallest");
+  if (harness.gpus_per_thread < 1) throw UserError("-g", "GPUs per thread must be >= 1");
   std::vector<SweepRow> rows;
   const int n = static_cast<int>(group.size());
   for (int64_t b = min_bytes; b <= max_bytes; b *= 2) {
@@ -56,7 +58,7 @@ std::vector<SweepRow> SweepCollective(const CollectiveModel& model, CollOp op, c
     CollectivePlan plan = model.Plan(req);
     SweepRow r;
     r.bytes = b;
-    r.time_s = plan.time_s;
+    r.time_s = plan.time_s + (harness.gpus_per_thread - 1) * harness.launch_s;
     r.algbw = plan.time_s > 0 ? b / plan.time_s : 0;
     r.busbw = r.algbw * BusBwFactor(op, op == CollOp::kSendRecv ? 2 : n);
     r.algo = plan.algo;

@@ -33,9 +33,19 @@ double BusBwFactor(CollOp op, int n);
 /// UserError when it does not fit the cluster or does not divide.
 std::vector<GpuId> NcclTestsGroup(const Cluster& cluster, int ranks, int nodes);
 
+/// How the measuring harness launches work. nccl-tests -g G drives G GPUs from one thread: it
+/// launches each GPU's kernel in turn inside one NCCL group, so the last GPU starts (G-1) kernel
+/// launches after the first and the collective ends that much later. One process per GPU (MPI,
+/// srun) is G = 1.
+struct HarnessOptions {
+  int gpus_per_thread = 1;
+  double launch_s = 4e-6;  // one CUDA kernel launch with a device switch (typically 3-5 us)
+};
+
 /// Predicts every size min, 2 min, 4 min, ... <= max.
 std::vector<SweepRow> SweepCollective(const CollectiveModel& model, CollOp op, const std::vector<GpuId>& group,
-                                      DType dtype, int64_t min_bytes, int64_t max_bytes);
+                                      DType dtype, int64_t min_bytes, int64_t max_bytes,
+                                      const HarnessOptions& harness = {});
 
 /// The table for people: a header naming cluster, op and group, then one line per size.
 std::string FormatCollectiveTable(const std::vector<SweepRow>& rows, const std::string& cluster_name, CollOp op,
