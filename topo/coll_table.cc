@@ -59,7 +59,7 @@ std::vector<SweepRow> SweepCollective(const CollectiveModel& model, CollOp op, c
     SweepRow r;
     r.bytes = b;
     r.time_s = plan.time_s + (harness.gpus_per_thread - 1) * harness.launch_s;
-    r.algbw = plan.time_s > 0 ? b / plan.time_s : 0;
+    r.algbw = r.time_s > 0 ? b / r.time_s : 0;
     r.busbw = r.algbw * BusBwFactor(op, op == CollOp::kSendRecv ? 2 : n);
     r.algo = plan.algo;
     r.proto = plan.proto;

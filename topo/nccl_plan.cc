@@ -82,6 +82,22 @@ AlgoEstimate P2pEstimate(const NcclTuning& t, const Cluster& c, const GroupShape
   return best;
 }
 
+// NCCL launches fewer channels than it has for small messages (enqueue.cc, the thread-threshold loop):
+// while bytes < channels x threads x threshold, drop a channel. The algorithm is chosen on the full
+// channel count (ncclTopoGetAlgoTime); the run then moves the bytes over the channels it launched.
+// Threads per channel and bytes per thread from NCCL's device.h: LL 512 threads x 8 B (x nRanks for
+// ring), LL128 640 x 8 B, Simple 512 x 64 B, NVLS 640 x 64 B.
+int LaunchedChannels(const AlgoEstimate& e, int ranks, int64_t bytes) {
+  double threads = 512, threshold = 64;
+  if (e.proto == NcclProto::kLl) threshold = e.algo == NcclAlgo::kRing ? 8.0 * ranks : 8.0;
+  if (e.proto == NcclProto::kLl128) { threads = 640; threshold = 8; }
+  if (e.algo == NcclAlgo::kNvls || e.algo == NcclAlgo::kNvlsTree) threads = 640;
+  if (e.algo == NcclAlgo::kCollNetDirect || e.algo == NcclAlgo::kCollNetChain) return e.channels;
+  int nc = std::max(1, e.channels);
+  while (nc > 1 && bytes < nc * threads * threshold) --nc;
+  return nc;
+}
+
 }  // namespace
 
 CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) const {
@@ -114,6 +130,11 @@ CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) c
                                                                                            : graphs.tree;
     plan.flows = BuildFlows(cluster_, shape, request.group, g, request.op, best.algo, static_cast<double>(request.bytes));
     plan.algo = std::string(AlgoName(best.algo));
+    int launched = LaunchedChannels(best, shape.ranks, request.bytes);
+    if (launched < best.channels) {
+      best.time_s = best.latency_s + (best.time_s - best.latency_s) * best.channels / launched;
+      best.channels = launched;
+    }
   }
   plan.proto = std::string(ProtoName(best.proto));
   plan.channels = best.channels;
