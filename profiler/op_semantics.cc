@@ -84,7 +84,7 @@ std::vector<DType> DTypesOf(const std::string& kind) {
   if (kind == "gemm" || kind == "bgemm")
     return {DType::kFp32, DType::kTf32, DType::kFp16, DType::kBf16, DType::kFp8E4M3, DType::kFp8E5M2};
   if (kind == "conv2d") return {DType::kFp32, DType::kTf32, DType::kFp16, DType::kBf16};
-  if (kind == "adam") return {DType::kFp32};
+  if (kind == "adam") return kFloat;  // the model's weight dtype; states are always fp32
   if (kind == "copy")  // bytes are bytes: any dtype names the same copy
     return {DType::kFp32, DType::kTf32, DType::kFp16, DType::kBf16, DType::kFp8E4M3,
             DType::kFp8E5M2, DType::kInt32, DType::kInt64};
@@ -140,9 +140,9 @@ OpWork WorkOf(const OpKey& k) {
     double n = double(S(k, "tokens")) * double(S(k, "vocab"));
     return {5 * n, (k.phase == P::kFwd ? 1 : 2) * n * e, 1};
   }
-  if (kind == "adam") {  // fp32 param, grad, m, v read; param, m, v written
+  if (kind == "adam") {  // fp32 master param, grad, m, v read; param, m, v written (+ the dtype copy)
     double n = double(S(k, "params"));
-    return {12 * n, 7 * n * 4, 1};
+    return {12 * n, 7 * n * 4 + (k.dtype == DType::kFp32 ? 0 : n * e), 1};
   }
   if (kind == "conv2d") return ConvWork(k);
   if (kind == "batchnorm") {

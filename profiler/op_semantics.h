@@ -7,7 +7,7 @@
 //   embedding                    fwd (gather), bwd_weight (scatter-add into the table gradient)
 //   attention, softmax, gelu, swiglu, dropout, rope, cross_entropy, batchnorm, pool
 //                                fwd, bwd_data (the whole backward; batchnorm's includes dgamma/dbeta)
-//   add, copy                    fwd            adam    step
+//   add, copy                    fwd            adam    step (dtype = the weights'; fp32 states)
 //
 // Work of one call (flop and bytes moved to and from HBM), e.g. gemm bf16 fwd m=n=k=4096:
 //   flops = 2*m*n*k = 1.37e11, bytes = (m*k + k*n + m*n) * 2 = 100.7 MB.
@@ -23,7 +23,7 @@ namespace proteus::profiler {
 
 /// Phases a kind is measured in (empty for an unknown kind).
 std::vector<Phase> PhasesOf(const std::string& kind);
-/// Dtypes a kind can be measured in (gemm/bgemm take fp8 and tf32; conv2d tf32; adam fp32 only).
+/// Dtypes a kind can be measured in (gemm/bgemm take fp8 and tf32; conv2d tf32).
 std::vector<DType> DTypesOf(const std::string& kind);
 /// Attribute names a kind takes, with their allowed values; the first value is the default.
 struct AttrSpec {

@@ -101,6 +101,7 @@ void AddElementwise(KeySet& ks) {
   for (int64_t n : Pow2(int64_t{1} << 16, int64_t{1} << 30)) {
     for (const char* kind : {"gelu", "dropout", "add"}) ks.AddAllPhases(kind, DType::kBf16, {{"elements", n}});
     ks.AddAllPhases("adam", DType::kFp32, {{"params", n}});
+    ks.AddAllPhases("adam", DType::kBf16, {{"params", n}});
   }
   for (int64_t r : Pow2(512, 65536))
     for (int64_t c : Pow2(512, 8192)) ks.AddAllPhases("softmax", DType::kBf16, {{"rows", r}, {"cols", c}});

@@ -9,7 +9,8 @@
 //             (GPT-NeoX / Llama layout), pos = token index; bwd_data rotates by -angle
 //   embedding fwd out[t] = table[idx[t]];  bwd_weight dtable[idx[t]] += dout[t] (fp32 atomics into
 //             an fp32 gradient, as Megatron's main_grad)
-//   adam      fused step over fp32 params, grads, m, v (lr 1e-4, betas 0.9/0.95, eps 1e-8, wd 0.1)
+//   adam      fused step over fp32 master params, grads, m, v (lr 1e-4, betas 0.9/0.95, eps 1e-8,
+//             wd 0.1); a bf16/fp16 key also writes the model's copy of the weights in that dtype
 #include <memory>
 
 #include "profiler/cuda/check.h"
@@ -104,15 +105,18 @@ __global__ void proteus_embedding_bwd(const T* dout, const int32_t* idx, float* 
   PROTEUS_GRID_LOOP(i, tokens * hidden) atomicAdd(&dtable[int64_t(idx[i / hidden]) * hidden + i % hidden], ToF(dout[i]));
 }
 
-__global__ void proteus_adam(float* p, const float* g, float* m, float* v, int64_t n, float lr, float b1, float b2,
-                             float eps, float wd, float c1, float c2) {
+template <class T>
+__global__ void proteus_adam(float* p, const float* g, float* m, float* v, T* model_p, int64_t n, float lr, float b1,
+                             float b2, float eps, float wd, float c1, float c2) {
   PROTEUS_GRID_LOOP(i, n) {
     float gi = g[i];
     float mi = b1 * m[i] + (1.f - b1) * gi;
     float vi = b2 * v[i] + (1.f - b2) * gi * gi;
     m[i] = mi;
     v[i] = vi;
-    p[i] -= lr * ((mi / c1) / (sqrtf(vi / c2) + eps) + wd * p[i]);
+    float pi = p[i] - lr * ((mi / c1) / (sqrtf(vi / c2) + eps) + wd * p[i]);
+    p[i] = pi;
+    if (model_p) model_p[i] = FromF<T>(pi);  // the bf16/fp16 weights the model computes with
   }
 }
 
@@ -156,6 +160,7 @@ class PointwiseOp : public OpInstance {
       AddOut("m", DType::kFp32, n_);
       AddOut("v", DType::kFp32, n_);
       FillConstant(out_.at("v").get(), DType::kFp32, n_, 1e-4f, ctx.stream);  // a second moment is positive
+      if (t != DType::kFp32) AddOut("model_p", t, n_);
     } else {
       throw UnsupportedError("no proteus kernel for op kind " + k);
     }
@@ -163,8 +168,12 @@ class PointwiseOp : public OpInstance {
 
   void Run(int set) override {
     if (key_.kind == "adam") {
-      proteus_adam<<<GridFor(n_), 256, 0, ctx_.stream>>>(O<float>("p"), P<float>("g", set), O<float>("m"), O<float>("v"),
-                                                         n_, 1e-4f, 0.9f, 0.95f, 1e-8f, 0.1f, 0.1f, 0.05f);
+      DispatchFloat(key_.dtype, [&]<class T>() {
+        T* model_p = key_.dtype == DType::kFp32 ? nullptr : O<T>("model_p");
+        proteus_adam<T><<<GridFor(n_), 256, 0, ctx_.stream>>>(O<float>("p"), P<float>("g", set), O<float>("m"),
+                                                              O<float>("v"), model_p, n_, 1e-4f, 0.9f, 0.95f, 1e-8f,
+                                                              0.1f, 0.1f, 0.05f);
+      });
     } else {
       DispatchFloat(key_.dtype, [&]<class T>() { Launch<T>(set); });
     }
