@@ -1,0 +1,226 @@
+#include "simulator/compile/compile.h"
+
+#include <map>
+#include <tuple>
+#include <unordered_map>
+
+#include "common/error.h"
+#include "simulator/compile/mesh.h"
+#include "simulator/compile/program.h"
+#include "simulator/compile/schedule.h"
+#include "simulator/cost/gpu_spec.h"
+#include "simulator/strategy/validate.h"
+
+namespace proteus {
+namespace {
+
+class Instantiator {
+ public:
+  Instantiator(const CompileInputs& in, const CompileOptions& opt, const DeviceMesh& mesh, const JobProgram& job,
+               ExecGraph& g)
+      : in_(in), s_(*in.strategy), mesh_(mesh), job_(job), g_(g), pp_axis_(mesh.AxisIndex("pp")) {}
+
+  void Run(bool symmetry) {
+    AddGpus(symmetry);
+    int pp = s_.PipelineRanks(), stages = s_.VirtualStages();
+    m_ = static_cast<int>(s_.NumMicrobatches());
+    std::vector<std::vector<PipelineBlock>> order(pp);
+    for (int p = 0; p < pp; ++p) order[p] = PipelineOrder(s_.schedule, p, pp, m_);
+    std::vector<std::vector<char>> fwd_done(stages, std::vector<char>(m_, 0)), bwd_done = fwd_done;
+    std::vector<size_t> next(pp, 0);
+    // Emit blocks in an order where every cross-stage dependency already exists (AddTask needs it);
+    // valid schedules always make progress.
+    for (bool progress = true; progress;) {
+      progress = false;
+      for (int p = 0; p < pp; ++p) {
+        while (next[p] < order[p].size()) {
+          const PipelineBlock& b = order[p][next[p]];
+          int v = b.chunk * pp + p;
+          bool ready = b.forward ? (v == 0 || fwd_done[v - 1][b.microbatch])
+                                 : (v == stages - 1 ? fwd_done[v][b.microbatch] != 0 : bwd_done[v + 1][b.microbatch] != 0);
+          if (!ready) break;
+          EmitBlock(p, v, b);
+          (b.forward ? fwd_done : bwd_done)[v][b.microbatch] = 1;
+          ++next[p];
+          progress = true;
+        }
+      }
+    }
+    for (int p = 0; p < pp; ++p)
+      PROTEUS_CHECK(next[p] == order[p].size(), "pipeline schedule deadlocks at rank " + std::to_string(p));
+    for (int p = 0; p < pp; ++p) EmitTail(p);
+  }
+
+ private:
+  int PpCoord(int rank) const { return pp_axis_ < 0 ? 0 : mesh_.Coord(rank, pp_axis_); }
+  int RankOnPp(int rank, int p) const { return pp_axis_ < 0 ? rank : mesh_.WithCoord(rank, pp_axis_, p); }
+
+  void AddGpus(bool symmetry) {
+    int n = mesh_.NumRanks(), pp = s_.PipelineRanks();
+    sims_.assign(pp, {});
+    std::map<std::string, int64_t> capacity_by_type;
+    for (int r = 0; r < n; ++r) {
+      bool representative = true;
+      for (int a = 0; a < mesh_.NumAxes(); ++a)
+        if (a != pp_axis_ && mesh_.Coord(r, a) != 0) representative = false;
+      if (symmetry && !representative) continue;
+      SimGpu gpu;
+      gpu.global_id = r;
+      gpu.multiplicity = symmetry ? n / pp : 1;
+      gpu.label = mesh_.Label(r);
+      gpu.memory_capacity = Capacity(r, capacity_by_type);
+      const RankState& rs = job_.ranks[PpCoord(r)];
+      gpu.static_memory[static_cast<int>(MemCategory::kWeights)] = rs.weight_bytes;
+      gpu.static_memory[static_cast<int>(MemCategory::kGradients)] = rs.grad_bytes;
+      gpu.static_memory[static_cast<int>(MemCategory::kOptimizer)] = rs.optimizer_bytes;
+      sims_[PpCoord(r)].push_back({r, static_cast<int>(g_.gpus.size())});
+      g_.gpus.push_back(std::move(gpu));
+    }
+    g_.total_gpus = n;
+    for (const auto& l : in_.cluster->graph.links) g_.link_capacity.push_back(l.bandwidth);
+  }
+
+  int64_t Capacity(GpuId g, std::map<std::string, int64_t>& by_type) const {
+    if (in_.gpu_memory) return in_.gpu_memory(g);
+    const std::string& type = in_.cluster->GroupOf(g).gpu_type;
+    auto it = by_type.find(type);
+    if (it == by_type.end()) it = by_type.emplace(type, LoadGpuSpec(type).memory_bytes).first;
+    return it->second;
+  }
+
+  const CollectivePlan& Plan(CollOp op, const std::vector<GpuId>& group, int64_t bytes, DType dtype) {
+    auto key = std::make_tuple(static_cast<int>(op), group, bytes, static_cast<int>(dtype));
+    auto it = plans_.find(key);
+    if (it == plans_.end()) it = plans_.emplace(key, in_.collectives->Plan({op, group, bytes, dtype})).first;
+    return it->second;
+  }
+
+  static CostSource SourceOfPlan(const CollectivePlan& p) {
+    return p.source.rfind("measured", 0) == 0 ? CostSource::kMeasuredCurve : CostSource::kTopologyModel;
+  }
+
+  static int64_t ChannelKey(int channel, int mb, int rank) {
+    return (static_cast<int64_t>(channel) * (1 << 20) + mb) * (int64_t{1} << 24) + rank;
+  }
+
+  // One step for one simulated rank. `comm_of_leader` shares a Comm between the ranks of a group.
+  TaskId EmitStep(const Step& st, int rank, int sim, int mb, const std::vector<TaskId>& ids,
+                  std::map<int, CommId>& comm_of_leader, const std::vector<TaskId>& extra = {}) {
+    std::vector<TaskId> deps = extra;
+    for (int d : st.deps)
+      if (ids[d] >= 0) deps.push_back(ids[d]);
+    for (int c : st.channels) {
+      int sender = RankOnPp(rank, job_.channel_sender_stage[c] % s_.PipelineRanks());
+      auto it = channel_tasks_.find(ChannelKey(c, mb, sender));
+      PROTEUS_CHECK(it != channel_tasks_.end(), "a receive before its send was instantiated");
+      deps.push_back(it->second);
+    }
+    Task t;
+    t.kind = st.kind;
+    t.stream = st.stream;
+    t.phase = st.phase;
+    t.source = st.source;
+    t.gpu = sim;
+    t.name = st.name;
+    t.compute_class = st.compute_class;
+    t.microbatch = mb;
+    t.duration_s = st.duration_s;
+    t.flops = st.flops;
+    t.recompute = st.recompute;
+    if (st.kind == TaskKind::kCollective || st.kind == TaskKind::kP2P) {
+      std::vector<GpuId> group;
+      if (st.kind == TaskKind::kP2P) group = {rank, RankOnPp(rank, st.peer_stage % s_.PipelineRanks())};
+      else group = mesh_.Group(rank, st.axis);
+      int leader = st.kind == TaskKind::kP2P ? -1 - rank : group.front();
+      auto it = comm_of_leader.find(leader);
+      if (it == comm_of_leader.end()) {
+        Comm c;
+        c.op = st.op;
+        c.stream = st.stream;
+        c.plan = Plan(st.op, group, st.bytes, st.dtype);
+        c.bytes = st.bytes;
+        it = comm_of_leader.emplace(leader, static_cast<CommId>(g_.comms.size())).first;
+        g_.comms.push_back(std::move(c));
+      }
+      t.comm = it->second;
+      t.source = SourceOfPlan(g_.comms[t.comm].plan);
+    }
+    TaskId id = g_.AddTask(t, deps, st.mem);
+    if (t.comm >= 0) g_.comms[t.comm].members.push_back(id);
+    if (st.send_channel >= 0) channel_tasks_[ChannelKey(st.send_channel, mb, rank)] = id;
+    return id;
+  }
+
+  void EmitList(const std::vector<Step>& list, int p, int mb) {
+    const auto& sims = sims_[p];
+    std::vector<std::vector<TaskId>> ids(sims.size(), std::vector<TaskId>(list.size(), -1));
+    for (size_t k = 0; k < list.size(); ++k) {
+      const Step& st = list[k];
+      if (st.last_microbatch_only && mb != m_ - 1) continue;
+      std::map<int, CommId> comm_of_leader;
+      for (size_t r = 0; r < sims.size(); ++r)
+        ids[r][k] = EmitStep(st, sims[r].first, sims[r].second, mb, ids[r], comm_of_leader);
+    }
+  }
+
+  void EmitBlock(int p, int v, const PipelineBlock& b) {
+    const StageProgram& prog = job_.stages[v];
+    EmitList(b.forward ? prog.forward : prog.backward, p, b.microbatch);
+  }
+
+  void EmitTail(int p) {
+    const auto& tail = job_.ranks[p].tail;
+    const auto& sims = sims_[p];
+    std::vector<std::vector<TaskId>> ids(sims.size(), std::vector<TaskId>(tail.size(), -1));
+    for (size_t k = 0; k < tail.size(); ++k) {
+      std::map<int, CommId> comm_of_leader;
+      for (size_t r = 0; r < sims.size(); ++r) {
+        std::vector<TaskId> extra;
+        if (k == 0) {
+          // The optimizer step waits for every gradient reduction issued on this GPU.
+          const SimGpu& gpu = g_.gpus[sims[r].second];
+          for (StreamKind s : {StreamKind::kTpComm, StreamKind::kDpComm, StreamKind::kPpComm}) {
+            const auto& q = gpu.streams[static_cast<int>(s)];
+            if (!q.empty()) extra.push_back(q.back());
+          }
+        }
+        ids[r][k] = EmitStep(tail[k], sims[r].first, sims[r].second, -1, ids[r], comm_of_leader, extra);
+      }
+    }
+  }
+
+  const CompileInputs& in_;
+  const Strategy& s_;
+  const DeviceMesh& mesh_;
+  const JobProgram& job_;
+  ExecGraph& g_;
+  int pp_axis_;
+  int m_ = 1;
+  std::vector<std::vector<std::pair<int, int>>> sims_;  // per pp rank: (global rank, sim index)
+  std::map<std::tuple<int, std::vector<GpuId>, int64_t, int>, CollectivePlan> plans_;
+  std::unordered_map<int64_t, TaskId> channel_tasks_;
+};
+
+}  // namespace
+
+CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
+  PROTEUS_CHECK(in.model && in.strategy && in.cluster && in.collectives && in.coster, "incomplete compile inputs");
+  ResolvedModel resolved = ValidateStrategy(*in.model, *in.strategy, *in.cluster);
+  DeviceMesh mesh(in.strategy->mesh);
+  CompileResult res;
+  JobProgram job = BuildJobProgram({in.model, in.strategy, &resolved, &mesh, in.coster}, res.graph);
+  Instantiator(in, options, mesh, job, res.graph).Run(options.symmetry);
+
+  CompileSummary& s = res.summary;
+  s.samples = in.strategy->global_batch;
+  s.tokens = s.samples * std::max<int64_t>(1, in.model->seq_len);
+  s.model_flops = in.model->TrainingFlopsPerSample() * static_cast<double>(s.samples);
+  s.microbatches = in.strategy->NumMicrobatches();
+  s.simulated_gpus = static_cast<int>(res.graph.gpus.size());
+  s.total_gpus = res.graph.total_gpus;
+  for (const auto& t : res.graph.tasks) ++s.task_sources[static_cast<int>(t.source)];
+  s.unmeasured = in.coster->Unmeasured();
+  return res;
+}
+
+}  // namespace proteus

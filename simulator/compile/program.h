@@ -1,0 +1,97 @@
+// Stage programs: what one pipeline (virtual) stage runs for one micro-batch, built once and
+// instantiated per micro-batch and per simulated rank by compile.cc.
+//
+// Model. A program is two lists of steps, forward and backward. A step is a compute task (one
+// operator phase, local sizes, priced once), a collective (a layout conversion along one mesh axis,
+// or a gradient bucket), or a p2p send to another stage. Dependencies are step indices inside the
+// list, or channels: a tensor (or its gradient) crossing stages, sent by one stage's step and
+// awaited by another's. Forward, per operator in order: for each input, the conversions its layout
+// needs (layout.h), the compute step, sends for outputs other stages read. Backward, in reverse:
+// recomputation when the operator closes a recompute region, for each output the gradients from its
+// consumers converted to the layout it expects, bwd_data and bwd_weight steps, sends of input
+// gradients to earlier stages, and data-parallel gradient buckets (issued in the last micro-batch
+// only) as soon as their last gradient is written.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "common/dtype.h"
+#include "simulator/compile/exec_graph.h"
+#include "simulator/compile/layout.h"
+#include "simulator/compile/op_cost.h"
+#include "simulator/model/module.h"
+#include "simulator/strategy/resolve.h"
+#include "simulator/strategy/strategy.h"
+
+namespace proteus {
+
+class DeviceMesh;
+
+struct Step {
+  TaskKind kind = TaskKind::kCompute;
+  StreamKind stream = StreamKind::kCompute;
+  Phase phase = Phase::kFwd;
+  int32_t name = 0;            // interned in the graph
+  int32_t compute_class = 0;   // interned
+  CostSource source = CostSource::kFixed;
+  double duration_s = 0;
+  double flops = 0;
+  bool recompute = false;
+  bool last_microbatch_only = false;  // gradient buckets: once per iteration
+  // Collectives and p2p.
+  CollOp op = CollOp::kAllReduce;
+  int axis = -1;               // mesh axis of a collective
+  int64_t bytes = 0;
+  DType dtype = DType::kBf16;
+  int peer_stage = -1;         // p2p: the virtual stage receiving
+  int send_channel = -1;       // p2p: the channel this send fills
+  std::vector<int32_t> deps;   // earlier steps of the same list
+  std::vector<int32_t> channels;  // channels awaited (tensors from other stages)
+  std::vector<MemEffect> mem;
+};
+
+struct StageProgram {
+  int stage = 0;               // virtual stage
+  std::vector<Step> forward, backward;
+};
+
+/// Per pipeline rank, after every block: the optimizer step and ZeRO parameter gathers.
+struct TailStep {
+  Step step;
+};
+
+/// Weight memory and gradient buckets of one pipeline rank (all its chunks).
+struct RankState {
+  int64_t weight_bytes = 0, grad_bytes = 0, optimizer_bytes = 0;
+  int64_t step_params = 0;     // parameters this rank's optimizer updates (after sharding)
+  DType step_dtype = DType::kBf16;
+  std::vector<Step> tail;      // after the last block: optimizer step, then parameter all_gathers
+};
+
+/// Everything compile.cc needs to instantiate a job.
+struct JobProgram {
+  std::vector<StageProgram> stages;  // per virtual stage
+  std::vector<RankState> ranks;      // per pipeline rank
+  int num_channels = 0;
+  std::vector<int> channel_sender_stage;  // per channel
+  double model_flops_per_microbatch = 0;  // all ranks, one micro-batch, fwd + bwd (no recompute)
+};
+
+struct ProgramInputs {
+  const Model* model = nullptr;
+  const Strategy* strategy = nullptr;
+  const ResolvedModel* resolved = nullptr;  // validated
+  const DeviceMesh* mesh = nullptr;
+  const OpCoster* coster = nullptr;
+};
+
+/// Builds every stage's program. Names and compute classes are interned into `graph`.
+JobProgram BuildJobProgram(const ProgramInputs& in, ExecGraph& graph);
+
+/// Optimizer-state bytes per parameter (fp32 master weights, Adam m and v: 4 + 4 + 4; ZeRO,
+/// Rajbhandari et al. 2020, sec. 3.1: K = 12 in the 2 + 2 + K = 16 bytes of mixed-precision Adam).
+inline constexpr int64_t kAdamStateBytesPerParam = 12;
+
+}  // namespace proteus
