@@ -44,6 +44,12 @@ class Search {
   std::vector<double> cap_;
   std::vector<double> nic_in_, nic_out_;
   int steps_ = 0;
+  int exit_nic_ = -1;
+
+ public:
+  bool cross_nic_ = false;
+
+ private:
   PathType worst_intra_ = PathType::kLoc, worst_inter_ = PathType::kLoc;
 };
 
@@ -60,11 +66,19 @@ bool Search::Chain(std::vector<int>& order, std::vector<bool>& used, double s, P
       return true;
     }
     if (end_nic < 0) return true;
-    const Path& p = paths_.gpu_nic[cur][end_nic];
-    if (NicType(cur, end_nic) > inter_limit || !Fits(p.links, s) || nic_out_[end_nic] < s - 1e-9) return false;
-    Take(p.links, s);
-    nic_out_[end_nic] -= s;
-    return true;
+    // Leave through the entry NIC; with cross_nic_, through any NIC (the entry NIC first, then the
+    // next ones), as NCCL_CROSS_NIC allows.
+    const int tries = cross_nic_ ? spec_.nics : 1;
+    for (int t = 0; t < tries; ++t) {
+      int nic = (end_nic + t) % spec_.nics;
+      const Path& p = paths_.gpu_nic[cur][nic];
+      if (NicType(cur, nic) > inter_limit || !Fits(p.links, s) || nic_out_[nic] < s - 1e-9) continue;
+      Take(p.links, s);
+      nic_out_[nic] -= s;
+      exit_nic_ = nic;
+      return true;
+    }
+    return false;
   }
   // Next GPU: most capacity left on the way first, then the lowest index (deterministic).
   std::vector<std::pair<double, int>> cands;
@@ -105,7 +119,7 @@ void Search::Run(double s, PathType intra_limit, PathType inter_limit, int max_c
     std::vector<int> order;
     std::vector<bool> used(k, false);
     bool found = false;
-    int nic_pick = -1;
+    int nic_pick = -1, nic_exit = -1;
     if (!spec_.net) {
       order.push_back(spec_.gpus[0]);
       used[0] = true;
@@ -140,13 +154,13 @@ void Search::Run(double s, PathType intra_limit, PathType inter_limit, int max_c
             found = Chain(order, used, s, intra_limit, false, nic, inter_limit);
           }
           if (!found) { Take(in, -s); nic_in_[nic] += s; }
-          else nic_pick = nic;
+          else nic_pick = nic, nic_exit = tree ? nic : exit_nic_;
         }
       }
     }
     if (!found) break;
     out->orders.push_back(order);
-    out->nics.push_back({nic_pick, nic_pick});
+    out->nics.push_back({nic_pick, nic_exit});
   }
   out->n_channels = static_cast<int>(out->orders.size());
   out->bw_intra = out->bw_inter = s;
@@ -250,16 +264,23 @@ ChannelGraph SearchChannels(const NodeTopology& topo, const NodePaths& paths, co
   Search search(topo, paths, spec);
   size_t i = 0;
   while (i + 1 < speeds.size() && speeds[i] > max_bw + 1e-9) ++i;
+  // Relaxations in NCCL's order at each speed: path type inside the node, then to the NIC, then
+  // leaving through another NIC than the one entered (rings only).
+  const bool can_cross = spec.net && spec.pattern == ChannelPattern::kRing && spec.nics > 1;
   for (; i < speeds.size(); ++i) {
-    for (PathType intra : intra_types) {
-      for (PathType inter : spec.net ? std::vector<PathType>(inter_types.begin(), inter_types.end())
-                                     : std::vector<PathType>{PathType::kLoc}) {
-        ChannelGraph g;
-        search.Run(speeds[i], intra, inter, max_channels, &g);
-        if (g.n_channels * g.bw_intra > best.n_channels * best.bw_intra + 1e-9) best = g;
-        if (best.n_channels > 0) break;
+    for (int cross = 0; cross <= (can_cross ? 1 : 0); ++cross) {
+      search.cross_nic_ = cross == 1;
+      for (PathType intra : intra_types) {
+        for (PathType inter : spec.net ? std::vector<PathType>(inter_types.begin(), inter_types.end())
+                                       : std::vector<PathType>{PathType::kLoc}) {
+          ChannelGraph g;
+          search.Run(speeds[i], intra, inter, max_channels, &g);
+          if (g.n_channels * g.bw_intra > best.n_channels * best.bw_intra + 1e-9) best = g;
+          if (best.n_channels > 0) break;
+        }
+        if (best.n_channels > 0 && best.bw_intra == speeds[i]) break;
       }
-      if (best.n_channels > 0 && best.bw_intra == speeds[i]) break;
+      if (best.n_channels * best.bw_intra >= total_bw - 1e-9) break;
     }
     if (best.n_channels * best.bw_intra >= total_bw - 1e-9) break;
     // NCCL keeps lowering the speed only while the next one is more than half the found one.

@@ -53,18 +53,22 @@ GpuId GpuAt(const Cluster& c, const GroupShape& s, int k, int local_of_first) {
   return c.node_first_gpu[node] + mine[pos];
 }
 
-// The channel's ring: GPU sequence and the NIC used on the hop after each GPU (-1 inside a node).
+// The channel's ring: GPU sequence and, for the hop after each GPU, the NIC it leaves through and the
+// NIC the next node receives on (-1 inside a node).
 void ChannelRing(const Cluster& c, const GroupShape& s, const ChannelGraph& g, int ch, std::vector<GpuId>* ring,
-                 std::vector<int>* nic_after) {
+                 std::vector<std::pair<int, int>>* nic_after) {
   ring->clear();
   nic_after->clear();
   const auto& order = g.orders[ch];
-  int nic = g.nics.empty() ? -1 : g.nics[ch].second;
+  int in = g.nics.empty() ? -1 : g.nics[ch].first, out = g.nics.empty() ? -1 : g.nics[ch].second;
   for (int k = 0; k < s.nodes; ++k) {
     for (size_t i = 0; i < order.size(); ++i) {
       ring->push_back(GpuAt(c, s, k, order[i]));
-      bool last = i + 1 == order.size();
-      nic_after->push_back(last && s.nodes > 1 ? std::min(nic, c.NicsPerNode(s.node_ids[k]) - 1) : -1);
+      bool last = i + 1 == order.size() && s.nodes > 1;
+      int next = s.node_ids[(k + 1) % s.nodes];
+      nic_after->push_back(last ? std::pair{std::min(out, c.NicsPerNode(s.node_ids[k]) - 1),
+                                            std::min(in, c.NicsPerNode(next) - 1)}
+                                : std::pair{-1, -1});
     }
   }
 }
@@ -76,14 +80,13 @@ void RingFlows(const Cluster& c, const GroupShape& s, const ChannelGraph& g, Col
   bool chain = op == CollOp::kBroadcast || op == CollOp::kReduce;
   double per_hop = factor * bytes / g.n_channels;
   std::vector<GpuId> ring;
-  std::vector<int> nic_after;
+  std::vector<std::pair<int, int>> nic_after;
   for (int ch = 0; ch < g.n_channels; ++ch) {
     ChannelRing(c, s, g, ch, &ring, &nic_after);
     const int len = static_cast<int>(ring.size());
     for (int i = 0; i < len; ++i) {
       if (chain && i == len - 1) break;  // no hop back into the root
-      int nic = nic_after[i];
-      fs->Add(ring[i], ring[(i + 1) % len], nic, nic, per_hop);
+      fs->Add(ring[i], ring[(i + 1) % len], nic_after[i].first, nic_after[i].second, per_hop);
     }
   }
 }
