@@ -1,6 +1,7 @@
 #include "common/costdb.h"
 
 #include <algorithm>
+#include <limits>
 
 #include "common/error.h"
 #include "common/manifest.h"
@@ -81,6 +82,16 @@ CostDb CostDb::Overlay(const CostDb& lower) const {
 
 namespace {
 
+// An integer field stored as int: rejected when outside [lo, INT_MAX] instead of wrapping (a node
+// count of 2^32 used to become 0 and divide by zero).
+int IntField(const JsonView& v, std::string_view key, int64_t fallback, int64_t lo) {
+  int64_t x = v.IntOr(key, fallback);
+  if (x < lo || x > std::numeric_limits<int>::max())
+    v.FailField(key, "must be an integer in [" + std::to_string(lo) + ", " +
+                         std::to_string(std::numeric_limits<int>::max()) + "], got " + std::to_string(x));
+  return static_cast<int>(x);
+}
+
 Json StatsToJson(const TimeStats& t) {
   return {{"median_us", t.median_s * 1e6}, {"p10_us", t.p10_s * 1e6}, {"p90_us", t.p90_s * 1e6},
           {"count", t.count}, {"method", t.method}, {"wall_median_us", t.wall_median_s * 1e6}};
@@ -91,7 +102,7 @@ TimeStats StatsFromJson(const JsonView& v) {
   t.median_s = v.Num("median_us") * 1e-6;
   t.p10_s = v.NumOr("p10_us", v.Num("median_us")) * 1e-6;
   t.p90_s = v.NumOr("p90_us", v.Num("median_us")) * 1e-6;
-  t.count = static_cast<int>(v.IntOr("count", 1));
+  t.count = IntField(v, "count", 1, 0);
   t.method = v.StrOr("method", "");
   t.wall_median_s = v.NumOr("wall_median_us", 0) * 1e-6;
   if (t.median_s < 0) v.FailField("median_us", "must not be negative");
@@ -127,9 +138,10 @@ Json OpToJson(const OpEntry& e) {
 CollectiveCurve CurveFromJson(const JsonView& v) {
   CollectiveCurve c;
   c.key.op = v.Str("op");
-  c.key.ranks = static_cast<int>(v.PositiveInt("ranks"));
-  c.key.nodes = static_cast<int>(v.PositiveIntOr("nodes", 1));
-  c.key.ranks_per_node = static_cast<int>(v.PositiveIntOr("ranks_per_node", c.key.ranks / c.key.nodes));
+  (void)v.PositiveInt("ranks");  // required
+  c.key.ranks = IntField(v, "ranks", 1, 1);
+  c.key.nodes = IntField(v, "nodes", 1, 1);
+  c.key.ranks_per_node = IntField(v, "ranks_per_node", std::max(1, c.key.ranks / c.key.nodes), 1);
   c.key.algo = v.StrOr("algo", "default");
   c.key.proto = v.StrOr("proto", "default");
   c.key.dtype = v.Has("dtype") ? DTypeField(v, "dtype") : DType::kBf16;
@@ -194,7 +206,7 @@ CostDb CostDb::FromJson(const Json& doc, const std::string& origin) {
   CostDb db;
   if (auto d = root.Find("device")) {
     db.device.name = d->StrOr("name", "");
-    db.device.sm_count = static_cast<int>(d->IntOr("sm_count", 0));
+    db.device.sm_count = IntField(*d, "sm_count", 0, 0);
     std::string cc = d->StrOr("compute_capability", "0.0");
     auto dot = cc.find('.');
     try {

@@ -31,6 +31,9 @@ Json ParseJson(std::string_view text, const std::string& origin) {
     auto pos = msg.find("syntax error");
     throw UserError(origin, "malformed JSON at line " + std::to_string(line) + ": " +
                                 (pos == std::string::npos ? msg : msg.substr(pos)));
+  } catch (const Json::exception& e) {
+    // Not a syntax error but still bad input, e.g. a number out of range ("1e400").
+    throw UserError(origin, std::string("malformed JSON: ") + e.what());
   }
 }
 

@@ -55,11 +55,12 @@ MatmulPlan PlanMatmul(const MatmulGeometry& g, DType dtype, const GpuSpec& gpu) 
 double AttentionEfficiency(const AttentionGeometry& g, const GpuSpec& gpu) {
   double seq_q = static_cast<double>(std::max<int64_t>(1, g.seq_q));
   double seq_kv = static_cast<double>(std::max<int64_t>(1, g.seq_kv));
-  double ctas = static_cast<double>(std::max<int64_t>(1, g.batch_heads)) * CeilDiv(seq_q, 128);
-  double kv = g.causal ? std::max(1.0, seq_kv * CausalFraction(g)) : seq_kv;
-  double diag = g.causal ? seq_q / (seq_q + 128) : 1;
-  return gpu.AttentionEfficiency() * WaveEfficiency(ctas, std::max(1, gpu.sm_count)) * kv /
-         (kv + kRowOverhead) * diag;
+  double ctas = static_cast<double>(std::max<int64_t>(1, g.batch_heads)) * CeilDiv(seq_q, kAttentionTile);
+  // Key tiles of useful work per query tile, and the tiles it pays for: masked diagonal tiles run
+  // whole (half wasted on average) and every query tile has its fixed prologue/epilogue.
+  double useful = seq_kv * CausalFraction(g) / kAttentionTile;
+  double paid = useful + (g.causal ? 0.5 : 0) + kRowOverheadTiles;
+  return gpu.AttentionEfficiency() * WaveEfficiency(ctas, std::max(1, gpu.sm_count)) * useful / paid;
 }
 
 double MemoryEfficiency(double bytes, const GpuSpec& gpu) {

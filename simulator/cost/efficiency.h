@@ -16,10 +16,13 @@
 //   Worked example, H100 (132 SMs, ceiling 0.803), bf16 gemm 8192^3: 128x128 tiles, 4096 ctas in
 //   32 waves (31.03 full) -> waves 0.970, depth 8192/8320 = 0.985 -> eff 0.803*0.970*0.985 = 0.767.
 //
-// Attention (FlashAttention-style, one CTA per 128 query rows of one head):
-//   eff = ceiling * waves * kv / (kv + kRowOverhead) * diag
-//   kv   = keys an average query row visits (seq_kv, or seq_kv - seq_q/2 when causal)
-//   diag = seq_q / (seq_q + 128) when causal (diagonal tiles run full but count half).
+// Attention (FlashAttention-style): one CTA per 128 query rows of one head walks the key tiles
+// (128 keys each) its rows may see:
+//   eff    = ceiling * waves * useful / (useful + diag + kRowOverheadTiles)
+//   useful = seq_kv * causal_fraction / 128   (key tiles of unmasked work per query tile)
+//   diag   = 0.5 when causal (diagonal tiles run whole, half of them masked), else 0
+// e.g. causal seq 512: useful 2, paid 2 + 0.5 + 1.5 = 4 -> half the ceiling (FA2 on H100: 163 of
+// 338 at 16k); non-causal 512: 4 / 5.5 = 0.73 (248 of 338).
 //
 // Memory-bound kernels: time = bytes / (ceiling * bw) + kMemoryLatency; the fixed latency is the
 // first round trip to HBM before the stream flows (Little's law), so
@@ -35,9 +38,12 @@ namespace proteus {
 /// Reduction depth a tile's fixed work (pipeline prologue, epilogue store) costs, in elements of K:
 /// two to three 64-deep stages of a multistage mainloop (CUTLASS sm80/sm90 kernels use 3-5 stages).
 inline constexpr double kDepthOverhead = 128;
-/// Per query row fixed work of fused attention in keys: fitted once to the shape of the
-/// FlashAttention-2 curves (A100 and H100 alike, seq 512..16k; docs/cost-model.md), ~1.5 key blocks.
-inline constexpr double kRowOverhead = 192;
+/// Rows (queries) and columns (keys) of a fused attention tile (FlashAttention-2, head dim 128).
+inline constexpr double kAttentionTile = 128;
+/// Fixed work of one query tile (load Q, rescale and store O, log-sum-exp) in key tiles: fitted
+/// once to the shape of the FlashAttention-2 curves (A100 and H100 alike, seq 512..16k;
+/// docs/cost-model.md), i.e. 192 keys.
+inline constexpr double kRowOverheadTiles = 1.5;
 /// A loaded HBM round trip (several hundred core cycles; GPU microbenchmark studies).
 inline constexpr double kMemoryLatency = 0.5e-6;
 
