@@ -88,7 +88,8 @@ struct Cluster {
 Cluster LoadCluster(const std::string& path);
 
 /// A homogeneous cluster without a file: `nodes` copies of a shipped topology (name as in
-/// data/topos/, e.g. "dgx-h100") joined by a rail-optimized fabric of `nic_gbps` Gb/s per NIC.
+/// data/topos/, e.g. "dgx-h100") joined by a rail-optimized fabric of `nic_gbps` Gb/s per NIC
+/// (0 = the NIC speed the topology XML gives). LoadCluster("<topology>-<nodes>") builds the same.
 Cluster MakeHomogeneousCluster(const std::string& topology_name, int nodes, double nic_gbps);
 
 /// The collective model NCCL would follow on this cluster; measured curves in `db` (may be null)

@@ -211,3 +211,36 @@ TEST(Collective, LargeClusterPlansQuickly) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+TEST(Collective, CollNetOnlyWhereTheFabricOffersIt) {
+  auto has_collnet = [](const std::string& cluster) {
+    Cluster c = LoadCluster(cluster);
+    TopologyCollectiveModel m(c);
+    bool any = false;
+    for (const auto& e : m.Estimates({CollOp::kAllReduce, Range(0, 128), 64 * kMiB, DType::kBf16}))
+      any |= e.algo == NcclAlgo::kCollNetDirect || e.algo == NcclAlgo::kCollNetChain;
+    return any;
+  };
+  EXPECT_TRUE(has_collnet("dgx-h100-16-sharp"));
+  EXPECT_FALSE(has_collnet("dgx-h100-16"));
+  Cluster c = LoadCluster("dgx-h100-16-sharp");
+  CollectiveModelOptions force;
+  force.force_algo = NcclAlgo::kCollNetDirect;
+  auto m = MakeCollectiveModel(c, nullptr, force);
+  CollectivePlan p = m->Plan({CollOp::kAllReduce, Range(0, 128), 64 * kMiB, DType::kBf16});
+  EXPECT_EQ(p.algo, "collnet_direct");
+  ExpectFlowContract(c, p);
+}
+
+TEST(Collective, TcpFabricDisablesLl128AcrossNodes) {
+  Cluster c = LoadCluster("dgx-a100-4-eth10");
+  TopologyCollectiveModel m(c);
+  for (const auto& e : m.Estimates({CollOp::kAllReduce, Range(0, 32), 64 * kMiB, DType::kBf16}))
+    EXPECT_NE(e.proto, NcclProto::kLl128) << AlgoName(e.algo);
+}
+
+}  // namespace
+}  // namespace proteus
