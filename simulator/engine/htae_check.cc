@@ -68,32 +68,39 @@ void ValidateStreams(const ExecGraph& g) {
   }
 }
 
+std::string CommRef(const ExecGraph& g, size_t c) {
+  return "comm " + std::to_string(c) + " (" + std::string(CollOpName(g.comms[c].op)) + ")";
+}
+
+void ValidatePlan(const ExecGraph& g, size_t c) {
+  const CollectivePlan& plan = g.comms[c].plan;
+  if (!std::isfinite(plan.latency_s) || plan.latency_s < 0 || !std::isfinite(plan.time_s) || plan.time_s < 0) {
+    Bad(CommRef(g, c) + " has a latency or time that is not finite and >= 0");
+  }
+  for (const FlowSpec& f : plan.flows) {
+    if (!std::isfinite(f.bytes)) Bad(CommRef(g, c) + " has a flow of non-finite size");
+    for (LinkId l : f.links) {
+      if (l < 0 || l >= static_cast<LinkId>(g.link_capacity.size())) Bad(CommRef(g, c) + " routes a flow over an unknown link");
+      double cap = g.link_capacity[l];
+      if (f.bytes > 0 && !(std::isfinite(cap) && cap > 0)) {
+        Bad(CommRef(g, c) + " routes a flow over link " + std::to_string(l) + " without a positive capacity");
+      }
+    }
+  }
+}
+
 void ValidateComms(const ExecGraph& g) {
   std::vector<uint8_t> member(g.tasks.size(), 0);
   for (size_t c = 0; c < g.comms.size(); ++c) {
     const Comm& comm = g.comms[c];
-    std::string where = "comm " + std::to_string(c) + " (" + std::string(CollOpName(comm.op)) + ")";
-    if (comm.members.empty()) Bad(where + " has no member task");
+    if (comm.members.empty()) Bad(CommRef(g, c) + " has no member task");
     for (TaskId m : comm.members) {
       if (m < 0 || m >= static_cast<TaskId>(g.tasks.size()) || g.tasks[m].comm != static_cast<CommId>(c)) {
-        Bad(where + " lists a member task that does not belong to it");
+        Bad(CommRef(g, c) + " lists a member task that does not belong to it");
       }
-      if (member[m]++) Bad(where + " lists " + TaskRef(g, m) + " twice");
+      if (member[m]++) Bad(CommRef(g, c) + " lists " + TaskRef(g, m) + " twice");
     }
-    const CollectivePlan& plan = comm.plan;
-    if (!std::isfinite(plan.latency_s) || plan.latency_s < 0 || !std::isfinite(plan.time_s) || plan.time_s < 0) {
-      Bad(where + " has a latency or time that is not finite and >= 0");
-    }
-    for (const FlowSpec& f : plan.flows) {
-      if (!std::isfinite(f.bytes)) Bad(where + " has a flow of non-finite size");
-      for (LinkId l : f.links) {
-        if (l < 0 || l >= static_cast<LinkId>(g.link_capacity.size())) Bad(where + " routes a flow over an unknown link");
-        double cap = g.link_capacity[l];
-        if (f.bytes > 0 && !(std::isfinite(cap) && cap > 0)) {
-          Bad(where + " routes a flow over link " + std::to_string(l) + " without a positive capacity");
-        }
-      }
-    }
+    ValidatePlan(g, c);
   }
   for (size_t t = 0; t < g.tasks.size(); ++t) {
     if (g.tasks[t].comm >= 0 && !member[t]) Bad(TaskRef(g, static_cast<TaskId>(t)) + " is not a member of its comm");

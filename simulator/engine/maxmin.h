@@ -29,7 +29,9 @@
 // removed or re-bounded since the last Solve(); every other rate is still exact. The component is
 // found by a breadth-first walk from the changed variables and from the constraints a removed
 // variable used (its removal may have split one component into several: the walk covers them all).
-// Cost per Solve(): O(U_k log C_k) over the uses and constraints of the touched components only.
+// Cost per Solve(): O(U_k log C_k) over the uses and constraints of the touched components only,
+// and O(U_k) in the common case where the bounds of the flows fit on every link (then every flow
+// simply runs at its bound).
 // SolveMaxMinReference (maxmin_reference.h) solves from scratch with no heap and no components; the
 // tests cross-check the two on random add/remove/re-bound sequences.
 #pragma once
@@ -111,6 +113,7 @@ class MaxMinSolver {
   void QueueConstraint(ConstraintId c);
   void VisitConstraint(ConstraintId c);
   void CollectComponents();
+  bool BoundsFit();
   void FillComponents();
   void FixVar(VarId v, double rate);
   void PushLevel(ConstraintId c);
