@@ -29,7 +29,7 @@ std::string PathMatrix(const NodeTopology& t, const NodePaths& p) {
   for (int j = 0; j < t.NumGpus(); ++j) { std::snprintf(buf, sizeof buf, "%-10s", ("GPU" + std::to_string(j)).c_str()); out += buf; }
   out += "\n";
   for (int i = 0; i < t.NumGpus(); ++i) {
-    std::snprintf(buf, sizeof buf, "    %-4s", ("GPU" + std::to_string(i)).c_str());
+    std::snprintf(buf, sizeof buf, "    %-6s", ("GPU" + std::to_string(i)).c_str());
     out += buf;
     for (int j = 0; j < t.NumGpus(); ++j) {
       const Path& path = p.gpu_gpu[i][j];
