@@ -93,7 +93,8 @@ Cluster LoadCluster(const std::string& path);
 Cluster MakeHomogeneousCluster(const std::string& topology_name, int nodes, double nic_gbps);
 
 /// The collective model NCCL would follow on this cluster; measured curves in `db` (may be null)
-/// take precedence where they match the group shape.
+/// take precedence where they match the group shape. The model refers to `cluster` and `db`: both
+/// must outlive it. Options (NCCL version, forced algorithm): the overload in topo/measured_model.h.
 std::unique_ptr<CollectiveModel> MakeCollectiveModel(const Cluster& cluster, const CostDb* db);
 
 }  // namespace proteus

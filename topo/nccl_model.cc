@@ -199,7 +199,10 @@ GroupShape TopologyCollectiveModel::Shape(const std::vector<GpuId>& group) const
     s.local[it->second].push_back(cluster_.LocalIndex(g));
     s.members[it->second].push_back(g);
   }
-  for (auto& l : s.local) std::sort(l.begin(), l.end());
+  for (auto& l : s.local) {
+    std::sort(l.begin(), l.end());
+    PROTEUS_CHECK(std::adjacent_find(l.begin(), l.end()) == l.end(), "a GPU appears twice in a collective group");
+  }
   s.nodes = static_cast<int>(s.node_ids.size());
   s.ppn = double(s.ranks) / s.nodes;
   return s;
