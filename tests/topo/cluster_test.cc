@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 
+#include "common/data_dir.h"
 #include "common/error.h"
 #include "common/units.h"
 
@@ -26,6 +27,8 @@ TEST(Cluster, EveryShippedClusterLoads) {
     Cluster c = LoadCluster(e.path().string());
     EXPECT_GT(c.NumGpus(), 0) << e.path();
     EXPECT_EQ(static_cast<int>(c.gpu_vertex.size()), c.NumGpus());
+    for (const auto& g : c.groups)  // the simulator looks GPU types up in data/gpus
+      EXPECT_TRUE(ResolveDataFile("gpus", g.gpu_type, ".json").has_value()) << e.path() << ": " << g.gpu_type;
     ++count;
   }
   EXPECT_GE(count, 20);
