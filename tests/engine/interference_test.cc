@@ -2,6 +2,7 @@
 // standing in for cost/interference.h's InterferenceModel (same Factors signature).
 #include <gtest/gtest.h>
 
+#include "simulator/cost/interference.h"
 #include "simulator/engine/engine.h"
 #include "tests/engine/test_graph.h"
 
@@ -113,6 +114,24 @@ TEST(Interference, CommStartingMidwaySlowsTheRestOfTheGemm) {
   SimResult r = Simulate(t.graph, WithFake(model));
   EXPECT_NEAR(r.task_end_s[t.Member(c, 0)], 3.0, kTol);
   EXPECT_NEAR(r.task_end_s[gemm], 11.0 / 3.0, kTol);
+}
+
+TEST(Interference, WorksWithTheCostModelsInterferenceModel) {
+  // The real model (defaults, no database) through the adapter. With f = Factors("gemm", all_reduce),
+  // a 3 s gemm and a 1 s all-reduce (100 B capped at 100 B/s) starting together: the comm runs at
+  // 100 / f.comm and ends at f.comm; the gemm has then done f.comm / f.compute and ends at
+  // f.comm + 3 - f.comm / f.compute (the comm ends first as long as f.comm < 3 f.compute).
+  InterferenceModel model;
+  InterferenceFactors f = model.Factors("gemm", CollOp::kAllReduce);
+  ASSERT_LT(f.comm_slowdown, 3 * f.compute_slowdown);
+  TestGraph t(1, {1000});
+  TaskId gemm = t.Compute(0, 3.0);
+  CommId c = t.AddComm(CollOp::kAllReduce, StreamKind::kDpComm, {0}, 0, 1, {Flow({0}, 100, 100)});
+  EngineOptions options;
+  options.interference = InterferenceFrom(model);
+  SimResult r = Simulate(t.graph, options);
+  EXPECT_NEAR(r.task_end_s[t.Member(c, 0)], f.comm_slowdown, kTol);
+  EXPECT_NEAR(r.task_end_s[gemm], f.comm_slowdown + 3 - f.comm_slowdown / f.compute_slowdown, kTol);
 }
 
 }  // namespace
