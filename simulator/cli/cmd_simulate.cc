@@ -8,7 +8,7 @@
 #include "common/manifest.h"
 #include "simulator/cli/app.h"
 #include "simulator/cli/simulation.h"
-#include "simulator/compile/dump_graph.h"
+#include "simulator/compile/compile.h"
 #include "simulator/report/trace.h"
 
 namespace proteus {

@@ -55,7 +55,7 @@ std::string NothingFound(const std::string& name) {
 ZooOptions ParseZooOptions(const JsonView& v) {
   if (!v.IsObject()) v.Fail("expected an object of overrides");
   v.RejectUnknownKeys({"name", "dtype", "num_layers", "seq_len", "hidden", "num_heads", "num_kv_heads",
-                       "ffn_hidden", "vocab", "image_size", "fused_attention", "tied_embeddings", "dropout"});
+                       "ffn_hidden", "vocab", "vocab_pad_multiple", "image_size", "fused_attention", "tied_embeddings", "dropout"});
   ZooOptions o;
   if (v.Has("name")) o.name = v.Str("name");
   if (v.Has("dtype")) {
@@ -71,6 +71,7 @@ ZooOptions ParseZooOptions(const JsonView& v) {
   o.num_kv_heads = IntField(v, "num_kv_heads");
   o.ffn_hidden = IntField(v, "ffn_hidden");
   o.vocab = IntField(v, "vocab");
+  o.vocab_pad_multiple = IntField(v, "vocab_pad_multiple");
   o.image_size = IntField(v, "image_size");
   o.fused_attention = BoolField(v, "fused_attention");
   o.tied_embeddings = BoolField(v, "tied_embeddings");

@@ -275,7 +275,7 @@ Operator Lookup(const Ctx& x, const std::string& path, const std::string& name, 
 
 Module Embedding(Ctx& x) {
   Module m{"embed", "embedding", {}, {}};
-  Operator word = Lookup(x, "embed.word", "word", "input.tokens", "v", x.c.vocab);
+  Operator word = Lookup(x, "embed.word", "word", "input.tokens", "v", x.c.PaddedVocab());
   word.attrs["tp"] = "v";
   std::vector<std::string> parts = {Add(m, std::move(word))};
   if (x.c.style != BlockStyle::kLlama) {
@@ -330,11 +330,11 @@ std::vector<Module> DecoderHead(Ctx& x) {
   std::string h = Add(norm, Norm(x, "final_norm.norm", x.stream));
   Module head{"lm_head", "lm_head", {}, {}};
   std::string w = x.c.tied_embeddings ? "embed.word.weight" : "lm_head.logits.weight";
-  Operator logits = TokenLinear(x, "lm_head.logits", "logits", h, x.c.hidden, x.c.vocab, "v", w, false);
+  Operator logits = TokenLinear(x, "lm_head.logits", "logits", h, x.c.hidden, x.c.PaddedVocab(), "v", w, false);
   logits.attrs["tp"] = "v";
   h = Add(head, std::move(logits));
   Module loss{"loss", "loss", {}, {}};
-  Operator ce = CrossEntropy(x, "loss.cross_entropy", "cross_entropy", h, "input.labels", TokDims(x), kTok, x.c.vocab);
+  Operator ce = CrossEntropy(x, "loss.cross_entropy", "cross_entropy", h, "input.labels", TokDims(x), kTok, x.c.PaddedVocab());
   ce.attrs["tp"] = "v";
   Add(loss, std::move(ce));
   return {std::move(norm), std::move(head), std::move(loss)};
@@ -351,7 +351,7 @@ std::vector<Module> BertHeads(Ctx& x) {
   act.saved = {Keep(act.tensors[0])};
   h = Add(head, std::move(act));
   h = Add(head, Norm(x, "lm_head.norm", h));
-  Operator logits = TokenLinear(x, "lm_head.logits", "logits", h, x.c.hidden, x.c.vocab, "v",
+  Operator logits = TokenLinear(x, "lm_head.logits", "logits", h, x.c.hidden, x.c.PaddedVocab(), "v",
                                 x.c.tied_embeddings ? "embed.word.weight" : "lm_head.logits.weight", true);
   logits.attrs["tp"] = "v";
   std::string mlm = Add(head, std::move(logits));
@@ -380,7 +380,7 @@ std::vector<Module> BertHeads(Ctx& x) {
   std::string nsp_logits = Add(pooler, std::move(nsp));
 
   Module loss{"loss", "loss", {}, {}};
-  Operator ce = CrossEntropy(x, "loss.cross_entropy", "cross_entropy", mlm, "input.labels", TokDims(x), kTok, x.c.vocab);
+  Operator ce = CrossEntropy(x, "loss.cross_entropy", "cross_entropy", mlm, "input.labels", TokDims(x), kTok, x.c.PaddedVocab());
   ce.attrs["tp"] = "v";
   Add(loss, std::move(ce));
   Add(loss, CrossEntropy(x, "loss.nsp", "nsp", nsp_logits, "input.nsp_labels", {BatchDim("b", 1)}, {"b"}, 2));
@@ -406,6 +406,7 @@ void ValidateTransformerConfig(const TransformerConfig& c, const std::string& or
   positive("hidden", c.hidden);
   positive("num_heads", c.num_heads);
   positive("vocab", c.vocab);
+  positive("vocab_pad_multiple", c.vocab_pad_multiple);
   positive("seq_len", c.seq_len);
   if (c.num_kv_heads < 0) positive("num_kv_heads", c.num_kv_heads);
   if (c.ffn_hidden < 0) positive("ffn_hidden", c.ffn_hidden);
@@ -453,7 +454,7 @@ Model BuildTransformer(const TransformerConfig& config, const std::string& origi
   model.num_layers = c.num_layers;
   model.num_heads = c.num_heads;
   model.num_kv_heads = c.num_kv_heads;
-  model.vocab = c.vocab;
+  model.vocab = c.PaddedVocab();
   model.dtype = c.dtype;
   model.family = std::string(BlockStyleName(c.style));
   model.ffn_hidden = c.ffn_hidden;

@@ -26,6 +26,10 @@ std::string_view BlockStyleName(BlockStyle s);  // "gpt", "llama", "bert"
 
 /// Sizes and choices of one transformer. Zero kv heads or ffn width mean "the default" (heads, 4h).
 struct TransformerConfig {
+  /// Vocabulary rows after Megatron-style padding.
+  int64_t PaddedVocab() const {
+    return vocab_pad_multiple > 1 ? (vocab + vocab_pad_multiple - 1) / vocab_pad_multiple * vocab_pad_multiple : vocab;
+  }
   std::string name;
   BlockStyle style = BlockStyle::kGpt;
   int64_t num_layers = 0;
@@ -35,6 +39,10 @@ struct TransformerConfig {
   int64_t head_dim = 0;           // 0: hidden / num_heads
   int64_t ffn_hidden = 0;         // 0: 4 * hidden
   int64_t vocab = 0;
+  // Embedding and LM-head rows are padded to a multiple of this, as Megatron-LM does
+  // (--make-vocab-size-divisible-by, default 128), so tensor parallelism can split the vocabulary.
+  // 1 keeps the tokenizer's size (as HF checkpoints count parameters).
+  int64_t vocab_pad_multiple = 128;
   int64_t seq_len = 0;
   int64_t max_positions = 0;      // learned position table rows (GPT, BERT); 0: = seq_len
   int64_t type_vocab = 2;         // BERT token types

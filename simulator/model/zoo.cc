@@ -116,6 +116,7 @@ void ApplyZooOptions(const ZooOptions& o, TransformerConfig& c) {
   if (o.num_kv_heads) c.num_kv_heads = *o.num_kv_heads;
   if (o.ffn_hidden) c.ffn_hidden = *o.ffn_hidden;
   if (o.vocab) c.vocab = *o.vocab;
+  if (o.vocab_pad_multiple) c.vocab_pad_multiple = *o.vocab_pad_multiple;
   if (o.seq_len) {
     c.seq_len = *o.seq_len;
     // Learned position tables grow with the sequence (a model trained at that length).

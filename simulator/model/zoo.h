@@ -24,6 +24,7 @@ struct ZooOptions {
   std::optional<DType> dtype;
   std::optional<int64_t> num_layers, seq_len, hidden, num_heads, num_kv_heads, ffn_hidden, vocab;
   std::optional<int64_t> image_size;        // vision models
+  std::optional<int64_t> vocab_pad_multiple;  // Megatron vocab padding (default 128; 1: none)
   std::optional<bool> fused_attention, tied_embeddings, dropout;
   std::optional<std::string> name;          // the built model's name (default: the zoo name)
 };

@@ -38,7 +38,8 @@ TEST(HfConfig, Gpt2SpellingsAndDefaults) {
   Json cfg = {{"model_type", "gpt2"}, {"n_embd", 768}, {"n_layer", 12}, {"n_head", 12},
               {"n_positions", 1024}, {"vocab_size", 50257}, {"activation_function", "gelu_new"}};
   Model m = ModelFromHfConfig(cfg, "gpt2.json");
-  EXPECT_EQ(m.Params(), 124439808);  // tied by default for gpt2
+  // Tied by default for gpt2; vocabulary padded to 50,304 rows as Megatron does (+47 * 768).
+  EXPECT_EQ(m.Params(), 124439808 + 47 * 768);
   EXPECT_EQ(m.family, "gpt");
   EXPECT_EQ(m.dtype, DType::kBf16);
 }

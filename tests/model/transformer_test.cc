@@ -41,8 +41,19 @@ TEST(Transformer, GptFlopsMatchMegatronFormula) {
 
 TEST(Transformer, Gpt2SmallMatchesReleasedCheckpoint) {
   // HF gpt2: 124,439,808 parameters = 12*(12*768^2 + 13*768) + (50257 + 1024)*768 + 2*768.
-  EXPECT_EQ(BuildZooModel("gpt2-small").Params(), 124439808);
-  EXPECT_EQ(BuildZooModel("gpt2-xl").Params(), 1557611200);  // HF gpt2-xl
+  // HF checkpoints count the tokenizer's 50,257 rows: no Megatron vocab padding.
+  ZooOptions unpadded;
+  unpadded.vocab_pad_multiple = 1;
+  EXPECT_EQ(BuildZooModel("gpt2-small", unpadded).Params(), 124439808);
+  EXPECT_EQ(BuildZooModel("gpt2-xl", unpadded).Params(), 1557611200);  // HF gpt2-xl
+}
+
+TEST(Transformer, VocabIsPaddedLikeMegatron) {
+  // Megatron pads 50,257 rows to 50,304 (a multiple of 128), so TP 2..128 can split it: the padded
+  // model has (50304 - 50257) * 768 = 36,096 more parameters (tied embedding and head).
+  Model m = BuildZooModel("gpt2-small");
+  EXPECT_EQ(m.vocab, 50304);
+  EXPECT_EQ(m.Params(), 124439808 + 47 * 768);
 }
 
 TEST(Transformer, GptLayerActivationsMatchKorthikanti) {

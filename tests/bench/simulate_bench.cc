@@ -1,0 +1,60 @@
+// End-to-end simulation speed (ARCHITECTURE.md performance targets):
+//   GPT-3 175B, 1,024 GPUs (128 DGX-H100 nodes), TP 8 x PP 8 x DP 16, mbs 1, gbs 1536 (96
+//   micro-batches per pipeline): target under 0.5 s per simulated iteration on one core.
+// Each benchmark runs the whole pipeline (load, validate, compile, HTAE, report), and the HTAE part
+// alone on a precompiled graph.
+#include <benchmark/benchmark.h>
+
+#include "common/log.h"
+#include "simulator/cli/simulation.h"
+#include "simulator/engine/engine.h"
+
+namespace proteus {
+namespace {
+
+SimulationRequest Gpt3Request(int nodes, int dp) {
+  SimulationRequest r;
+  r.spec.model = "gpt3-175b";
+  r.spec.cluster = nodes == 128 ? "dgx-h100-128" : "dgx-h100-" + std::to_string(nodes);
+  r.spec.flags.tp = 8;
+  r.spec.flags.pp = 8;
+  r.spec.flags.dp = dp;
+  r.spec.flags.mbs = 1;
+  r.spec.flags.gbs = 1536;
+  return r;
+}
+
+void BM_Gpt3_175B_1024Gpus_EndToEnd(benchmark::State& state) {
+  SetLogLevel(LogLevel::kQuiet);
+  for (auto _ : state) {
+    SimulationOutput out = RunSimulation(Gpt3Request(128, 16));
+    benchmark::DoNotOptimize(out.report.iteration_time_s);
+    state.counters["tasks"] = static_cast<double>(out.graph.tasks.size());
+    state.counters["iteration_s"] = out.report.iteration_time_s;
+  }
+}
+BENCHMARK(BM_Gpt3_175B_1024Gpus_EndToEnd)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_Gpt3_175B_1024Gpus_EngineOnly(benchmark::State& state) {
+  SetLogLevel(LogLevel::kQuiet);
+  SimulationOutput out = RunSimulation(Gpt3Request(128, 16));
+  for (auto _ : state) {
+    SimResult r = Simulate(out.graph);
+    benchmark::DoNotOptimize(r.makespan_s);
+  }
+  state.counters["tasks"] = static_cast<double>(out.graph.tasks.size());
+}
+BENCHMARK(BM_Gpt3_175B_1024Gpus_EngineOnly)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_Gpt3_175B_16384Gpus_EndToEnd(benchmark::State& state) {
+  SetLogLevel(LogLevel::kQuiet);
+  for (auto _ : state) {
+    SimulationOutput out = RunSimulation(Gpt3Request(2048, 256));
+    benchmark::DoNotOptimize(out.report.iteration_time_s);
+    state.counters["tasks"] = static_cast<double>(out.graph.tasks.size());
+  }
+}
+BENCHMARK(BM_Gpt3_175B_16384Gpus_EndToEnd)->Unit(benchmark::kMillisecond)->Iterations(1);
+
+}  // namespace
+}  // namespace proteus
