@@ -20,6 +20,18 @@ Htae::Htae(const ExecGraph& graph, const EngineOptions& options)
   result_.task_start_s.assign(n, 0);
   result_.task_end_s.assign(n, 0);
   result_.comm_start_s.assign(g_.comms.size(), 0);
+  PROTEUS_CHECK(g_.gpus.size() <= UINT16_MAX, "too many simulated GPUs");
+  hot_.resize(n);
+  for (size_t t = 0; t < n; ++t) {
+    const Task& task = g_.tasks[t];
+    HotTask& hot = hot_[t];
+    hot = HotTask{task.duration_s, task.comm, static_cast<uint16_t>(task.gpu), task.stream,
+                  task.kind == TaskKind::kCompute, false, false};
+    for (int32_t i = task.mem_begin; i < task.mem_begin + task.mem_count; ++i) {
+      if (g_.mem_effects[i].at_end) hot.mem_at_end = true;
+      else hot.mem_at_start = true;
+    }
+  }
   BuildSuccessors();
   if (interference()) BuildCommGpus();
   events_.Reserve(1024);
@@ -91,7 +103,7 @@ void Htae::Dispatch(const Event& e) {
   now_ = e.time;
   switch (e.kind) {
     case EventKind::kTaskEnd:
-      if (interference() && g_.tasks[e.id].kind == TaskKind::kCompute) OverlapComputeEnd(e.id);
+      if (interference() && hot_[e.id].is_compute) OverlapComputeEnd(e.id);
       CompleteTask(e.id);
       ReleaseSuccessors(e.id);
       break;
@@ -103,40 +115,37 @@ void Htae::Dispatch(const Event& e) {
 
 void Htae::MakeReady(TaskId t) {
   state_[t] = TaskState::kReady;
-  const Task& task = g_.tasks[t];
-  if (task.comm < 0) {
+  const CommId c = hot_[t].comm;
+  if (c < 0) {
     StartLocalTask(t);
     return;
   }
-  if (++comms_[task.comm].ready == static_cast<int32_t>(g_.comms[task.comm].members.size())) {
-    StartComm(task.comm);
-  }
+  if (++comms_[c].ready == static_cast<int32_t>(g_.comms[c].members.size())) StartComm(c);
 }
 
 void Htae::StartLocalTask(TaskId t) {
   BeginTask(t);
-  const Task& task = g_.tasks[t];
-  if (interference() && task.kind == TaskKind::kCompute) {
+  if (interference() && hot_[t].is_compute) {
     OverlapComputeStart(t);
   } else {
-    events_.Push(now_ + task.duration_s, EventKind::kTaskEnd, t, task_version_[t]);
+    events_.Push(now_ + hot_[t].duration_s, EventKind::kTaskEnd, t, task_version_[t]);
   }
 }
 
 void Htae::BeginTask(TaskId t) {
-  const Task& task = g_.tasks[t];
+  const HotTask& task = hot_[t];
   state_[t] = TaskState::kRunning;
   result_.task_start_s[t] = now_;
   clock_.Begin(task.gpu, task.stream, now_);
-  ledger_.Apply(t, /*at_end=*/false, now_);
+  if (task.mem_at_start) ledger_.Apply(t, /*at_end=*/false, now_);
 }
 
 void Htae::CompleteTask(TaskId t) {
-  const Task& task = g_.tasks[t];
+  const HotTask& task = hot_[t];
   state_[t] = TaskState::kDone;
   result_.task_end_s[t] = now_;
   clock_.End(task.gpu, task.stream, now_);
-  ledger_.Apply(t, /*at_end=*/true, now_);
+  if (task.mem_at_end) ledger_.Apply(t, /*at_end=*/true, now_);
   ++tasks_done_;
 }
 

@@ -56,6 +56,15 @@ class Htae {
     double slowdown;
     double last_s;
   };
+  struct HotTask {              // what the loop reads of a task, packed: 16 B instead of ~64 B
+    double duration_s;
+    CommId comm;
+    uint16_t gpu;
+    StreamKind stream;
+    uint8_t is_compute : 1;     // TaskKind::kCompute (interference applies)
+    uint8_t mem_at_start : 1;   // has memory effects applied at its start
+    uint8_t mem_at_end : 1;     // ... at its end
+  };
   struct GpuOverlap {
     std::vector<RunningCompute> compute;
     std::vector<CommId> comms;  // active comms with a member on this GPU
@@ -108,6 +117,7 @@ class Htae {
   MemoryLedger ledger_;
   StreamClock clock_;
 
+  std::vector<HotTask> hot_;          // per task
   std::vector<int32_t> succ_begin_;   // CSR: successors of t are succ_[succ_begin_[t] .. succ_begin_[t+1])
   std::vector<TaskId> succ_;
   std::vector<int32_t> pending_;      // per task: unfinished dependencies + stream predecessor
