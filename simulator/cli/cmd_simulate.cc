@@ -70,6 +70,9 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
   AddStrategyFlags(cmd, spec.flags);
   cmd->add_option("--db", spec.databases, "Cost database(s); later ones override earlier ones (repeatable)");
   cmd->add_option("--dtype", spec.dtype, "Compute dtype: bf16 (default), fp16, fp32");
+  cmd->add_option("--bandwidth-scale", spec.bandwidth_scale,
+                  "What-if: multiply every link bandwidth (NVLink, PCIe, NICs, fabric) by this factor")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--no-symmetry", [&spec](int64_t) { spec.symmetry = false; },
                 "Simulate every GPU instead of one per symmetry class");
   cmd->add_flag("--explain", args->request.explain_only, "Print the expanded strategy tree and stop");

@@ -32,6 +32,7 @@ struct RunSpec {
   std::vector<std::string> databases; // lowest layer first; later ones win
   std::string dtype;                  // "" keeps the model's
   bool symmetry = true;
+  double bandwidth_scale = 1.0;       // what-if: every link this many times as fast
 };
 
 /// Metrics a measurement may hold, by name: iteration_time_s, samples_per_s, tokens_per_s,

@@ -19,6 +19,7 @@
 #include "simulator/strategy/explain.h"
 #include "simulator/strategy/shorthand.h"
 #include "simulator/strategy/validate.h"
+#include "topo/bandwidth_scale.h"
 #include "topo/cluster.h"
 
 namespace proteus {
@@ -137,6 +138,10 @@ SimulationOutput RunSimulation(const SimulationRequest& request) {
   SimulationOutput out;
   Model model = LoadModelFor(spec);
   Cluster cluster = LoadClusterFor(spec);
+  if (spec.bandwidth_scale != 1.0) {
+    if (!(spec.bandwidth_scale > 0)) throw UserError("--bandwidth-scale", "must be a positive factor");
+    cluster = ScaleBandwidth(cluster, spec.bandwidth_scale);
+  }
   Strategy strategy = spec.strategy_file.empty() ? ExpandShorthand(model, ToShorthand(spec.flags, cluster.NumGpus()))
                                                  : LoadStrategy(spec.strategy_file);
   if (request.explain_only) {

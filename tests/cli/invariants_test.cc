@@ -1,0 +1,137 @@
+// End-to-end invariants of the simulator (issue: the simulator spine). Each states its expectation
+// as a formula beside the check.
+#include <gtest/gtest.h>
+
+#include "common/log.h"
+#include "simulator/cli/simulation.h"
+#include "simulator/cost/compute_cost.h"
+#include "simulator/cost/gpu_spec.h"
+#include "simulator/cost/op_mapping.h"
+#include "simulator/model/zoo.h"
+
+namespace proteus {
+namespace {
+
+SimulationRequest Request(const std::string& model, const std::string& cluster, int tp, int pp, int dp, int mbs,
+                          int gbs) {
+  SimulationRequest r;
+  r.spec.model = model;
+  r.spec.cluster = cluster;
+  r.spec.flags.tp = tp;
+  r.spec.flags.pp = pp;
+  r.spec.flags.dp = dp;
+  r.spec.flags.mbs = mbs;
+  r.spec.flags.gbs = gbs;
+  return r;
+}
+
+class Invariants : public ::testing::Test {
+ protected:
+  void SetUp() override { SetLogLevel(LogLevel::kQuiet); }
+};
+
+// One GPU: iteration time = sum over operators of fwd + bwd_data + bwd_weight + one Adam step,
+// each estimated independently of the compiler from the same cost model.
+TEST_F(Invariants, OneGpuIsItsOperatorsPlusTheOptimizerStep) {
+  SimulationOutput out = RunSimulation(Request("gpt2-small", "dgx-h100-1", 1, 1, 1, 1, 1));
+  Model model = BuildZooModel("gpt2-small");
+  ComputeCostModel cost(LoadGpuSpec("H100-SXM5-80GB"), nullptr);
+  double expected = 0;
+  VisitModules(model.root, [&](const std::string&, const Module& m) {
+    for (const Operator& op : m.ops)
+      for (Phase ph : {Phase::kFwd, Phase::kBwdData, Phase::kBwdWeight})
+        if (OperatorRunsPhase(op, ph)) expected += cost.Estimate(KeyForOperator(op, ph)).seconds;
+  });
+  expected += cost.Estimate(OptimizerStepKey(model.Params(), model.dtype)).seconds;
+  EXPECT_EQ(out.graph.total_gpus, 1);
+  EXPECT_NEAR(out.report.iteration_time_s, expected, 1e-9 * expected)
+      << "sum of operator estimates " << expected;
+}
+
+// 1F1B over uniform stages: bubble = (p-1)/(m+p-1). Uniform stages: a tiny vocabulary makes the
+// embedding and LM head negligible (2*s*h*V vs 24*s*h^2 per layer: 0.3% of one layer) and NVLink
+// makes p2p negligible. Bubble measured on the first stage without the optimizer step:
+//   bubble = 1 - (compute busy - step) / (iteration - step).
+TEST_F(Invariants, OneFOneBBubbleMatchesTheFormula) {
+  for (int m : {8, 16}) {
+    SimulationRequest r = Request("data/models/uniform-gpt.json", "dgx-h100-1", 1, 4, 1, 1, m);
+    SimulationOutput out = RunSimulation(r);
+    double step = 0;
+    for (const Task& t : out.graph.tasks)
+      if (t.gpu == 0 && t.phase == Phase::kStep) step += t.duration_s;
+    double busy = out.result.times[0].compute_busy_s - step;
+    double bubble = 1 - busy / (out.report.iteration_time_s - step);
+    double p = 4;
+    double expected = (p - 1) / (m + p - 1);  // m=8: 0.2727, m=16: 0.1579
+    EXPECT_NEAR(bubble, expected, 0.01 * expected) << "m=" << m;
+  }
+}
+
+TEST_F(Invariants, DoublingEveryLinkBandwidthNeverSlowsAJob) {
+  struct Case { const char* model; const char* cluster; int tp, pp, dp, mbs, gbs; };
+  for (const Case& c : {Case{"gpt2-medium", "dgx-a100-2", 4, 2, 2, 2, 16}, Case{"gpt2-small", "dgx-h100-2", 2, 1, 8, 4, 64},
+                        Case{"llama3.2-1b", "pcie-4gpu-8-10gbe", 1, 1, 32, 1, 64},
+                        Case{"gpt3-1.3b", "dgx1-v100-4", 2, 4, 4, 1, 32}}) {
+    SimulationRequest base = Request(c.model, c.cluster, c.tp, c.pp, c.dp, c.mbs, c.gbs);
+    SimulationRequest fast = base;
+    fast.spec.bandwidth_scale = 2.0;
+    double t1 = RunSimulation(base).report.iteration_time_s;
+    double t2 = RunSimulation(fast).report.iteration_time_s;
+    EXPECT_LE(t2, t1 * (1 + 1e-12)) << c.model << " on " << c.cluster;
+  }
+}
+
+// Mixed precision: bf16 weights (2) + bf16 gradients (2) + fp32 master, m, v (12) = 16 bytes per
+// parameter; ZeRO-1 divides the 12 by dp.
+TEST_F(Invariants, WeightsGradientsAndAdamStatesTake16BytesPerParameter) {
+  Model model = BuildZooModel("gpt2-small");
+  double params = static_cast<double>(model.Params());
+  SimulationOutput one = RunSimulation(Request("gpt2-small", "dgx-h100-1", 1, 1, 1, 1, 1));
+  const auto& g = one.graph.gpus[0].static_memory;
+  auto total = [](const std::array<int64_t, kNumMemCategories>& m) { return double(m[0] + m[1] + m[2]); };
+  EXPECT_DOUBLE_EQ(total(g), 16 * params);
+
+  SimulationRequest zero = Request("gpt2-small", "dgx-h100-1", 1, 1, 8, 1, 8);
+  zero.spec.flags.zero = 1;
+  SimulationOutput z = RunSimulation(zero);
+  const auto& zm = z.graph.gpus[0].static_memory;
+  EXPECT_NEAR(total(zm), (2 + 2 + 12.0 / 8) * params, 1e-6 * params);
+  EXPECT_NEAR(double(zm[2]), 12.0 / 8 * params, 1e-6 * params);
+}
+
+TEST_F(Invariants, SymmetryAndFullSimulationAgree) {
+  struct Case { const char* model; const char* cluster; int tp, pp, dp, gbs; };
+  for (const Case& c : {Case{"gpt2-small", "dgx-h100-1", 2, 2, 2, 8}, Case{"gpt2-medium", "dgx-a100-2", 2, 2, 4, 16}}) {
+    SimulationRequest sym = Request(c.model, c.cluster, c.tp, c.pp, c.dp, 1, c.gbs);
+    SimulationRequest all = sym;
+    all.spec.symmetry = false;
+    SimulationOutput a = RunSimulation(sym), b = RunSimulation(all);
+    EXPECT_LT(a.graph.gpus.size(), b.graph.gpus.size());
+    EXPECT_EQ(b.graph.gpus.size(), static_cast<size_t>(c.tp * c.pp * c.dp));
+    EXPECT_NEAR(a.report.iteration_time_s, b.report.iteration_time_s, 1e-9 * b.report.iteration_time_s) << c.model;
+    EXPECT_EQ(a.report.PeakMemory(), b.report.PeakMemory());
+  }
+}
+
+TEST_F(Invariants, SameInputsGiveBitIdenticalReports) {
+  SimulationRequest r = Request("gpt2-medium", "dgx-a100-2", 2, 2, 4, 1, 16);
+  Json a = ReportToJson(RunSimulation(r).report), b = ReportToJson(RunSimulation(r).report);
+  EXPECT_EQ(a.dump(), b.dump());
+}
+
+TEST_F(Invariants, ModelFlopsAreExecutedFlopsWithoutRecomputation) {
+  // No recomputation: executed FLOPs = model FLOPs = 3 x forward x global batch.
+  SimulationOutput none = RunSimulation(Request("gpt2-small", "dgx-h100-1", 2, 2, 2, 1, 8));
+  EXPECT_NEAR(none.report.hw_flops, none.report.model_flops, 1e-9 * none.report.model_flops);
+  Model model = BuildZooModel("gpt2-small");
+  EXPECT_NEAR(none.report.model_flops, 3 * model.root.ForwardFlops() * 8, 1e-9 * none.report.model_flops);
+  // Full recomputation re-runs every layer's forward: executed > model.
+  SimulationRequest full = Request("gpt2-small", "dgx-h100-1", 2, 2, 2, 1, 8);
+  full.spec.flags.recompute = "full";
+  SimulationOutput f = RunSimulation(full);
+  EXPECT_GT(f.report.hw_flops, 1.2 * f.report.model_flops);
+  EXPECT_LT(f.report.PeakMemory(), none.report.PeakMemory());
+}
+
+}  // namespace
+}  // namespace proteus
