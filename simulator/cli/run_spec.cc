@@ -39,7 +39,15 @@ RunSpec RunSpecFromJson(const JsonView& v) {
                        "measured", "source", "notes", "hardware", "software", "date"});
   RunSpec spec;
   spec.name = v.StrOr("name", "");
-  spec.model = v.Str("model");
+  JsonView model = v.At("model");
+  if (model.IsObject()) {
+    spec.model_doc = model.raw();
+    if (!spec.model_doc.contains("format")) spec.model_doc["format"] = "proteus.model/1";
+    spec.model_origin = model.Where();
+    spec.model = spec.model_doc.value("zoo", std::string("inline model"));
+  } else {
+    spec.model = model.AsStr();
+  }
   spec.cluster = v.Str("cluster");
   JsonView s = v.At("strategy");
   if (s.raw().is_string()) spec.strategy_file = s.AsStr();

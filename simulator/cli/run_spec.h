@@ -26,6 +26,8 @@ struct StrategyFlags {
 struct RunSpec {
   std::string name;                   // case name (suites) or "" (command line)
   std::string model;                  // zoo name, proteus.model/1 file or HF config.json
+  Json model_doc;                     // an inline proteus.model/1 document (suite cases); wins when set
+  std::string model_origin;           // where model_doc came from ("suite.json: cases[2].model")
   std::string cluster;                // data/clusters name or file
   std::string strategy_file;          // proteus.strategy/1 file; overrides flags when set
   StrategyFlags flags;
@@ -44,7 +46,8 @@ struct Measured {
   std::string source;
 };
 
-/// Reads a case of a suite or a proteus.run/1 document: {name, model, cluster, strategy: {tp, pp,
+/// Reads a case of a suite or a proteus.run/1 document: {name, model (a name, a file, or an inline
+/// {"zoo": ..., "overrides": {...}} object), cluster, strategy: {tp, pp,
 /// dp, mbs, gbs, schedule, zero, recompute, sp, pp_layers} | "file.json", databases, dtype}.
 RunSpec RunSpecFromJson(const JsonView& v);
 Measured MeasuredFromJson(const JsonView& v);  // {"measured": {...}, "source": "..."}

@@ -36,7 +36,8 @@ void ConvertDtype(Module& m, DType from, DType to) {
 }
 
 Model LoadModelFor(const RunSpec& spec) {
-  Model model = LoadModel(spec.model);
+  Model model = spec.model_doc.is_object() ? ModelFromDocument(spec.model_doc, spec.model_origin)
+                                           : LoadModel(spec.model);
   if (!spec.dtype.empty()) {
     auto dtype = ParseDType(spec.dtype);
     if (!dtype || (*dtype != DType::kBf16 && *dtype != DType::kFp16 && *dtype != DType::kFp32))
