@@ -153,6 +153,10 @@ SimulationOutput RunSimulation(const SimulationRequest& request) {
   ValidateStrategy(model, strategy, cluster);
   auto db = LoadDatabases(spec.databases);
   out.gpu_type = cluster.GroupOf(0).gpu_type;
+  for (const auto& group : cluster.groups)
+    if (group.gpu_type != out.gpu_type)
+      LogWarn("cluster " + cluster.name + " mixes GPU types (" + out.gpu_type + ", " + group.gpu_type +
+              "): compute costs use " + out.gpu_type + " for every GPU; links and memory follow each group");
   GpuSpec gpu = LoadGpuSpec(out.gpu_type);
   ComputeCostModel compute(gpu, db);
   auto collectives = MakeCollectiveModel(cluster, db.get());
