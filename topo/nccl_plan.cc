@@ -7,6 +7,7 @@
 #include "common/units.h"
 #include "topo/coll_flows.h"
 #include "topo/nccl_model.h"
+#include "topo/nccl_pipeline.h"
 
 namespace proteus {
 namespace {
@@ -134,6 +135,14 @@ CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) c
     if (launched < best.channels) {
       best.time_s = best.latency_s + (best.time_s - best.latency_s) * best.channels / launched;
       best.channels = launched;
+    }
+    // The tuning model has no pipeline fill; NVLS kernels do (nccl_pipeline.h). NVLS runs
+    // nvlsChannels channels with one head per GPU of the node (the NVLS graph's channels).
+    if (best.algo == NcclAlgo::kNvls && tuning_->nvls_channels > 0) {
+      ChunkQuery q{best.algo, best.proto, request.op, tuning_->nvls_channels, std::max(1, g.n_channels), request.bytes};
+      double fill = PipelineFillTime(q, best.bw);
+      best.latency_s += fill;
+      best.time_s += fill;
     }
   }
   plan.proto = std::string(ProtoName(best.proto));

@@ -49,8 +49,11 @@ TEST(Collective, H100NodeUsesNvlsForLargeAndLlRingForSmall) {
   auto model = MakeCollectiveModel(c, nullptr);
   CollectivePlan big = model->Plan({CollOp::kAllReduce, Range(0, 8), kGiB, DType::kFp32});
   EXPECT_EQ(big.algo, "nvls");
-  // 8 channels x 40 GB/s x 5/6 = 266.7 GB/s; 23 us latency: 1 GiB -> 23 us + 4026.5 us.
-  EXPECT_NEAR(big.time_s, 23e-6 + kGiB / (8 * 40 * kGBps * 5 / 6), 1e-9);
+  // 8 channels x 40 GB/s x 5/6 = 266.7 GB/s; 23 us latency: 1 GiB -> 23 us + 4026.5 us, plus the NVLS
+  // pipeline fill: chunk 128 KiB (1 GiB is not below 64 x 16 x 8 x 128 KiB), loop 16 x 8 x 128 KiB = 16 MiB,
+  // fill = (3 - 1) x 16 MiB / 266.7 GB/s = 125.8 us.
+  const double alg_bw = 8 * 40 * kGBps * 5 / 6;
+  EXPECT_NEAR(big.time_s, 23e-6 + kGiB / alg_bw + 2 * 16 * kMiB / alg_bw, 1e-9);
   EXPECT_EQ(big.source, "topology-model");
   CollectivePlan small = model->Plan({CollOp::kAllReduce, Range(0, 8), 8, DType::kFp32});
   EXPECT_EQ(small.algo, "ring");

@@ -91,10 +91,20 @@ void WriteDoc(const std::vector<Residual>& rs) {
                   100 * MedianAbs(Errors(rs, s, true)), 100 * MedianAbs(Errors(rs, s, false)));
     md += buf;
   }
-  md += "\nAcceptance (tests/topo/validation_test.cc): pooled median under 10% for >= 1 MB and under 25% below.\n"
-        "Where the model misses: NCCL's tuning model has no ramp of bandwidth with size, so mid sizes\n"
-        "(4-64 MB) are predicted faster than measured on both systems; the A100 sweep's 1 MB point (as slow\n"
-        "as its 4 MB point) is not explained by any mechanism modelled here.\n";
+  md += "\nAcceptance (tests/topo/validation_test.cc), per sweep: median under 10% for >= 1 MB and under 25% below.\n"
+        "Met by dgx-h100-8gpu (both ranges) and dgx-a100-8gpu below 1 MB; NOT met by dgx-a100-8gpu at >= 1 MB, which the\n"
+        "test holds to the pooled median under 10% and to its own median under 20% (a regression guard, not the acceptance).\n\n"
+        "What changed the H100 mid sizes: the NVLS pipeline fill (topo/nccl_pipeline.h). NCCL's NVLS all_reduce kernel\n"
+        "runs three warp groups (scatter | multimem reduce | gather) on successive loops of nvlsChannels x heads x chunk\n"
+        "bytes, the chunk growing with size by enqueue.cc's rule (16 KiB .. 128 KiB); the first loop crosses the stages\n"
+        "before the pipeline runs full, so time = tuning-model time + 2 x min(bytes, loop) / algBw. The same term costs\n"
+        "the 512 KB and 1 MB points (a single loop, so all of it is fill), which NCCL's 23 us NVLS latency already overstates.\n\n"
+        "Where the model misses, and why it is left so: the A100 rings. A ring has no fill (every rank starts its own chunk\n"
+        "at step 0), and a fixed per-slice synchronisation cost large enough to explain the A100 16-256 MB points (3-7 us\n"
+        "per 1 MiB slice) would pull the H100 ring below the maintainers' 365-370 GB/s and does not fit the A100 1-4 GB\n"
+        "points either (those need under 2 us): no single constant fits, so none is added. The A100 sweep also has\n"
+        "1 MB as slow as 4 MB (101.9 vs 101.5 us), which no size-monotone mechanism explains; it was taken with one\n"
+        "thread driving 8 GPUs (-g 8), whose launch cost is modelled only as 7 x 4 us.\n";
   WriteFileAtomic("docs/validation-collectives.md", md);
 }
 
@@ -109,9 +119,12 @@ TEST(Validation, AllReduceSweepsWithinAcceptance) {
   std::printf("pooled median |error|: >=1MB %.1f%%, <1MB %.1f%%\n", 100 * large, 100 * small);
   EXPECT_LT(large, 0.10);
   EXPECT_LT(small, 0.25);
-  // The H100 sweep alone also meets both bounds.
+  // Per sweep, the acceptance: H100 meets both bounds, A100 the < 1 MB one.
   EXPECT_LT(MedianAbs(Errors(rs, "dgx-h100-8gpu", true)), 0.10);
   EXPECT_LT(MedianAbs(Errors(rs, "dgx-h100-8gpu", false)), 0.25);
+  EXPECT_LT(MedianAbs(Errors(rs, "dgx-a100-8gpu", false)), 0.25);
+  // A100 >= 1 MB does not meet 10% (docs/validation-collectives.md says why); guard against regressions.
+  EXPECT_LT(MedianAbs(Errors(rs, "dgx-a100-8gpu", true)), 0.20);
   if (const char* w = std::getenv("PROTEUS_WRITE_DOCS"); w && std::string(w) == "1") WriteDoc(rs);
 }
 
