@@ -7,6 +7,7 @@
 // An expected miss (no database entry, no route) is not an error: return std::optional.
 #pragma once
 
+#include <ostream>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -53,3 +54,12 @@ namespace detail {
   do {                                                                            \
     if (!(cond)) ::proteus::detail::CheckFailed(#cond, __FILE__, __LINE__, (msg)); \
   } while (0)
+
+namespace proteus {
+
+/// Call from inside a catch block in main(): prints "error: <what>" for UserError and DeviceError
+/// (returns 2) or "internal error: <what>" for anything else (returns 1). The one place that maps
+/// errors to exit codes, shared by proteus-sim and proteus-profile.
+int ExitCodeForCurrentException(std::ostream& err);
+
+}  // namespace proteus

@@ -33,18 +33,8 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
     if (e.get_exit_code() == 0) return app.exit(e, out, err);
     err << "error: " << e.what() << "\nRun with --help for usage.\n";
     return 2;
-  } catch (const UserError& e) {
-    err << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const DeviceError& e) {
-    err << "error: " << e.what() << "\n";
-    return 2;
-  } catch (const InternalError& e) {
-    err << "internal error: " << e.what() << "\n";
-    return 1;
-  } catch (const std::exception& e) {
-    err << "internal error: " << e.what() << "\n";
-    return 1;
+  } catch (...) {
+    return ExitCodeForCurrentException(err);
   }
 }
 
