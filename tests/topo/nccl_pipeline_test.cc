@@ -82,3 +82,40 @@ TEST(NcclPipeline, PlanAddsTheFillToNvlsOnly) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+// The maintainers' figures (REFERENCE.md section 1) hold with the pipeline model: H100 ring busbw
+// ~365-370 GB/s for 2..8 GPUs (model: 12 x 30 = 360, rings have no fill), one 400G NDR NIC ~46-49 GB/s
+// per NIC (model: 48 per channel, one channel per NIC), DGX-A100 across nodes ~192 (8 x 24).
+double RingBusBw(const std::string& cluster, int ranks, int64_t bytes) {
+  Cluster c = LoadCluster(cluster);
+  CollectiveModelOptions o;
+  o.force_algo = NcclAlgo::kRing;
+  o.force_proto = NcclProto::kSimple;
+  auto m = MakeCollectiveModel(c, nullptr, o);
+  std::vector<GpuId> g;
+  for (int i = 0; i < ranks; ++i) g.push_back(i);
+  CollectivePlan p = m->Plan({CollOp::kAllReduce, g, bytes, DType::kFp32});
+  return bytes / (p.time_s - p.latency_s) * 2.0 * (ranks - 1) / ranks / kGBps;
+}
+
+TEST(NcclPipeline, MaintainerFiguresHold) {
+  for (int n = 2; n <= 8; ++n) {
+    double bw = RingBusBw("dgx-h100-1", n, 4 * kGiB);
+    EXPECT_GT(bw, 350) << n;
+    EXPECT_LT(bw, 375) << n;
+    std::printf("H100 ring %d GPUs: busbw %.1f GB/s\n", n, bw);
+  }
+  double a100 = RingBusBw("dgx-a100-4", 32, 4 * kGiB);
+  EXPECT_NEAR(a100, 192, 2);
+  // 2 H100 nodes, 16 ranks: 8 NICs of 400 Gb/s -> per NIC = busbw / 8.
+  double h100_net = RingBusBw("dgx-h100-2", 16, 4 * kGiB);
+  std::printf("H100 2 nodes ring: busbw %.1f GB/s, %.1f per NIC; A100 4 nodes %.1f\n", h100_net, h100_net / 8, a100);
+  EXPECT_GT(h100_net / 8, 45);
+  EXPECT_LT(h100_net / 8, 50);
+}
+
+}  // namespace
+}  // namespace proteus
