@@ -72,6 +72,23 @@ OpKey Canonicalize(const OpKey& key, const std::string& where) {
   return k;
 }
 
+std::optional<std::string> UnsupportedReason(const OpKey& key) {
+  if (ValidateOpKey(key)) return std::nullopt;  // malformed: Canonicalize reports it
+  auto phases = PhasesOf(key.kind);
+  if (std::find(phases.begin(), phases.end(), key.phase) == phases.end())
+    return key.kind + " has no " + std::string(PhaseName(key.phase)) + " kernel in this profiler";
+  auto dtypes = DTypesOf(key.kind);
+  if (std::find(dtypes.begin(), dtypes.end(), key.dtype) == dtypes.end())
+    return key.kind + " cannot be measured in " + std::string(DTypeName(key.dtype));
+  auto specs = AttrsOf(key.kind);
+  for (const auto& [name, value] : key.attrs) {
+    auto it = std::find_if(specs.begin(), specs.end(), [&](auto& s) { return s.name == name; });
+    if (it == specs.end() || std::find(it->values.begin(), it->values.end(), value) == it->values.end())
+      return key.kind + " has no kernel for " + name + "=" + value;
+  }
+  return std::nullopt;
+}
+
 OpKey MakeKey(const std::string& kind, DType dtype, Phase phase, std::map<std::string, int64_t> shape,
               std::map<std::string, std::string> attrs) {
   OpKey k{kind, dtype, phase, std::move(shape), std::move(attrs)};

@@ -9,6 +9,7 @@
 //   heads 32, kv_heads 6 -> UserError "heads (32) must be a multiple of kv_heads (6)".
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "common/op_key.h"
@@ -17,6 +18,12 @@ namespace proteus::profiler {
 
 /// Returns the canonical form of `key`; throws UserError("<where>", what) if it is not measurable.
 OpKey Canonicalize(const OpKey& key, const std::string& where);
+
+/// Why a well-formed key cannot be measured by this profiler (a phase, dtype or attribute it has no
+/// kernel for, e.g. batchnorm bwd_weight, which cuDNN computes inside bwd_data), or nullopt if it
+/// can. Manifests written by proteus-sim may hold such keys: they are skipped with a warning and the
+/// simulator keeps its estimate for them.
+std::optional<std::string> UnsupportedReason(const OpKey& key);
 
 /// Builds a canonical key (used by the sweep); throws InternalError if the sweep built a bad key.
 OpKey MakeKey(const std::string& kind, DType dtype, Phase phase,

@@ -53,7 +53,12 @@ std::vector<OpKey> ManifestOps(const Options& o, const NodeDesc& node) {
   Manifest m = Manifest::Load(o.manifest);
   std::vector<OpKey> keys;
   for (size_t i = 0; i < m.ops.size(); ++i) {
-    OpKey k = Canonicalize(m.ops[i], o.manifest + ": ops[" + std::to_string(i) + "]");
+    std::string where = o.manifest + ": ops[" + std::to_string(i) + "]";
+    if (auto why = UnsupportedReason(m.ops[i])) {
+      LogWarn(where + ": " + *why + "; skipped (the simulator keeps its estimate)");
+      continue;
+    }
+    OpKey k = Canonicalize(m.ops[i], where);
     bool fp8 = k.dtype == DType::kFp8E4M3 || k.dtype == DType::kFp8E5M2;
     if (fp8 && !node.device.HasFp8() && k.kind != "copy") {
       LogWarn(k.ToString() + ": this GPU has no fp8 tensor cores; skipped");

@@ -74,7 +74,9 @@ std::vector<Phase> PhasesOf(const std::string& kind) {
       kind == "rmsnorm")
     return {P::kFwd, P::kBwdData, P::kBwdWeight};
   if (kind == "embedding") return {P::kFwd, P::kBwdWeight};
-  if (kind == "add" || kind == "copy") return {P::kFwd};
+  // add's bwd_data is the gradient accumulation where a residual branch rejoins: one add kernel.
+  if (kind == "add") return {P::kFwd, P::kBwdData};
+  if (kind == "copy") return {P::kFwd};
   if (kind == "adam") return {P::kStep};
   if (FindOpKind(kind)) return {P::kFwd, P::kBwdData};
   return {};

@@ -130,7 +130,7 @@ class PointwiseOp : public OpInstance {
       n_ = key.shape.at("elements");
       AddIn("x", t, n_);
       if (k == "add") AddIn("b", t, n_);
-      if (!fwd) AddIn("dy", t, n_);
+      if (!fwd && k != "add") AddIn("dy", t, n_);  // add's backward sums two gradients: x + b
       if (k == "dropout") {
         AddOut("mask", DType::kFp8E4M3, n_);  // one byte per element
         if (!fwd) {  // the mask the forward saved

@@ -128,4 +128,17 @@ TEST_F(CliFiles, BadManifestNamesTheField) {
 }
 
 }  // namespace
+TEST_F(CliFiles, ManifestKeysWithoutAKernelAreSkippedWithAWarning) {
+  // proteus-sim asks for batchnorm bwd_weight (cuDNN computes it inside bwd_data) and relu keyed as
+  // gelu fn=relu; the profiler plans the rest and says what it skipped.
+  std::string manifest = (dir_ / "sim.json").string();
+  std::ofstream(manifest) << R"({"format": "proteus.manifest/1", "ops": [
+      {"kind": "batchnorm", "dtype": "fp32", "phase": "bwd_weight", "shape": {"n": 8, "c": 64, "h": 8, "w": 8}},
+      {"kind": "gelu", "dtype": "fp32", "phase": "fwd", "shape": {"elements": 4096}, "attrs": {"fn": "relu"}},
+      {"kind": "gemm", "dtype": "bf16", "phase": "fwd", "shape": {"m": 64, "n": 64, "k": 64}}]})";
+  Result r = Profile({"ops", "--dry-run", "--gpu", "h100", "--manifest", manifest});
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_NE(r.out.find("ops: 1 keys"), std::string::npos) << r.out;
+}
+
 }  // namespace proteus::profiler
