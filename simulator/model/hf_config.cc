@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <array>
+#include <map>
 #include <string_view>
+#include <vector>
 
 #include "common/error.h"
 
@@ -56,6 +58,34 @@ DType DTypeOf(const JsonView& v) {
               "unsupported '" + t + "'; expected bfloat16, float16 or float32");
 }
 
+// ValidateTransformerConfig names TransformerConfig fields; errors name the key the config used.
+void ValidateWithHfKeys(const TransformerConfig& c, const JsonView& v, const std::string& origin) {
+  try {
+    ValidateTransformerConfig(c, origin);
+  } catch (const UserError& e) {
+    static const std::map<std::string, std::vector<std::string>> kKeys = {
+        {"hidden", {"hidden_size", "n_embd", "d_model"}},
+        {"num_layers", {"num_hidden_layers", "n_layer", "num_layers"}},
+        {"num_heads", {"num_attention_heads", "n_head"}},
+        {"num_kv_heads", {"num_key_value_heads"}},
+        {"head_dim", {"head_dim"}},
+        {"ffn_hidden", {"intermediate_size", "n_inner", "ffn_dim"}},
+        {"vocab", {"vocab_size"}},
+        {"seq_len", {"max_position_embeddings", "n_positions", "n_ctx"}},
+        {"max_positions", {"max_position_embeddings", "n_positions", "n_ctx"}},
+        {"type_vocab", {"type_vocab_size"}}};
+    std::string prefix = origin + ": ";
+    if (e.where().rfind(prefix, 0) != 0) throw;
+    auto it = kKeys.find(e.where().substr(prefix.size()));
+    if (it == kKeys.end()) throw;
+    for (const auto& key : it->second)
+      if (v.Has(key))
+        throw UserError(prefix + key, std::string(e.what()).substr(e.where().size() + 2) + " (as the model's " +
+                                          it->first + ")");
+    throw;
+  }
+}
+
 }  // namespace
 
 bool LooksLikeHfConfig(const Json& doc) {
@@ -85,7 +115,7 @@ TransformerConfig TransformerConfigFromHf(const Json& config, const std::string&
   c.dropout = !llama;
   c.bias = !llama;
   c.causal = c.style != BlockStyle::kBert;
-  ValidateTransformerConfig(c, origin);
+  ValidateWithHfKeys(c, v, origin);
   return c;
 }
 

@@ -7,6 +7,13 @@
 namespace proteus {
 namespace {
 
+// Bounds that keep every per-sample count exact: dims of one op span at most 2^53 elements (exact
+// in double, with 2^10 of int64 headroom for micro-batch sizes); a fused kernel does at most 10^6
+// FLOPs per point; a saved element is at most 1 KiB.
+constexpr double kMaxPoints = 9007199254740992.0;  // 2^53
+constexpr double kMaxFlopsPerPoint = 1e6;
+constexpr int64_t kMaxBytesPerElement = 1024;
+
 Json DimToJson(const Dim& d) {
   Json j = {{"name", d.name}, {"kind", DimKindName(d.kind)}, {"size", d.size}};
   if (d.extent_only) j["extent_only"] = true;
@@ -106,16 +113,25 @@ Operator OpFromJson(const JsonView& v, DType model_dtype) {
   if (v.Has("phase")) {
     auto p = ParsePhase(v.Str("phase"));
     if (!p) v.FailField("phase", "expected fwd, bwd_data, bwd_weight or step");
+    // The backward and optimizer operators are derived from the forward ones (backward.h).
+    if (*p != Phase::kFwd) v.FailField("phase", "a model lists forward operators only (\"fwd\"); backward is derived");
     op.phase = *p;
   }
   op.flops_per_point = v.NumOr("flops_per_point", 0.0);
-  if (op.flops_per_point < 0) v.FailField("flops_per_point", "must be >= 0");
+  if (op.flops_per_point < 0 || op.flops_per_point > kMaxFlopsPerPoint)
+    v.FailField("flops_per_point", "must be within [0, " + std::to_string(kMaxFlopsPerPoint) + "]");
   op.hw_flops_per_point = v.NumOr("hw_flops_per_point", -1.0);
+  if (op.hw_flops_per_point > kMaxFlopsPerPoint)
+    v.FailField("hw_flops_per_point", "must be at most " + std::to_string(kMaxFlopsPerPoint) + " (negative: unset)");
   JsonView dims = v.At("dims");
   std::set<std::string> dim_names;
+  double points = 1;
   for (size_t i = 0; i < dims.Size(); ++i) {
     op.dims.push_back(DimFromJson(dims.At(i)));
     if (!dim_names.insert(op.dims.back().name).second) dims.At(i).FailField("name", "duplicate dim name");
+    points *= static_cast<double>(op.dims.back().size);
+    if (points > kMaxPoints)
+      dims.At(i).FailField("size", "the op's dims span more than 2^53 elements per sample; too large to simulate exactly");
   }
   JsonView tensors = v.At("tensors");
   for (size_t i = 0; i < tensors.Size(); ++i) op.tensors.push_back(TensorFromJson(tensors.At(i), op));
@@ -127,13 +143,20 @@ Operator OpFromJson(const JsonView& v, DType model_dtype) {
     for (size_t i = 0; i < saved->Size(); ++i) {
       JsonView s = saved->At(i);
       s.RejectUnknownKeys({"name", "axes", "bytes_per_element"});
-      op.saved.push_back(SavedTensor{s.Str("name"), Axes(s, op), s.PositiveInt("bytes_per_element")});
+      int64_t bytes = s.PositiveInt("bytes_per_element");
+      if (bytes > kMaxBytesPerElement)
+        s.FailField("bytes_per_element", "must be at most " + std::to_string(kMaxBytesPerElement));
+      op.saved.push_back(SavedTensor{s.Str("name"), Axes(s, op), bytes});
     }
   }
   return op;
 }
 
-Module ModuleFromJson(const JsonView& v, DType model_dtype) {
+// Module trees are read recursively; real ones are a few levels deep (model, layers, layer, block).
+constexpr int kMaxModuleDepth = 256;
+
+Module ModuleFromJson(const JsonView& v, DType model_dtype, int depth) {
+  if (depth > kMaxModuleDepth) v.Fail("modules nest deeper than " + std::to_string(kMaxModuleDepth) + " levels");
   v.RejectUnknownKeys({"name", "type", "ops", "children"});
   Module m;
   m.name = v.StrOr("name", "");
@@ -143,7 +166,7 @@ Module ModuleFromJson(const JsonView& v, DType model_dtype) {
   if (auto children = v.Find("children")) {
     std::set<std::string> names;
     for (size_t i = 0; i < children->Size(); ++i) {
-      m.children.push_back(ModuleFromJson(children->At(i), model_dtype));
+      m.children.push_back(ModuleFromJson(children->At(i), model_dtype, depth + 1));
       const std::string& n = m.children.back().name;
       if (n.empty() || n.find('.') != std::string::npos || !names.insert(n).second)
         children->At(i).FailField("name", "must be a non-empty name without dots, unique among siblings");
@@ -183,8 +206,9 @@ Model ModelFromJson(const JsonView& v) {
   m.tied_embeddings = v.BoolOr("tied_embeddings", false);
   m.fused_attention = v.BoolOr("fused_attention", true);
   for (const char* k : {"seq_len", "hidden", "num_heads", "num_kv_heads", "vocab", "ffn_hidden", "head_dim", "image_size"})
-    if (v.IntOr(k, 0) < 0) v.FailField(k, "must be >= 0");
-  m.root = ModuleFromJson(v.At("root"), m.dtype);
+    if (v.IntOr(k, 0) < 0 || static_cast<double>(v.IntOr(k, 0)) > kMaxPoints)
+      v.FailField(k, "must be within [0, 2^53]");
+  m.root = ModuleFromJson(v.At("root"), m.dtype, 0);
   const Module* layers = FindModule(m.root, "layers");
   m.num_layers = layers ? static_cast<int64_t>(layers->children.size()) : 0;
   return m;

@@ -201,6 +201,11 @@ Model BuildResNet(const std::string& name, const ZooOptions& options, const std:
   int64_t image = options.image_size.value_or(224);
   if (image < 32)
     throw UserError(origin + ": image_size", "must be at least 32 (five stride-2 steps), got " + std::to_string(image));
+  // Beyond this the stem convolution of one image spans more than 2^53 points (2^14 pixels a side
+  // is far above any ImageNet-style training resolution).
+  constexpr int64_t kMaxImage = int64_t{1} << 14;
+  if (image > kMaxImage)
+    throw UserError(origin + ": image_size", "must be at most " + std::to_string(kMaxImage) + ", got " + std::to_string(image));
   Builder bld(options.dtype.value_or(DType::kFp32));
 
   Model model;

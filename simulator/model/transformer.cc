@@ -1,5 +1,6 @@
 #include "simulator/model/transformer.h"
 
+#include <algorithm>
 #include <utility>
 #include <vector>
 
@@ -398,19 +399,55 @@ std::string_view BlockStyleName(BlockStyle s) {
   return "?";
 }
 
+namespace {
+
+// Upper limits on configuration sizes, far beyond published models (the deepest, DeepNet, has 1,000
+// layers; the widest FFN ~10^5; vocabularies ~10^6; context windows ~10^7 tokens). They keep model
+// construction bounded (a layer count of 2^31 would build forever) and, with the product check
+// below, every per-sample element count exact in int64 with room for batch factors.
+constexpr int64_t kMaxLayers = 4096;
+constexpr int64_t kMaxWidth = int64_t{1} << 20;   // hidden, ffn_hidden, head_dim, heads x head_dim
+constexpr int64_t kMaxHeads = int64_t{1} << 16;
+constexpr int64_t kMaxVocab = int64_t{1} << 30;   // also type_vocab and vocab_pad_multiple
+constexpr int64_t kMaxSeqLen = int64_t{1} << 24;  // also max_positions
+// Largest per-sample element count of one operator (attention: seq_len^2 x heads x head_dim):
+// 2^53 is exact in double and leaves 2^10 of int64 headroom for micro-batch sizes.
+constexpr double kMaxPoints = 9007199254740992.0;  // 2^53
+
+void CheckSizeRange(const std::string& origin, const char* field, int64_t v, int64_t max, bool zero_ok) {
+  if (v < 0 || (v == 0 && !zero_ok))
+    throw UserError(origin + ": " + field, "must be a positive integer, got " + std::to_string(v));
+  if (v > max)
+    throw UserError(origin + ": " + field, "must be at most " + std::to_string(max) + ", got " + std::to_string(v) +
+                                               " (far beyond any published model)");
+}
+
+}  // namespace
+
 void ValidateTransformerConfig(const TransformerConfig& c, const std::string& origin) {
-  auto positive = [&](const char* field, int64_t v) {
-    if (v <= 0) throw UserError(origin + ": " + field, "must be a positive integer, got " + std::to_string(v));
-  };
-  positive("num_layers", c.num_layers);
-  positive("hidden", c.hidden);
-  positive("num_heads", c.num_heads);
-  positive("vocab", c.vocab);
-  positive("vocab_pad_multiple", c.vocab_pad_multiple);
-  positive("seq_len", c.seq_len);
-  if (c.num_kv_heads < 0) positive("num_kv_heads", c.num_kv_heads);
-  if (c.ffn_hidden < 0) positive("ffn_hidden", c.ffn_hidden);
-  if (c.head_dim < 0) positive("head_dim", c.head_dim);
+  CheckSizeRange(origin, "num_layers", c.num_layers, kMaxLayers, false);
+  CheckSizeRange(origin, "hidden", c.hidden, kMaxWidth, false);
+  CheckSizeRange(origin, "num_heads", c.num_heads, kMaxHeads, false);
+  CheckSizeRange(origin, "vocab", c.vocab, kMaxVocab, false);
+  CheckSizeRange(origin, "vocab_pad_multiple", c.vocab_pad_multiple, kMaxVocab, false);
+  CheckSizeRange(origin, "seq_len", c.seq_len, kMaxSeqLen, false);
+  CheckSizeRange(origin, "max_positions", c.max_positions, kMaxSeqLen, true);
+  CheckSizeRange(origin, "type_vocab", c.type_vocab, kMaxVocab, false);
+  CheckSizeRange(origin, "num_kv_heads", c.num_kv_heads, kMaxHeads, true);
+  CheckSizeRange(origin, "ffn_hidden", c.ffn_hidden, kMaxWidth, true);
+  CheckSizeRange(origin, "head_dim", c.head_dim, kMaxWidth, true);
+  if (c.head_dim > 0 && c.num_heads * c.head_dim > kMaxWidth)
+    throw UserError(origin + ": head_dim", "num_heads x head_dim = " + std::to_string(c.num_heads * c.head_dim) +
+                                               " exceeds " + std::to_string(kMaxWidth));
+  double s = static_cast<double>(c.seq_len), h = static_cast<double>(c.hidden);
+  double inner = c.head_dim > 0 ? static_cast<double>(c.num_heads * c.head_dim) : h;
+  double widest = std::max({s * s * inner, s * static_cast<double>(c.PaddedVocab()),
+                            s * static_cast<double>(c.ffn_hidden > 0 ? c.ffn_hidden : 4 * c.hidden),
+                            h * static_cast<double>(c.PaddedVocab())});
+  if (widest > kMaxPoints)
+    throw UserError(origin + ": seq_len", "the model is too large to simulate exactly: one operator of one sample "
+                                          "spans " + std::to_string(widest) + " elements (more than 2^53); "
+                                          "lower seq_len, hidden or vocab");
   if (c.head_dim == 0 && c.hidden % c.num_heads != 0)
     throw UserError(origin + ": num_heads", "must divide hidden (" + std::to_string(c.hidden) + "), got " +
                                                 std::to_string(c.num_heads));

@@ -1,5 +1,6 @@
 // Deterministic mutations of valid JSON documents, for the reader fuzz tests
-// (tests/common/json_fuzz_test.cc, tests/cost/gpu_spec_fuzz_test.cc).
+// (tests/common/json_fuzz_test.cc, tests/cost/gpu_spec_fuzz_test.cc, tests/strategy/, tests/model/,
+// tests/topo/, tests/cli/*_fuzz_test.cc).
 //
 // Tree mutations change one node of a parsed document: swap its type (string, negative, zero,
 // huge, 2^31 and 2^32 (int truncation), NaN, infinity, null, bool, array, object), delete or duplicate an object member, rename a
@@ -10,13 +11,19 @@
 
 #include <cmath>
 #include <cstdint>
+#include <exception>
+#include <functional>
 #include <iterator>
 #include <limits>
 #include <random>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 #include <nlohmann/json.hpp>
+
+#include "common/error.h"
+#include "common/json_file.h"
 
 namespace proteus::fuzz {
 
@@ -47,6 +54,20 @@ class JsonMutator {
       }
     }
     return text;
+  }
+
+  /// `doc` with 1..3 mutations, each a tree mutation, a splice (a copy of one node of the document
+  /// replaces another) or an integer nudge.
+  nlohmann::json MutateDeep(nlohmann::json doc) {
+    int n = 1 + Pick(3);
+    for (int i = 0; i < n; ++i) {
+      switch (Pick(3)) {
+        case 0: MutateNode(RandomNode(doc)); break;
+        case 1: { nlohmann::json from = RandomNode(doc); RandomNode(doc) = std::move(from); break; }
+        default: Nudge(RandomNode(doc)); break;
+      }
+    }
+    return doc;
   }
 
   size_t Pick(size_t n) { return n == 0 ? 0 : static_cast<size_t>(rng_() % n); }
@@ -110,7 +131,73 @@ class JsonMutator {
     node = RandomValue();
   }
 
+  // An integer becomes a near value; an object or array nudges one of its members.
+  void Nudge(nlohmann::json& node) {
+    nlohmann::json* n = &node;
+    while ((n->is_object() || n->is_array()) && !n->empty()) {
+      auto it = n->begin();
+      std::advance(it, static_cast<std::ptrdiff_t>(Pick(n->size())));
+      n = &*it;
+    }
+    if (!n->is_number_integer()) return MutateNode(*n);
+    int64_t v = n->get<int64_t>();
+    if (v > (int64_t{1} << 40) || v < -(int64_t{1} << 40)) v = 1;  // keep the arithmetic below exact
+    switch (Pick(6)) {
+      case 0: *n = v + 1; break;
+      case 1: *n = v - 1; break;
+      case 2: *n = v * 2; break;
+      case 3: *n = v / 2; break;
+      case 4: *n = -v; break;
+      default: *n = v * 1000; break;
+    }
+  }
+
   std::mt19937_64 rng_;
 };
+
+/// Runs `read`; "" when it returned or threw UserError, else the type and message of what escaped
+/// (another exception type is a reader bug: bad input must be reported as UserError).
+inline std::string Escaped(const std::function<void()>& read) {
+  try {
+    read();
+  } catch (const UserError&) {
+  } catch (const std::exception& e) {
+    return std::string(typeid(e).name()) + ": " + e.what();
+  } catch (...) {
+    return "non-standard exception";
+  }
+  return "";
+}
+
+/// The document as one line, for failure messages (invalid UTF-8 replaced).
+inline std::string Show(const nlohmann::json& doc) {
+  return doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+/// Feeds `read` the valid document, then `iterations` rounds of a tree, a deep and a text mutation
+/// of it (text goes through ParseJson as "fuzz.json"). Returns "" when every call returned or threw
+/// UserError (the valid document must not throw at all); else the first failure with its iteration
+/// and input, so it can be replayed.
+inline std::string FuzzJsonReader(const nlohmann::json& valid, uint64_t seed, int iterations,
+                                  const std::function<void(const nlohmann::json&)>& read) {
+  try {
+    read(valid);
+  } catch (const std::exception& e) {
+    return std::string("the valid document is rejected: ") + e.what() + "\ninput: " + Show(valid);
+  }
+  JsonMutator mut(seed);
+  for (int i = 0; i < iterations; ++i) {
+    nlohmann::json tree = mut.MutateTree(valid);
+    if (std::string e = Escaped([&] { read(tree); }); !e.empty())
+      return "iteration " + std::to_string(i) + " (tree): " + e + "\ninput: " + Show(tree);
+    nlohmann::json deep = mut.MutateDeep(valid);
+    if (std::string e = Escaped([&] { read(deep); }); !e.empty())
+      return "iteration " + std::to_string(i) + " (deep): " + e + "\ninput: " + Show(deep);
+    std::string text = mut.MutateText(valid);
+    if (std::string e = Escaped([&] { read(ParseJson(text, "fuzz.json")); }); !e.empty())
+      return "iteration " + std::to_string(i) + " (text): " + e + "\ninput: " + text;
+  }
+  return "";
+}
 
 }  // namespace proteus::fuzz
