@@ -1,5 +1,6 @@
 #include "simulator/compile/compile.h"
 
+#include <algorithm>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -21,6 +22,7 @@ class Instantiator {
       : in_(in), s_(*in.strategy), mesh_(mesh), job_(job), g_(g), pp_axis_(mesh.AxisIndex("pp")) {}
 
   void Run(bool symmetry) {
+    symmetry_ = symmetry;
     AddGpus(symmetry);
     int pp = s_.PipelineRanks(), stages = s_.VirtualStages();
     m_ = static_cast<int>(s_.NumMicrobatches());
@@ -95,6 +97,51 @@ class Instantiator {
     return it->second;
   }
 
+  // Symmetry simulates one group of each class; its mirror groups (the same collective of the
+  // class's other ranks, at the same time by symmetry) load links too. Mirrors that share a node
+  // with the simulated group can compete with it (a NIC or PCIe switch several GPUs use), so their
+  // flows join the simulated comm: they need no member tasks and end when it ends.
+  void AddMirrorFlows(CollectivePlan& plan, const Step& st, int rank, const std::vector<GpuId>& group) {
+    // Only mirror flows that cross a link the simulated group uses can change its timing: by
+    // symmetry, contention elsewhere among mirrors is what the simulated group sees on its own links.
+    std::vector<LinkId> used;
+    for (const FlowSpec& f : plan.flows) used.insert(used.end(), f.links.begin(), f.links.end());
+    std::sort(used.begin(), used.end());
+    used.erase(std::unique(used.begin(), used.end()), used.end());
+    auto shares_link = [&](const FlowSpec& f) {
+      for (LinkId l : f.links)
+        if (std::binary_search(used.begin(), used.end(), l)) return true;
+      return false;
+    };
+    for (const auto& mirror : MirrorGroups(st, rank, group)) {
+      const CollectivePlan& m = Plan(st.op, mirror, st.bytes, st.dtype);
+      for (const FlowSpec& f : m.flows)
+        if (shares_link(f)) plan.flows.push_back(f);
+    }
+  }
+
+  const std::vector<std::vector<GpuId>>& MirrorGroups(const Step& st, int rank, const std::vector<GpuId>& group) {
+    bool p2p = st.kind == TaskKind::kP2P;
+    auto key = std::make_tuple(p2p ? -1 - st.peer_stage : st.axis, rank);
+    auto it = mirrors_.find(key);
+    if (it != mirrors_.end()) return it->second;
+    std::vector<int> nodes;
+    for (GpuId g : group) nodes.push_back(in_.cluster->gpu_node[g]);
+    std::vector<std::vector<GpuId>> out;
+    for (int r = 0; r < mesh_.NumRanks(); ++r) {
+      if (r == rank || PpCoord(r) != PpCoord(rank)) continue;
+      std::vector<GpuId> g2;
+      if (p2p) g2 = {r, RankOnPp(r, st.peer_stage % s_.PipelineRanks())};
+      else if (mesh_.Coord(r, st.axis) == 0 && mesh_.Group(r, st.axis) != group) g2 = mesh_.Group(r, st.axis);
+      else continue;
+      bool shares_node = false;
+      for (GpuId g : g2)
+        shares_node = shares_node || std::find(nodes.begin(), nodes.end(), in_.cluster->gpu_node[g]) != nodes.end();
+      if (shares_node) out.push_back(std::move(g2));
+    }
+    return mirrors_.emplace(key, std::move(out)).first->second;
+  }
+
   static CostSource SourceOfPlan(const CollectivePlan& p) {
     return p.source.rfind("measured", 0) == 0 ? CostSource::kMeasuredCurve : CostSource::kTopologyModel;
   }
@@ -138,6 +185,7 @@ class Instantiator {
         c.op = st.op;
         c.stream = st.stream;
         c.plan = Plan(st.op, group, st.bytes, st.dtype);
+        if (symmetry_) AddMirrorFlows(c.plan, st, rank, group);
         c.bytes = st.bytes;
         it = comm_of_leader.emplace(leader, static_cast<CommId>(g_.comms.size())).first;
         g_.comms.push_back(std::move(c));
@@ -198,6 +246,8 @@ class Instantiator {
   int m_ = 1;
   std::vector<std::vector<std::pair<int, int>>> sims_;  // per pp rank: (global rank, sim index)
   std::map<std::tuple<int, std::vector<GpuId>, int64_t, int>, CollectivePlan> plans_;
+  std::map<std::tuple<int, int>, std::vector<std::vector<GpuId>>> mirrors_;  // (axis or -1-peer, rank)
+  bool symmetry_ = true;
   std::unordered_map<int64_t, TaskId> channel_tasks_;
 };
 
