@@ -13,6 +13,11 @@ namespace proteus {
 namespace {
 
 constexpr int kClusterMajor = 1;
+// Input limits, far above real systems (the largest announced GPU clusters have ~10^5 GPUs, i.e.
+// ~12,500 eight-GPU nodes; NICs run at <= 800 Gb/s): they keep the link graph buildable and every
+// bandwidth and latency finite.
+constexpr int64_t kMaxNodes = 65536;
+constexpr double kMaxNicGbps = 1e5, kMaxLatencyUs = 1e6, kMaxOversubscription = 1024;
 
 // Copies one node's topology into the cluster graph with names "node<n>/<local name>".
 void AddNodeCopy(Cluster& c, int node, const NodeTopology& topo) {
@@ -51,6 +56,11 @@ void AddFabric(Cluster& c, const std::string& where) {
     c.nic_uplink.assign(1, {});
     return;
   }
+  for (int n = 0; n < c.NumNodes(); ++n)
+    if (c.TopologyOf(n).nics.empty())
+      throw UserError(where, "node group " + c.groups[c.node_group[n]].name + ": its topology " +
+                                 c.TopologyOf(n).source + " has no NIC (<nic><net .../></nic>), so its nodes "
+                                 "cannot reach the other groups");
   int leaves = NumLeaves(c, max_nics);
   std::vector<NodeId> leaf(leaves);
   for (int s = 0; s < leaves; ++s)
@@ -102,16 +112,24 @@ Fabric ReadFabric(const JsonView& f) {
   fab.transport = f.StrOr("transport", fab.transport);
   if (fab.transport != "rdma" && fab.transport != "tcp")
     f.FailField("transport", "expected \"rdma\" (InfiniBand/RoCE with GPUDirect) or \"tcp\" (sockets)");
-  fab.nic_bw = f.NumOr("nic_gbps", 0) * kGbps;
-  if (fab.nic_bw < 0) f.FailField("nic_gbps", "must be positive (Gb/s per NIC)");
-  fab.latency_s = f.NumOr("latency_us", 0) * kUs;
-  if (fab.latency_s < 0) f.FailField("latency_us", "must be >= 0");
+  double nic_gbps = f.NumOr("nic_gbps", 0);
+  if (nic_gbps < 0 || nic_gbps > kMaxNicGbps)
+    f.FailField("nic_gbps", "must be a NIC speed in Gb/s within [0, 1e5] (0 = the speed the topology XML gives)");
+  fab.nic_bw = nic_gbps * kGbps;
+  double latency_us = f.NumOr("latency_us", 0);
+  if (latency_us < 0 || latency_us > kMaxLatencyUs) f.FailField("latency_us", "must be within [0, 1e6] microseconds");
+  fab.latency_s = latency_us * kUs;
   fab.oversubscription = f.NumOr("oversubscription", 1.0);
-  if (fab.oversubscription < 1.0) f.FailField("oversubscription", "must be >= 1 (1 = non-blocking)");
+  if (fab.oversubscription < 1.0 || fab.oversubscription > kMaxOversubscription)
+    f.FailField("oversubscription", "must be within [1, 1024] (1 = non-blocking)");
   fab.collnet = f.BoolOr("collnet", false);
-  fab.nodes_per_leaf = static_cast<int>(f.PositiveIntOr("nodes_per_leaf", fab.nodes_per_leaf));
-  fab.nics_per_node = static_cast<int>(f.IntOr("nics_per_node", 0));
-  if (fab.nics_per_node < 0) f.FailField("nics_per_node", "must be >= 0 (0 = all NICs of the topology)");
+  int64_t per_leaf = f.PositiveIntOr("nodes_per_leaf", fab.nodes_per_leaf);
+  if (per_leaf > kMaxNodes) f.FailField("nodes_per_leaf", "must be at most " + std::to_string(kMaxNodes));
+  fab.nodes_per_leaf = static_cast<int>(per_leaf);
+  int64_t nics = f.IntOr("nics_per_node", 0);
+  if (nics < 0 || nics > kMaxNodes)
+    f.FailField("nics_per_node", "must be within [0, " + std::to_string(kMaxNodes) + "] (0 = all NICs of the topology)");
+  fab.nics_per_node = static_cast<int>(nics);
   return fab;
 }
 
@@ -186,8 +204,12 @@ Cluster LoadCluster(const std::string& name_or_path) {
     if (dash != std::string::npos && dash + 1 < name_or_path.size() &&
         name_or_path.find_first_not_of("0123456789", dash + 1) == std::string::npos &&
         ResolveDataFile("topos", name_or_path.substr(0, dash), ".xml")) {
-      int nodes = std::stoi(name_or_path.substr(dash + 1));
-      if (nodes > 0) return MakeHomogeneousCluster(name_or_path.substr(0, dash), nodes, 0);
+      // At most 6 digits, so the count neither overflows int nor builds a graph without end.
+      std::string digits = name_or_path.substr(dash + 1);
+      int64_t nodes = digits.size() <= 6 ? std::stoll(digits) : kMaxNodes + 1;
+      if (nodes > kMaxNodes)
+        throw UserError(name_or_path, "at most " + std::to_string(kMaxNodes) + " nodes, got " + digits);
+      if (nodes > 0) return MakeHomogeneousCluster(name_or_path.substr(0, dash), static_cast<int>(nodes), 0);
     }
     throw UserError(name_or_path, "no such cluster file or shipped cluster (shipped: " +
                                       ListDataNames("clusters", ".json") +
@@ -203,11 +225,16 @@ Cluster LoadCluster(const std::string& name_or_path) {
   std::string dir = std::filesystem::path(*path).parent_path().string();
   JsonView groups = root.At("node_groups");
   if (groups.Size() == 0) groups.Fail("expected at least one node group");
+  int64_t total_nodes = 0;
   for (size_t i = 0; i < groups.Size(); ++i) {
     JsonView g = groups.At(i);
     g.RejectUnknownKeys({"name", "count", "gpu", "topology", "database"});
     NodeGroup ng;
-    ng.count = static_cast<int>(g.PositiveInt("count"));
+    int64_t count = g.PositiveInt("count");
+    total_nodes += std::min(count, kMaxNodes + 1);
+    if (total_nodes > kMaxNodes)
+      g.FailField("count", "the cluster would have more than " + std::to_string(kMaxNodes) + " nodes");
+    ng.count = static_cast<int>(count);
     ng.gpu_type = g.Str("gpu");
     ng.topology = g.Str("topology");
     ng.database = g.StrOr("database", "");
@@ -223,7 +250,9 @@ Cluster LoadCluster(const std::string& name_or_path) {
 }
 
 Cluster MakeHomogeneousCluster(const std::string& topology_name, int nodes, double nic_gbps) {
-  if (nodes <= 0) throw UserError("nodes", "must be a positive number of nodes");
+  if (nodes <= 0 || nodes > kMaxNodes)
+    throw UserError("nodes", "must be a positive number of nodes, at most " + std::to_string(kMaxNodes));
+  if (!(nic_gbps >= 0) || nic_gbps > kMaxNicGbps) throw UserError("nic_gbps", "must be within [0, 1e5] Gb/s");
   Cluster c;
   auto topo = std::make_shared<NodeTopology>(LoadNodeTopology(topology_name));
   c.name = topology_name + "-" + std::to_string(nodes);

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cmath>
 #include <cstdlib>
 #include <filesystem>
 #include <map>
@@ -48,6 +49,10 @@ class XmlReader {
   void ReadPci(const pugi::xml_node& pci, const std::string& path, NodeId parent_v, double parent_bw);
   void ReadGpu(const pugi::xml_node& gpu, const std::string& path, NodeId gpu_v);
   void ReadNic(const pugi::xml_node& nic, const std::string& path, NodeId parent_v, double link_bw);
+  /// A numeric attribute: nullopt when absent or empty; Fail at "<path>@<attr>" when present but not a
+  /// finite number (an integer if `integer`) within [lo, hi]. `what` says what is expected.
+  std::optional<double> Attr(const pugi::xml_node& n, const char* attr, const std::string& path, double lo,
+                             double hi, bool integer, const std::string& what) const;
   void ConnectNvLinks();
   void ConnectCpus();
   NodeId NvSwitch();
@@ -71,6 +76,8 @@ std::string Lower(std::string s) {
   return s;
 }
 
+// The leading number of `text` ("16.0 GT/s PCIe" -> 16); nullopt if it does not start with one.
+// NaN and infinities parse (strtod reads "nan", "inf", "1e400"): callers range-check.
 std::optional<double> ParseNumber(const char* text) {
   if (!text || !*text) return std::nullopt;
   char* end = nullptr;
@@ -79,11 +86,23 @@ std::optional<double> ParseNumber(const char* text) {
   return v;
 }
 
+// Limits of attribute values, far above real hardware (NCCL dumps: PCIe Gen6 is 64 GT/s x16, NICs
+// 800 Gb/s, an H100 has 18 NVLinks, Grace-Hopper C2C 900 GB/s); they keep every bandwidth finite.
+constexpr double kMaxPcieGts = 1000, kMaxPcieLanes = 64, kMaxLinkCount = 1024, kMaxNetMbps = 1e8,
+                 kMaxC2cMBps = 1e7, kMaxDev = 65535, kMinSm = 30, kMaxSm = 1000;
+
 // "16.0 GT/s PCIe" x width -> GB/s as NCCL computes it (per-lane 0.75 GB/s for 8 GT/s, doubling per gen).
-std::optional<double> PcieGBps(const pugi::xml_node& pci) {
+// nullopt when the dump leaves either unknown (absent, "Unknown", 0): the parent's bandwidth applies.
+std::optional<double> PcieGBps(const pugi::xml_node& pci, const std::string& path) {
   auto rate = ParseNumber(pci.attribute("link_speed").value());
   auto width = ParseNumber(pci.attribute("link_width").value());
-  if (!rate || !width || *rate <= 0 || *width <= 0) return std::nullopt;
+  if (rate && (!std::isfinite(*rate) || *rate > kMaxPcieGts))
+    throw UserError(path + "@link_speed", "expected a PCIe link rate such as \"16.0 GT/s PCIe\" (at most " +
+                                              std::to_string(static_cast<int>(kMaxPcieGts)) + " GT/s)");
+  if (width && (!std::isfinite(*width) || *width > kMaxPcieLanes))
+    throw UserError(path + "@link_width", "expected a PCIe lane count such as \"16\" (at most " +
+                                              std::to_string(static_cast<int>(kMaxPcieLanes)) + ")");
+  if (!rate || !width || !(*rate > 0) || !(*width > 0)) return std::nullopt;
   double per_lane;  // NCCL kvDictPciGen, in units of 100 Mb/s, divided by 80 below
   if (*rate >= 64) per_lane = 480;
   else if (*rate >= 32) per_lane = 240;
@@ -158,8 +177,18 @@ void XmlReader::ReadChildren(const pugi::xml_node& parent, const std::string& pa
   }
 }
 
+std::optional<double> XmlReader::Attr(const pugi::xml_node& n, const char* attr, const std::string& path, double lo,
+                                      double hi, bool integer, const std::string& what) const {
+  const char* text = n.attribute(attr).value();
+  if (!*text) return std::nullopt;
+  auto v = ParseNumber(text);
+  if (!v || !std::isfinite(*v) || *v < lo || *v > hi || (integer && *v != std::floor(*v)))
+    Fail(path + "@" + attr, "expected " + what + ", got \"" + text + "\"");
+  return v;
+}
+
 void XmlReader::ReadPci(const pugi::xml_node& pci, const std::string& path, NodeId parent_v, double parent_bw) {
-  double bw = PcieGBps(pci).value_or(parent_bw);
+  double bw = PcieGBps(pci, origin_ + ": " + path).value_or(parent_bw);
   std::string cls = Lower(pci.attribute("class").value());
   std::string busid = Lower(pci.attribute("busid").value());
   if (auto gpu = pci.child("gpu")) {
@@ -182,10 +211,10 @@ void XmlReader::ReadPci(const pugi::xml_node& pci, const std::string& path, Node
 }
 
 void XmlReader::ReadGpu(const pugi::xml_node& gpu, const std::string& path, NodeId gpu_v) {
-  auto dev = ParseNumber(gpu.attribute("dev").value());
-  auto sm = ParseNumber(gpu.attribute("sm").value());
-  if (!dev || *dev < 0) Fail(path + "@dev", "expected the GPU's CUDA device index (dev=\"0\")");
-  if (!sm || *sm < 30) Fail(path + "@sm", "expected the compute capability x 10 (sm=\"90\")");
+  auto dev = Attr(gpu, "dev", path, 0, kMaxDev, true, "the GPU's CUDA device index (dev=\"0\")");
+  auto sm = Attr(gpu, "sm", path, kMinSm, kMaxSm, true, "the compute capability x 10 (sm=\"90\")");
+  if (!dev) Fail(path + "@dev", "expected the GPU's CUDA device index (dev=\"0\")");
+  if (!sm) Fail(path + "@sm", "expected the compute capability x 10 (sm=\"90\")");
   gpu_by_dev_.push_back({static_cast<int>(*dev), gpu_v});
   gpu_sm_[gpu_v] = static_cast<int>(*sm);
   for (auto child : gpu.children()) {
@@ -194,13 +223,14 @@ void XmlReader::ReadGpu(const pugi::xml_node& gpu, const std::string& path, Node
     if (name == "nvlink") {
       std::string target = Lower(child.attribute("target").value());
       if (target.empty()) Fail(cpath + "@target", "expected the bus id of the NVLink peer");
-      int count = static_cast<int>(ParseNumber(child.attribute("count").value()).value_or(1));
-      if (count <= 0) Fail(cpath + "@count", "expected a positive link count");
+      int count = static_cast<int>(
+          Attr(child, "count", cpath, 1, kMaxLinkCount, true, "a positive NVLink count (count=\"18\")").value_or(1));
       std::string tclass = Lower(child.attribute("tclass").value());
       nvlinks_.push_back({gpu_v, target, count, tclass, cpath});
     } else if (name == "c2c") {
-      auto bw_mbps = ParseNumber(child.attribute("bw").value());
-      int count = static_cast<int>(ParseNumber(child.attribute("count").value()).value_or(1));
+      auto bw_mbps = Attr(child, "bw", cpath, 0, kMaxC2cMBps, false, "the C2C bandwidth per link in MB/s");
+      int count = static_cast<int>(
+          Attr(child, "count", cpath, 1, kMaxLinkCount, true, "a positive C2C link count").value_or(1));
       if (!bw_mbps || *bw_mbps <= 0) Fail(cpath + "@bw", "expected the C2C bandwidth per link in MB/s");
       // NCCL topo.cc: C2C bandwidth = bw x count / 1000 GB/s, between the GPU and its CPU.
       topo_.graph.AddCable(gpu_v, current_cpu_, LinkKind::kC2C, *bw_mbps * count / 1000.0 * kGBps, 0);
@@ -211,8 +241,9 @@ void XmlReader::ReadGpu(const pugi::xml_node& gpu, const std::string& path, Node
 void XmlReader::ReadNic(const pugi::xml_node& nic, const std::string& path, NodeId parent_v, double link_bw) {
   for (auto net : nic.children("net")) {
     std::string npath = ChildPath(path, net);
-    auto dev = ParseNumber(net.attribute("dev").value());
-    double speed_mbps = ParseNumber(net.attribute("speed").value()).value_or(0);
+    auto dev = Attr(net, "dev", npath, 0, kMaxDev, true, "the NIC's net device index (dev=\"0\")");
+    double speed_mbps =
+        Attr(net, "speed", npath, 0, kMaxNetMbps, false, "the port speed in Mb/s (speed=\"400000\")").value_or(0);
     NodeId v = topo_.graph.AddVertex(VertexKind::kNic, net.attribute("name").value());
     // A NIC hanging directly off a CPU (bonded or virtual) has no PCIe link of its own: NCCL gives
     // it the port speed; a missing speed falls back to a Gen4 x16 link.
