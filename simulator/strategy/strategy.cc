@@ -18,13 +18,28 @@ constexpr std::array<std::pair<ScheduleKind, std::string_view>, 3> kScheduleName
 // accepted for the conventional names, ordered as Megatron orders ranks (tp fastest).
 constexpr std::array<std::string_view, 5> kConventionalAxisOrder = {"pp", "dp", "cp", "ep", "tp"};
 
+// Input limits, far above real jobs (the largest clusters have ~10^5 GPUs; interleaved schedules
+// use a handful of chunks; global batches are ~10^4 samples). They keep every count an exact int
+// and every product (mesh GPUs, micro_batch x dp, pp x chunks virtual stages) within int64.
+constexpr int64_t kMaxMeshGpus = int64_t{1} << 20;
+constexpr int64_t kMaxChunks = 1024;
+constexpr int64_t kMaxStage = kMaxMeshGpus * kMaxChunks;
+constexpr int64_t kMaxBatch = int64_t{1} << 31;
+
+// A positive integer member at most `max` (larger values would wrap when stored as int).
+int64_t BoundedPositive(const JsonView& v, std::string_view key, int64_t max) {
+  int64_t x = v.PositiveInt(key);
+  if (x > max) v.FailField(key, "must be at most " + std::to_string(max) + ", got " + std::to_string(x));
+  return x;
+}
+
 std::vector<MeshAxis> ParseMesh(const JsonView& v) {
   std::vector<MeshAxis> mesh;
   if (v.IsArray()) {
     for (size_t i = 0; i < v.Size(); ++i) {
       JsonView a = v.At(i);
       a.RejectUnknownKeys({"axis", "size"});
-      mesh.push_back({a.Str("axis"), static_cast<int>(a.PositiveInt("size"))});
+      mesh.push_back({a.Str("axis"), static_cast<int>(BoundedPositive(a, "size", kMaxMeshGpus))});
     }
   } else if (v.IsObject()) {
     for (const auto& [key, val] : v.raw().items()) {
@@ -35,13 +50,19 @@ std::vector<MeshAxis> ParseMesh(const JsonView& v) {
                "[{\"axis\": \"pp\", \"size\": 2}, ...] (outermost first)");
     }
     for (auto n : kConventionalAxisOrder)
-      if (v.Has(n)) mesh.push_back({std::string(n), static_cast<int>(v.PositiveInt(n))});
+      if (v.Has(n)) mesh.push_back({std::string(n), static_cast<int>(BoundedPositive(v, n, kMaxMeshGpus))});
   } else {
     v.Fail("expected an array of {axis, size} (outermost first) or an object {pp, dp, tp}");
   }
   for (size_t i = 0; i < mesh.size(); ++i)
     for (size_t j = 0; j < i; ++j)
       if (mesh[i].name == mesh[j].name) v.Fail("mesh axis '" + mesh[i].name + "' appears twice");
+  int64_t gpus = 1;
+  for (const auto& a : mesh) {
+    gpus *= a.size;  // each factor <= 2^20 and the running product <= 2^20: no overflow
+    if (gpus > kMaxMeshGpus)
+      v.Fail("the mesh spans more than " + std::to_string(kMaxMeshGpus) + " GPUs (the product of its axis sizes)");
+  }
   return mesh;
 }
 
@@ -78,7 +99,8 @@ NodeSettings ParseSettings(const JsonView& v, bool is_rule) {
   }
   if (v.Has("stage")) {
     int64_t st = v.Int("stage");
-    if (st < 0) v.FailField("stage", "must be >= 0, got " + std::to_string(st));
+    if (st < 0 || st >= kMaxStage)
+      v.FailField("stage", "must be within [0, " + std::to_string(kMaxStage) + "), got " + std::to_string(st));
     s.stage = static_cast<int>(st);
   }
   if (auto o = v.Find("offload")) {
@@ -94,7 +116,7 @@ Schedule ParseSchedule(const JsonView& v) {
   auto kind = ParseScheduleKind(v.Str("kind"));
   if (!kind) v.FailField("kind", "expected gpipe, 1f1b or interleaved");
   s.kind = *kind;
-  s.chunks = static_cast<int>(v.PositiveIntOr("chunks", 1));
+  s.chunks = static_cast<int>(v.Has("chunks") ? BoundedPositive(v, "chunks", kMaxChunks) : 1);
   if (s.kind != ScheduleKind::kInterleaved && s.chunks != 1)
     v.FailField("chunks", "only the interleaved schedule has chunks > 1");
   return s;
@@ -179,8 +201,9 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   Strategy s;
   s.origin = origin;
   s.mesh = ParseMesh(root.At("mesh"));
-  s.micro_batch = root.PositiveIntOr("micro_batch", 1);
-  s.global_batch = root.PositiveIntOr("global_batch", s.micro_batch * s.DataParallel());
+  s.micro_batch = root.Has("micro_batch") ? BoundedPositive(root, "micro_batch", kMaxBatch) : 1;
+  s.global_batch = root.Has("global_batch") ? BoundedPositive(root, "global_batch", kMaxBatch)
+                                            : s.micro_batch * s.DataParallel();
   if (auto sch = root.Find("schedule")) s.schedule = ParseSchedule(*sch);
   s.grad_bucket_bytes = root.PositiveIntOr("grad_bucket_bytes", kDefaultGradBucketBytes);
   s.overlap_grad_reduce = root.BoolOr("overlap_grad_reduce", true);

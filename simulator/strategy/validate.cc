@@ -138,6 +138,12 @@ ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int
     CheckPartition(strategy, op);
     CheckLayouts(strategy, op);
   }
+  // Bounded before CheckStages counts operators per stage in a vector of that length.
+  int64_t stages = int64_t{strategy.PipelineRanks()} * strategy.schedule.chunks;
+  if (stages > static_cast<int64_t>(r.ops.size()))
+    throw UserError(strategy.origin, "pp x chunks = " + std::to_string(stages) + " virtual stages but model " +
+                                         model.name + " has only " + std::to_string(r.ops.size()) +
+                                         " operators; every stage needs at least one");
   CheckStages(strategy, r);
   // Unset stages mean stage 0 when there is no pipeline.
   for (auto& op : r.ops)
