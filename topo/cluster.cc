@@ -236,6 +236,10 @@ Cluster LoadCluster(const std::string& name_or_path) {
       g.FailField("count", "the cluster would have more than " + std::to_string(kMaxNodes) + " nodes");
     ng.count = static_cast<int>(count);
     ng.gpu_type = g.Str("gpu");
+    // The simulator prices compute from this spec; naming a missing one here points at the field.
+    if (!ResolveDataFile("gpus", ng.gpu_type, ".json"))
+      g.FailField("gpu", "unknown GPU type \"" + ng.gpu_type + "\" (data/gpus has: " + ListDataNames("gpus", ".json") +
+                             "; or give the path of a proteus.gpu/1 file)");
     ng.topology = g.Str("topology");
     ng.database = g.StrOr("database", "");
     auto topo = ResolveTopology(ng.topology, dir, g);

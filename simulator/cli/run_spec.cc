@@ -13,22 +13,40 @@ const std::vector<std::string>& KnownMetrics() {
 
 namespace {
 
+// Input limits: a mesh of at most 2^20 GPUs (the strategy reader's limit, far above real clusters)
+// and batches that fit an int; buckets up to 1 TiB. Larger values used to wrap when stored as int.
+constexpr int64_t kMaxGpus = int64_t{1} << 20;
+constexpr int64_t kMaxBatch = (int64_t{1} << 31) - 1;
+constexpr int64_t kMaxBucketMb = int64_t{1} << 20;
+
+// A positive integer member at most `max`, or `fallback` when absent.
+int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t fallback) {
+  if (!v.Has(key)) return fallback;
+  int64_t x = v.PositiveInt(key);
+  if (x > max) v.FailField(key, "must be at most " + std::to_string(max) + ", got " + std::to_string(x));
+  return x;
+}
+
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
                        "grad_bucket_mb"});
   StrategyFlags f;
-  f.tp = static_cast<int>(s.PositiveIntOr("tp", 1));
-  f.pp = static_cast<int>(s.PositiveIntOr("pp", 1));
-  f.dp = static_cast<int>(s.PositiveIntOr("dp", 0));
-  f.mbs = static_cast<int>(s.PositiveIntOr("mbs", 1));
-  f.gbs = static_cast<int>(s.PositiveIntOr("gbs", 0));
+  f.tp = static_cast<int>(BoundedOr(s, "tp", kMaxGpus, 1));
+  f.pp = static_cast<int>(BoundedOr(s, "pp", kMaxGpus, 1));
+  f.dp = static_cast<int>(BoundedOr(s, "dp", kMaxGpus, 0));
+  // Each factor is <= 2^20, so the product fits int64.
+  int64_t gpus = int64_t{f.tp} * f.pp * std::max(f.dp, 1);
+  if (gpus > kMaxGpus) s.Fail("tp x pp x dp = " + std::to_string(gpus) + " GPUs, more than " + std::to_string(kMaxGpus));
+  f.mbs = static_cast<int>(BoundedOr(s, "mbs", kMaxBatch, 1));
+  f.gbs = static_cast<int>(BoundedOr(s, "gbs", kMaxBatch, 0));
   f.schedule = s.StrOr("schedule", "1f1b");
-  f.zero = static_cast<int>(s.IntOr("zero", 0));
-  if (f.zero != 0 && f.zero != 1) s.FailField("zero", "supported ZeRO stages are 0 and 1");
+  int64_t zero = s.IntOr("zero", 0);
+  if (zero != 0 && zero != 1) s.FailField("zero", "supported ZeRO stages are 0 and 1");
+  f.zero = static_cast<int>(zero);
   f.recompute = s.StrOr("recompute", "none");
   f.sp = s.BoolOr("sp", false);
   f.pp_layers = s.StrOr("pp_layers", "");
-  f.grad_bucket_mb = s.PositiveIntOr("grad_bucket_mb", 0);
+  f.grad_bucket_mb = BoundedOr(s, "grad_bucket_mb", kMaxBucketMb, 0);
   return f;
 }
 
@@ -44,7 +62,8 @@ RunSpec RunSpecFromJson(const JsonView& v) {
     spec.model_doc = model.raw();
     if (!spec.model_doc.contains("format")) spec.model_doc["format"] = "proteus.model/1";
     spec.model_origin = model.Where();
-    spec.model = spec.model_doc.value("zoo", std::string("inline model"));
+    // A non-string "zoo" is reported by the model reader; here it only names the case's model.
+    spec.model = model.Has("zoo") && model.raw()["zoo"].is_string() ? model.Str("zoo") : "inline model";
   } else {
     spec.model = model.AsStr();
   }

@@ -51,6 +51,14 @@ void CheckMeshAndBatch(const Strategy& s, int cluster_gpus) {
     throw UserError(s.origin, "global_batch " + std::to_string(s.global_batch) + " is not divisible by micro_batch " +
                                   std::to_string(s.micro_batch) + " x dp " + std::to_string(s.DataParallel()) +
                                   " = " + std::to_string(per_step));
+  // The simulator builds every micro-batch's tasks; past this the execution graph of even a small
+  // model outgrows memory (2^30 micro-batches ran out of it). Real jobs run ~10..10^4.
+  constexpr int64_t kMaxMicrobatches = int64_t{1} << 16;
+  if (s.NumMicrobatches() > kMaxMicrobatches)
+    throw UserError(s.origin, "global_batch " + std::to_string(s.global_batch) + " / (micro_batch " +
+                                  std::to_string(s.micro_batch) + " x dp " + std::to_string(s.DataParallel()) + ") = " +
+                                  std::to_string(s.NumMicrobatches()) + " micro-batches per iteration; at most " +
+                                  std::to_string(kMaxMicrobatches) + " are simulated (raise micro_batch)");
   if (s.schedule.kind == ScheduleKind::kInterleaved) {
     if (s.PipelineRanks() < 2) throw UserError(s.origin, "the interleaved schedule needs pp >= 2");
     if (s.NumMicrobatches() % s.PipelineRanks() != 0)

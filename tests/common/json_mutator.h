@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <functional>
 #include <iterator>
@@ -155,6 +156,14 @@ class JsonMutator {
   std::mt19937_64 rng_;
 };
 
+/// `n` iterations, times the integer in PROTEUS_FUZZ_SCALE when set (a longer soak run outside CI:
+/// PROTEUS_FUZZ_SCALE=50 ctest -R fuzz). The same seeds, so a soak failure replays.
+inline int FuzzIterations(int n) {
+  const char* scale = std::getenv("PROTEUS_FUZZ_SCALE");
+  int k = scale ? std::atoi(scale) : 1;
+  return k > 1 ? n * k : n;
+}
+
 /// Runs `read`; "" when it returned or threw UserError, else the type and message of what escaped
 /// (another exception type is a reader bug: bad input must be reported as UserError).
 inline std::string Escaped(const std::function<void()>& read) {
@@ -177,24 +186,45 @@ inline std::string Show(const nlohmann::json& doc) {
 /// Feeds `read` the valid document, then `iterations` rounds of a tree, a deep and a text mutation
 /// of it (text goes through ParseJson as "fuzz.json"). Returns "" when every call returned or threw
 /// UserError (the valid document must not throw at all); else the first failure with its iteration
-/// and input, so it can be replayed.
+/// and input, so it can be replayed. `stats`, if given, counts the mutated documents read and
+/// rejected (a fuzz test that rejects everything reaches nothing past the first check).
+struct FuzzStats {
+  int accepted = 0;  // mutated documents `read` returned from
+  int rejected = 0;  // mutated documents it threw UserError for
+};
+
 inline std::string FuzzJsonReader(const nlohmann::json& valid, uint64_t seed, int iterations,
-                                  const std::function<void(const nlohmann::json&)>& read) {
+                                  const std::function<void(const nlohmann::json&)>& read,
+                                  FuzzStats* stats = nullptr) {
+  FuzzStats local;
+  FuzzStats& st = stats ? *stats : local;
+  auto counted = [&](const std::function<void()>& f) {
+    return Escaped([&] {
+      try {
+        f();
+        ++st.accepted;
+      } catch (const UserError&) {
+        ++st.rejected;
+        throw;
+      }
+    });
+  };
   try {
     read(valid);
   } catch (const std::exception& e) {
     return std::string("the valid document is rejected: ") + e.what() + "\ninput: " + Show(valid);
   }
   JsonMutator mut(seed);
+  iterations = FuzzIterations(iterations);
   for (int i = 0; i < iterations; ++i) {
     nlohmann::json tree = mut.MutateTree(valid);
-    if (std::string e = Escaped([&] { read(tree); }); !e.empty())
+    if (std::string e = counted([&] { read(tree); }); !e.empty())
       return "iteration " + std::to_string(i) + " (tree): " + e + "\ninput: " + Show(tree);
     nlohmann::json deep = mut.MutateDeep(valid);
-    if (std::string e = Escaped([&] { read(deep); }); !e.empty())
+    if (std::string e = counted([&] { read(deep); }); !e.empty())
       return "iteration " + std::to_string(i) + " (deep): " + e + "\ninput: " + Show(deep);
     std::string text = mut.MutateText(valid);
-    if (std::string e = Escaped([&] { read(ParseJson(text, "fuzz.json")); }); !e.empty())
+    if (std::string e = counted([&] { read(ParseJson(text, "fuzz.json")); }); !e.empty())
       return "iteration " + std::to_string(i) + " (text): " + e + "\ninput: " + text;
   }
   return "";

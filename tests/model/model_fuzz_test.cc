@@ -34,8 +34,11 @@ TEST(ModelFuzz, ShippedModelDocumentsParseOrThrowUserError) {
                            "tiny-mlp-tree"}) {
     std::string file = std::string("data/models/") + name + ".json";
     Json valid = ReadJsonFile(file);
-    EXPECT_EQ(fuzz::FuzzJsonReader(valid, 31, 150, [&](const Json& j) { Use(ModelFromDocument(j, file)); }), "")
+    fuzz::FuzzStats stats;
+    EXPECT_EQ(fuzz::FuzzJsonReader(valid, 31, 150, [&](const Json& j) { Use(ModelFromDocument(j, file)); }, &stats),
+              "")
         << file;
+    EXPECT_GT(stats.accepted, 5) << file << ": " << stats.rejected << " rejected";
   }
 }
 

@@ -39,7 +39,12 @@ TEST(StrategyFuzz, ShippedGpt3FileParsesAndValidatesOrThrowsUserError) {
   Model model = BuildZooModel("gpt3-175b");
   Cluster cluster = ClusterOf(1024);
   Json valid = ReadJsonFile("data/strategies/gpt3-175b-megatron.json");
-  EXPECT_EQ(fuzz::FuzzJsonReader(valid, 11, 300, [&](const Json& j) { ReadAndValidate(j, model, cluster); }), "");
+  fuzz::FuzzStats stats;
+  EXPECT_EQ(fuzz::FuzzJsonReader(valid, 11, 300, [&](const Json& j) { ReadAndValidate(j, model, cluster); }, &stats),
+            "");
+  // Some mutants pass every check (so the validator runs to its end), most are rejected.
+  EXPECT_GT(stats.accepted, 10) << stats.rejected << " rejected";
+  EXPECT_GT(stats.rejected, stats.accepted);
 }
 
 TEST(StrategyFuzz, ShorthandExpansionsParseAndValidateOrThrowUserError) {
@@ -54,9 +59,12 @@ TEST(StrategyFuzz, ShorthandExpansionsParseAndValidateOrThrowUserError) {
   cases[2].overlap_grad_reduce = false, cases[2].grad_bucket_bytes = 1 << 20;
   for (size_t i = 0; i < cases.size(); ++i) {
     Json valid = StrategyToJson(ExpandShorthand(model, cases[i]));
-    EXPECT_EQ(fuzz::FuzzJsonReader(valid, 20 + i, 1000, [&](const Json& j) { ReadAndValidate(j, model, cluster); }),
+    fuzz::FuzzStats stats;
+    EXPECT_EQ(fuzz::FuzzJsonReader(valid, 20 + i, 1000,
+                                   [&](const Json& j) { ReadAndValidate(j, model, cluster); }, &stats),
               "")
         << "shorthand case " << i;
+    EXPECT_GT(stats.accepted, 50) << "shorthand case " << i << ": " << stats.rejected << " rejected";
   }
 }
 
@@ -125,6 +133,15 @@ TEST(StrategyFuzz, HugeProductsAreUserErrors) {
   doc["global_batch"] = 4;
   EXPECT_EQ(Escapes(doc), "");
   EXPECT_EQ(MessageOf(doc).rfind("s.json: schedule.chunks:", 0), 0u) << MessageOf(doc);
+  // global_batch 2^31 over dp 2: 2^30 micro-batches; simulate ran out of memory building their
+  // tasks (found end to end by tests/cli/readers_fuzz_test.cc).
+  doc = TinyStrategy();
+  doc["global_batch"] = int64_t{1} << 31;
+  EXPECT_NE(MessageOf(doc).find("1073741824 micro-batches per iteration; at most 65536"), std::string::npos)
+      << MessageOf(doc);
+  doc = TinyStrategy();
+  doc["schedule"] = {{"kind", "interleaved"}, {"chunks", 1024}};
+  doc["global_batch"] = 4;
   // Within the limit but more virtual stages than operators: refused before counting them.
   doc["schedule"]["chunks"] = 1024;
   EXPECT_NE(MessageOf(doc).find("2048 virtual stages"), std::string::npos) << MessageOf(doc);
