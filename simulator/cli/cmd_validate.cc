@@ -4,6 +4,7 @@
 #include <cstdio>
 #include <ostream>
 
+#include "common/error.h"
 #include "common/json_file.h"
 #include "common/log.h"
 #include "simulator/cli/app.h"
@@ -34,7 +35,13 @@ std::vector<CaseRow> RunSuite(const std::string& path, const std::string& only) 
       progress.Advance(1);
       continue;
     }
-    SimulationOutput sim = RunSimulation(request);
+    SimulationOutput sim;
+    try {
+      sim = RunSimulation(request);
+    } catch (const UserError& e) {
+      // Flags do not exist in a suite: name the case instead ("suite.json: cases[3]: --tp: ...").
+      throw UserError(c.Where(), e.what());
+    }
     for (const auto& [metric, value] : measured.values)
       rows.push_back({request.spec.name, metric, sim.report.Metric(metric), value, sim.report.oom ? "OOM" : ""});
     progress.Advance(1, request.spec.name);

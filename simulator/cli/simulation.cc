@@ -109,10 +109,11 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   ShorthandOptions o;
   o.tp = f.tp;
   o.pp = f.pp;
-  o.dp = f.dp > 0 ? f.dp : cluster_gpus / (f.tp * f.pp);
-  if (o.dp <= 0)
-    throw UserError("--tp/--pp", "tp x pp = " + std::to_string(f.tp * f.pp) + " exceeds the cluster's " +
+  int64_t model_parallel = int64_t{f.tp} * f.pp;  // flags may be huge: no int overflow here
+  if (model_parallel > cluster_gpus)
+    throw UserError("--tp/--pp", "tp x pp = " + std::to_string(model_parallel) + " exceeds the cluster's " +
                                      std::to_string(cluster_gpus) + " GPUs");
+  o.dp = f.dp > 0 ? f.dp : static_cast<int>(cluster_gpus / model_parallel);
   o.micro_batch = f.mbs;
   o.global_batch = f.gbs;
   o.schedule = f.schedule;

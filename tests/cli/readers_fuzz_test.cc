@@ -126,10 +126,7 @@ Json SmallStrategy() {
 
 // Runs simulate; "" when it exited 0 (counted in `simulated`), or 2 with "error: " naming `file`;
 // else what went wrong.
-// `flag_origins`: also accept a message that names the flag a suite case's field stands for
-// ("--cluster", "--schedule", "--pp", "model") instead of the file.
-std::string CheckSimulate(const std::vector<std::string>& args, const std::string& file, int* simulated,
-                          bool flag_origins) {
+std::string CheckSimulate(const std::vector<std::string>& args, const std::string& file, int* simulated) {
   CliRun r = RunCli(args);
   if (r.code == 0) {
     ++*simulated;
@@ -137,8 +134,7 @@ std::string CheckSimulate(const std::vector<std::string>& args, const std::strin
   }
   if (r.code != 2) return "exit " + std::to_string(r.code) + ": " + r.err;
   if (r.err.rfind("error: ", 0) != 0) return "message does not start with 'error: ': " + r.err;
-  bool names_flag = r.err.rfind("error: --", 0) == 0 || r.err.rfind("error: model: ", 0) == 0;
-  if (r.err.find(file) == std::string::npos && !(flag_origins && names_flag))
+  if (r.err.find(file) == std::string::npos)
     return "message does not name " + file + ": " + r.err;
   return "";
 }
@@ -146,8 +142,7 @@ std::string CheckSimulate(const std::vector<std::string>& args, const std::strin
 // Mutates `valid` `iterations` times (alternating tree, deep and text mutations), writes each to
 // `name` in `dir` and simulates with `args_for(path)`.
 void FuzzSimulate(const TempDir& dir, const std::string& name, const Json& valid, uint64_t seed, int iterations,
-                  const std::function<std::vector<std::string>(const std::string&)>& args_for,
-                  bool flag_origins = false) {
+                  const std::function<std::vector<std::string>(const std::string&)>& args_for) {
   std::string path = dir.Write(name, valid.dump(1));
   ASSERT_EQ(RunCli(args_for(path)).code, 0) << "the valid " << name << " must simulate: " << RunCli(args_for(path)).err;
   fuzz::JsonMutator mut(seed);
@@ -161,7 +156,7 @@ void FuzzSimulate(const TempDir& dir, const std::string& name, const Json& valid
       default: text = mut.MutateText(valid); break;
     }
     path = dir.Write(name, text);
-    EXPECT_EQ(CheckSimulate(args_for(path), path, &simulated, flag_origins), "") << name << " iteration " << i << ": " << text;
+    EXPECT_EQ(CheckSimulate(args_for(path), path, &simulated), "") << name << " iteration " << i << ": " << text;
   }
   // Some mutants (an extra rule, another batch size, a renamed group) simulate end to end.
   EXPECT_GT(simulated, 0) << name;
@@ -203,12 +198,9 @@ TEST(ReadersFuzz, MutatedSuitesExitZeroOrTwoNamingTheFile) {
                    {"dtype", "fp16"},
                    {"measured", {{"iteration_time_s", 0.01}, {"tflops_per_gpu", 10}}},
                    {"source", "fuzz"}}}}};
-  // A case's cluster, model name and shorthand flags are resolved by the simulation, whose errors
-  // name the flag the field stands for ("--cluster: no cluster ... named \"x\""), not the suite
-  // file and case; accepted here until `validate` prefixes case errors with the case's location.
-  FuzzSimulate(
-      dir, "suite.json", suite, 74, 60,
-      [&](const std::string& p) { return std::vector<std::string>{"-q", "validate", p}; }, true);
+  // `validate` names the suite file and case even for errors found while simulating it.
+  FuzzSimulate(dir, "suite.json", suite, 74, 60,
+               [&](const std::string& p) { return std::vector<std::string>{"-q", "validate", p}; });
 }
 
 // Bad values deep inside each file: exit 2, and the message names the file and the field.

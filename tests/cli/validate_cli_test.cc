@@ -65,5 +65,24 @@ TEST(ValidateCli, ShippedSuitesParse) {
   }
 }
 
+TEST(ValidateCli, ErrorsWhileSimulatingACaseNameTheCase) {
+  SetLogLevel(LogLevel::kQuiet);
+  std::string suite = WriteSuite("tp", R"({"format": "proteus.suite/1", "cases": [
+      {"model": "gpt2-small", "cluster": "dgx-h100-1", "strategy": {"dp": 8}, "measured": {"mfu": 0.3}},
+      {"model": "gpt2-small", "cluster": "dgx-h100-1", "strategy": {"tp": 8}, "measured": {"mfu": 0.3}}]})");
+  CliRun r = RunCli({"validate", suite});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_EQ(r.err.rfind("error: " + suite + ": cases[1]: ", 0), 0u) << r.err;
+  EXPECT_NE(r.err.find("tp=8 does not divide"), std::string::npos) << r.err;
+  std::filesystem::remove(suite);
+}
+
+TEST(SimulateFlags, HugeDegreesAreRejectedNotOverflowed) {
+  SetLogLevel(LogLevel::kQuiet);
+  CliRun r = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-h100-1", "--tp", "65536", "--pp", "65536"});
+  EXPECT_EQ(r.code, 2) << r.err;
+  EXPECT_NE(r.err.find("4294967296"), std::string::npos) << r.err;
+}
+
 }  // namespace
 }  // namespace proteus
