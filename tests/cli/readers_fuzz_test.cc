@@ -19,6 +19,7 @@
 #include "simulator/strategy/shorthand.h"
 #include "tests/cli/cli_test_util.h"
 #include "tests/common/json_mutator.h"
+#include "tests/common/temp_dir.h"
 
 namespace proteus {
 namespace {
@@ -85,25 +86,6 @@ TEST(ReadersFuzz, NonStringZooAndWrappingCountsAreUserErrors) {
   EXPECT_THROW((void)RunSpecFromJson(JsonView(bad, "suite.json")), UserError);
 }
 
-// A folder of this process for the mutated files, removed at the end.
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("proteus_cli_fuzz_" + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& text) const {
-    std::string p = (path_ / name).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 constexpr const char* kModel = "data/models/tiny-mlp-tree.json";
 
@@ -163,7 +145,7 @@ void FuzzSimulate(const TempDir& dir, const std::string& name, const Json& valid
 }
 
 TEST(ReadersFuzz, MutatedInputFilesExitZeroOrTwoNamingTheFile) {
-  TempDir dir;
+  TempDir dir("proteus_cli_fuzz");
   std::string cluster = dir.Write("base_cluster.json", SmallCluster().dump(1));
   FuzzSimulate(dir, "strategy.json", SmallStrategy(), 70, 100, [&](const std::string& p) {
     return std::vector<std::string>{"-q", "simulate", "--model", kModel, "--cluster", cluster, "--strategy", p};
@@ -186,7 +168,7 @@ TEST(ReadersFuzz, MutatedInputFilesExitZeroOrTwoNamingTheFile) {
 // A whole validation suite of one small case through `proteus-sim validate`: its cases are read by
 // RunSpecFromJson and MeasuredFromJson and then simulated.
 TEST(ReadersFuzz, MutatedSuitesExitZeroOrTwoNamingTheFile) {
-  TempDir dir;
+  TempDir dir("proteus_cli_fuzz");
   std::string cluster = dir.Write("base_cluster.json", SmallCluster().dump(1));
   Json suite = {{"format", "proteus.suite/1"},
                 {"name", "fuzz"},
@@ -205,7 +187,7 @@ TEST(ReadersFuzz, MutatedSuitesExitZeroOrTwoNamingTheFile) {
 
 // Bad values deep inside each file: exit 2, and the message names the file and the field.
 TEST(ReadersFuzz, DeepBadValuesNameFileAndFieldEndToEnd) {
-  TempDir dir;
+  TempDir dir("proteus_cli_fuzz");
   std::string cluster = dir.Write("base_cluster.json", SmallCluster().dump(1));
   auto expect_error = [](const std::vector<std::string>& args, const std::string& prefix) {
     CliRun r = RunCli(args);

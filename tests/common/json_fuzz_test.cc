@@ -62,18 +62,6 @@ Json ValidManifest() {
   return m.ToJson();
 }
 
-// Runs `read`; returns "" when it parsed or threw UserError, else what escaped.
-std::string Escaped(const std::function<void()>& read) {
-  try {
-    read();
-  } catch (const UserError&) {
-  } catch (const std::exception& e) {
-    return std::string(typeid(e).name()) + ": " + e.what();
-  } catch (...) {
-    return "non-standard exception";
-  }
-  return "";
-}
 
 // Reads every JSON value of a document through JsonView accessors, as readers do.
 void WalkView(const JsonView& v, int depth) {
@@ -96,14 +84,14 @@ void WalkView(const JsonView& v, int depth) {
 }
 
 void FuzzReader(const Json& valid, uint64_t seed, const std::function<void(const Json&)>& read) {
-  ASSERT_EQ(Escaped([&] { read(valid); }), "") << "the valid document must parse";
+  ASSERT_EQ(fuzz::Escaped([&] { read(valid); }), "") << "the valid document must parse";
   fuzz::JsonMutator mut(seed);
   for (int i = 0; i < kIterations; ++i) {
     Json doc = mut.MutateTree(valid);
-    std::string escaped = Escaped([&] { read(doc); });
+    std::string escaped = fuzz::Escaped([&] { read(doc); });
     ASSERT_EQ(escaped, "") << "iteration " << i << " (tree) input: " << doc.dump(-1, ' ', false, Json::error_handler_t::replace);
     std::string text = mut.MutateText(valid);
-    escaped = Escaped([&] { read(ParseJson(text, "fuzz.json")); });
+    escaped = fuzz::Escaped([&] { read(ParseJson(text, "fuzz.json")); });
     ASSERT_EQ(escaped, "") << "iteration " << i << " (text) input: " << text;
   }
 }
@@ -135,10 +123,10 @@ TEST(JsonFuzz, ParseJsonOnlyThrowsUserError) {
   Json valid = ValidCostDb();
   for (int i = 0; i < kIterations; ++i) {
     std::string text = mut.MutateText(valid);
-    ASSERT_EQ(Escaped([&] { (void)ParseJson(text, "fuzz.json"); }), "") << "iteration " << i << ": " << text;
+    ASSERT_EQ(fuzz::Escaped([&] { (void)ParseJson(text, "fuzz.json"); }), "") << "iteration " << i << ": " << text;
   }
   for (const char* text : {"", "1e400", "[-1e400]", "{\"a\": 18446744073709551616}", "\"\\ud800\"", "[", "nul"})
-    EXPECT_EQ(Escaped([&] { (void)ParseJson(text, "fuzz.json"); }), "") << text;
+    EXPECT_EQ(fuzz::Escaped([&] { (void)ParseJson(text, "fuzz.json"); }), "") << text;
 }
 
 }  // namespace
@@ -153,7 +141,7 @@ TEST(JsonFuzz, CountsThatOverflowIntAreRejected) {
   for (const char* field : {"ranks", "nodes", "ranks_per_node"}) {
     Json doc = ValidCostDb();
     doc["collectives"][0][field] = int64_t{1} << 32;
-    EXPECT_EQ(Escaped([&] { CostDb::FromJson(doc, "fuzz.json"); }), "") << field;
+    EXPECT_EQ(fuzz::Escaped([&] { CostDb::FromJson(doc, "fuzz.json"); }), "") << field;
     EXPECT_THROW(CostDb::FromJson(doc, "fuzz.json"), UserError) << field;
   }
   Json doc = ValidCostDb();

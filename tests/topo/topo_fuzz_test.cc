@@ -23,6 +23,7 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "tests/common/json_mutator.h"
+#include "tests/common/temp_dir.h"
 #include "topo/cluster.h"
 #include "topo/node_topology.h"
 #include "topo/paths.h"
@@ -170,25 +171,6 @@ TEST(TopoFuzz, MutatedTopologyXmlParsesOrThrowsUserError) {
   EXPECT_GE(files, 6);
 }
 
-// A temporary folder of this process, removed at the end.
-class TempDir {
- public:
-  TempDir() : path_(std::filesystem::temp_directory_path() / ("proteus_topo_fuzz_" + std::to_string(::getpid()))) {
-    std::filesystem::create_directories(path_);
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  std::string Write(const std::string& name, const std::string& text) const {
-    std::string p = (path_ / name).string();
-    std::ofstream(p, std::ios::binary) << text;
-    return p;
-  }
-
- private:
-  std::filesystem::path path_;
-};
 
 void LoadAndUse(const std::string& path) {
   Cluster c = LoadCluster(path);
@@ -200,7 +182,7 @@ void LoadAndUse(const std::string& path) {
 }
 
 TEST(TopoFuzz, MutatedClusterFilesLoadOrThrowUserError) {
-  TempDir dir;
+  TempDir dir("proteus_topo_fuzz");
   for (const char* name : {"hetero-a100-v100", "dgx-h100-16-sharp", "pcie-4gpu-8-10gbe", "dgx1-v100-4"}) {
     Json valid = ReadJsonFile(std::string("data/clusters/") + name + ".json");
     fuzz::FuzzStats stats;
@@ -262,7 +244,7 @@ std::string ClusterMessage(const TempDir& dir, const Json& doc) {
 }
 
 TEST(TopoFuzz, ClusterCountsAndSpeedsOutOfRangeNameTheField) {
-  TempDir dir;
+  TempDir dir("proteus_topo_fuzz");
   std::string file = dir.Write("c.json", "");
   Json valid = ReadJsonFile("data/clusters/dgx1-v100-4.json");
   // 2^63 - 1 nodes was cast to int -1: a cluster without GPUs was accepted; 2^32 + 2 became 2.
@@ -283,7 +265,7 @@ TEST(TopoFuzz, ClusterCountsAndSpeedsOutOfRangeNameTheField) {
 
 TEST(TopoFuzz, GroupWithoutNicsInAMultiGroupClusterIsAUserError) {
   // Was accepted; routing from the NIC-less group then failed an internal check (exit 1).
-  TempDir dir;
+  TempDir dir("proteus_topo_fuzz");
   std::string xml = ReadTextFile("data/topos/pcie-4gpu.xml");
   size_t nic = xml.find("<nic>"), end = xml.find("</nic>");
   ASSERT_NE(nic, std::string::npos);
