@@ -10,6 +10,7 @@ namespace proteus {
 namespace {
 
 constexpr int kStepBudget = 4000;  // DFS steps per channel attempt (NCCL bounds its search the same way)
+constexpr double kTrivialRingGbps = 0.1;  // search.cc: bwIntra = bwInter = 0.1 on the fallback ring
 
 class Search {
  public:
@@ -225,7 +226,38 @@ ChannelGraph SearchNvls(const NodeTopology& topo, const NodePaths& paths, const 
     g.type_inter = PathType::kPix;
     if (g.bw_inter == 0) g.n_channels = 0;
   }
+  g.single_bw = std::min(g.bw_intra, g.bw_inter);
   return g;
+}
+
+// NCCL's fallback when no speed fits (search.cc): one channel over the GPUs in index order, entering
+// and leaving through the first NIC, at 0.1 GB/s and path type SYS. Any positive link speed plans.
+ChannelGraph TrivialRing(const ChannelSearchSpec& spec) {
+  ChannelGraph g;
+  if (spec.net && spec.nics == 0) return g;
+  g.n_channels = 1;
+  g.bw_intra = g.bw_inter = kTrivialRingGbps;
+  g.orders.push_back(spec.gpus);
+  g.nics.push_back(spec.net ? std::pair{0, 0} : std::pair{-1, -1});
+  g.type_intra = PathType::kSys;
+  g.type_inter = spec.net ? PathType::kSys : PathType::kLoc;
+  return g;
+}
+
+// NCCL duplicates channels at half the speed when the speed is high (search.cc ncclTopoDupChannels).
+void DupChannels(const NcclTuning& tuning, int sm, int max_channels, ChannelGraph* best) {
+  bool dup = best->bw_intra >= 25.0 &&
+             !(tuning.generation >= 2 && sm > 80 && best->bw_intra < 50.0 && best->n_channels > 4);
+  if (!dup) return;
+  int n = std::min(best->n_channels * 2, max_channels);
+  int factor = (n + best->n_channels - 1) / best->n_channels;
+  for (int c = best->n_channels; c < n; ++c) {
+    best->orders.push_back(best->orders[c - best->n_channels]);
+    best->nics.push_back(best->nics[c - best->n_channels]);
+  }
+  best->bw_intra /= factor;
+  best->bw_inter /= factor;
+  best->n_channels = n;
 }
 
 }  // namespace
@@ -260,48 +292,47 @@ ChannelGraph SearchChannels(const NodeTopology& topo, const NodePaths& paths, co
   if (spec.gpus.size() == 1) { intra_types.insert(PathType::kLoc); if (!spec.net) max_bw = total_bw; }
   if (spec.net && inter_types.empty()) return {};
   const int max_channels = tuning.max_channels / 2;
-  ChannelGraph best;
   Search search(topo, paths, spec);
-  size_t i = 0;
-  while (i + 1 < speeds.size() && speeds[i] > max_bw + 1e-9) ++i;
+  size_t first = 0;
+  while (first + 1 < speeds.size() && speeds[first] > max_bw + 1e-9) ++first;
   // Relaxations in NCCL's order at each speed: path type inside the node, then to the NIC, then
   // leaving through another NIC than the one entered (rings only).
   const bool can_cross = spec.net && spec.pattern == ChannelPattern::kRing && spec.nics > 1;
-  for (; i < speeds.size(); ++i) {
-    for (int cross = 0; cross <= (can_cross ? 1 : 0); ++cross) {
-      search.cross_nic_ = cross == 1;
-      for (PathType intra : intra_types) {
-        for (PathType inter : spec.net ? std::vector<PathType>(inter_types.begin(), inter_types.end())
-                                       : std::vector<PathType>{PathType::kLoc}) {
-          ChannelGraph g;
-          search.Run(speeds[i], intra, inter, max_channels, &g);
-          if (g.n_channels * g.bw_intra > best.n_channels * best.bw_intra + 1e-9) best = g;
-          if (best.n_channels > 0) break;
+  auto search_best = [&](int channel_limit) {
+    ChannelGraph best;
+    for (size_t i = first; i < speeds.size(); ++i) {
+      for (int cross = 0; cross <= (can_cross ? 1 : 0); ++cross) {
+        search.cross_nic_ = cross == 1;
+        for (PathType intra : intra_types) {
+          for (PathType inter : spec.net ? std::vector<PathType>(inter_types.begin(), inter_types.end())
+                                         : std::vector<PathType>{PathType::kLoc}) {
+            ChannelGraph g;
+            search.Run(speeds[i], intra, inter, channel_limit, &g);
+            if (g.n_channels * g.bw_intra > best.n_channels * best.bw_intra + 1e-9) best = g;
+            if (best.n_channels > 0) break;
+          }
+          if (best.n_channels > 0 && best.bw_intra == speeds[i]) break;
         }
-        if (best.n_channels > 0 && best.bw_intra == speeds[i]) break;
+        if (best.n_channels * best.bw_intra >= total_bw - 1e-9) break;
       }
       if (best.n_channels * best.bw_intra >= total_bw - 1e-9) break;
+      // NCCL keeps lowering the speed only while the next one is more than half the found one.
+      if (best.n_channels > 0 && i + 1 < speeds.size() && speeds[i + 1] / best.bw_intra <= 0.49) break;
     }
-    if (best.n_channels * best.bw_intra >= total_bw - 1e-9) break;
-    // NCCL keeps lowering the speed only while the next one is more than half the found one.
-    if (best.n_channels > 0 && i + 1 < speeds.size() && speeds[i + 1] / best.bw_intra <= 0.49) break;
-  }
-  if (best.n_channels == 0) return best;
-  MeasureTypes(paths, spec, spec.pattern == ChannelPattern::kRing && !spec.net, &best);
+    return best;
+  };
+  ChannelGraph best = search_best(max_channels);
+  if (best.n_channels == 0) best = TrivialRing(spec);
+  else MeasureTypes(paths, spec, spec.pattern == ChannelPattern::kRing && !spec.net, &best);
   best.tree_pattern = spec.pattern == ChannelPattern::kTree && sm >= 90;
-  // NCCL duplicates channels at half the speed when the speed is high (search.cc ncclTopoDupChannels).
-  bool dup = best.bw_intra >= 25.0 && !(tuning.generation >= 2 && sm > 80 && best.bw_intra < 50.0 && best.n_channels > 4);
-  if (dup) {
-    int n = std::min(best.n_channels * 2, max_channels);
-    int factor = (n + best.n_channels - 1) / best.n_channels;
-    for (int c = best.n_channels; c < n; ++c) {
-      best.orders.push_back(best.orders[c - best.n_channels]);
-      best.nics.push_back(best.nics[c - best.n_channels]);
-    }
-    best.bw_intra /= factor;
-    best.bw_inter /= factor;
-    best.n_channels = n;
-  }
+  DupChannels(tuning, sm, max_channels, &best);
+  // What one channel alone would get: the search for a single channel (the first speed that fits
+  // one), duplicated the same way. Many slow channels (NIC split into 5 x 0.12 GB/s) do not make
+  // one launched channel slow: it runs at this speed (see LaunchedGraph in nccl_model.cc).
+  ChannelGraph one = search_best(1);
+  if (one.n_channels == 0) one = TrivialRing(spec);
+  DupChannels(tuning, sm, max_channels, &one);
+  best.single_bw = std::max(best.bw_intra, one.bw_intra);
   return best;
 }
 

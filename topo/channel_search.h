@@ -8,6 +8,9 @@
 //       NVSwitch and back; with a network: the channel also enters and leaves through a NIC)
 //     keep the solution with the most channels x speed; stop when it uses the GPU's whole bandwidth
 //   then, as NCCL does, double the channels at half the speed when speed >= 25 GB/s.
+//   no speed fits at all: NCCL's fallback, one channel in GPU index order at 0.1 GB/s (type SYS).
+// The same search limited to one channel gives `single_bw`: the speed a channel gets when fewer
+// channels run than were found (NCCL launches fewer for small messages).
 // The search is bounded by a step budget, so it always ends and repeats exactly.
 // Worked example (8x H100 on NVSwitch, ring): 370.8 GB/s per GPU; speed 60 fits 6 channels (360);
 // duplicated: 12 channels of 30 GB/s.
@@ -36,6 +39,7 @@ struct ChannelGraph {
   int n_channels = 0;
   double bw_intra = 0, bw_inter = 0;   // GB/s per channel (NCCL units)
   PathType type_intra = PathType::kLoc, type_inter = PathType::kLoc;
+  double single_bw = 0;                // GB/s one channel gets when it runs alone (>= the per-channel bw)
   bool tree_pattern = false;           // NCCL_TOPO_PATTERN_TREE (all NIC traffic on the first GPU)
   std::vector<std::vector<int>> orders;      // per channel: local GPU indices in ring/chain order
   std::vector<std::pair<int, int>> nics;     // per channel: NIC in, NIC out (-1 without network)

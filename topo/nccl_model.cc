@@ -120,8 +120,12 @@ double ModelBw(const ModelInputs& in, const ChannelGraph& g, NcclAlgo a, NcclPro
   return bus;
 }
 
-// Latency (us) of one algorithm and protocol (NCCL ncclTopoTuneModel).
-double ModelLatency(const ModelInputs& in, const ChannelGraph& g, NcclAlgo a, NcclProto p, double net_lat_us) {
+// Latency (us) of one algorithm and protocol (NCCL ncclTopoTuneModel). `per_hop_chain`: a ring
+// broadcast/reduce pays one step per hop even when every channel has the same ring (NCCL's model
+// charges one step then; a chunk still crosses every hop of the chain, and with the one-step rule a
+// faster network whose search yields distinct rings would look 15x slower).
+double ModelLatency(const ModelInputs& in, const ChannelGraph& g, NcclAlgo a, NcclProto p, double net_lat_us,
+                    bool per_hop_chain = false) {
   const NcclTuning& t = *in.t;
   int ai = static_cast<int>(a), pi = static_cast<int>(p);
   int nsteps = in.op == CollOp::kAllReduce ? 2 * (in.n_ranks - 1)
@@ -145,7 +149,7 @@ double ModelLatency(const ModelInputs& in, const ChannelGraph& g, NcclAlgo a, Nc
       if (in.op == CollOp::kReduce || in.op == CollOp::kBroadcast) {
         // NCCL: channels with different rings pay a latency per step.
         double step = t.hw_lat_us[hw][ai][pi];
-        bool same = g.orders.empty() || std::all_of(g.orders.begin(), g.orders.end(), [&](const auto& o) { return o == g.orders[0]; });
+        bool same = !per_hop_chain && (g.orders.empty() || std::all_of(g.orders.begin(), g.orders.end(), [&](const auto& o) { return o == g.orders[0]; }));
         if (same) return lat + step;
         if (p == NcclProto::kSimple) step = t.hw_lat_us[hw][static_cast<int>(NcclAlgo::kTree)][pi];
         return lat + nsteps * step;
@@ -174,6 +178,36 @@ bool Ll128Enabled(const ModelInputs& in, const ChannelGraph& g) {
   bool ok = g.type_inter <= PathType::kPxb || (in.sm >= 90 && g.type_inter <= PathType::kPxn);
   ok = ok && g.type_intra <= PathType::kNvb;
   return ok && (in.sm == 70 || in.sm == 80 || in.sm == 90);
+}
+
+// NCCL launches fewer channels than it has for small messages (enqueue.cc, the thread-threshold loop):
+// while bytes < channels x threads x threshold, drop a channel. Threads per channel and bytes per
+// thread from NCCL's device.h: LL 512 threads x 8 B (x nRanks for ring), LL128 640 x 8 B, Simple
+// 512 x 64 B, NVLS 640 x 64 B.
+int LaunchedChannels(NcclAlgo a, NcclProto p, int channels, int ranks, int64_t bytes) {
+  double threads = 512, threshold = 64;
+  if (p == NcclProto::kLl) threshold = a == NcclAlgo::kRing ? 8.0 * ranks : 8.0;
+  if (p == NcclProto::kLl128) { threads = 640; threshold = 8; }
+  if (IsNvls(a)) threads = 640;
+  if (IsCollNet(a)) return channels;
+  int nc = std::max(1, channels);
+  while (nc > 1 && bytes < nc * threads * threshold) --nc;
+  return nc;
+}
+
+// The channels a run launches: the first `launched` of the graph's, each as fast as the bandwidth
+// the whole set had allows, up to what one channel alone gets (single_bw), and never slower than the
+// channel search's per-channel speed. 5 channels x 0.12 GB/s found on a 0.625 GB/s NIC, one
+// launched: min(0.24 single, 5 x 0.12 / 1) = 0.24 GB/s, not 0.12.
+ChannelGraph LaunchedGraph(const ChannelGraph& g, int launched) {
+  if (launched >= g.n_channels) return g;
+  ChannelGraph out = g;
+  out.n_channels = launched;
+  if (static_cast<int>(out.orders.size()) > launched) out.orders.resize(launched);
+  if (static_cast<int>(out.nics.size()) > launched) out.nics.resize(launched);
+  for (double* bw : {&out.bw_intra, &out.bw_inter})
+    *bw = std::max(*bw, std::min(g.single_bw, *bw * g.n_channels / launched));
+  return out;
 }
 
 }  // namespace
@@ -246,6 +280,7 @@ const TopologyCollectiveModel::Graphs& TopologyCollectiveModel::GraphsFor(const 
       mine->n_channels = std::min(mine->n_channels, other->n_channels);
       mine->bw_intra = std::min(mine->bw_intra, other->bw_intra);
       mine->bw_inter = std::min(mine->bw_inter, other->bw_inter);
+      mine->single_bw = std::min(mine->single_bw, other->single_bw);
       mine->type_intra = std::max(mine->type_intra, other->type_intra);
       mine->type_inter = std::max(mine->type_inter, other->type_inter);
     }
@@ -290,17 +325,33 @@ std::vector<AlgoEstimate> TopologyCollectiveModel::Evaluate(CollOp op, const Gro
       if (p == NcclProto::kLl128 && !options_.force_proto && !Ll128Enabled(in, g)) continue;
       double bw = ModelBw(in, g, a, p);
       if (bw <= 0) continue;
+      // The run: the channels NCCL launches for this size, through the same model (NCCL's own
+      // choice uses the full set, above).
+      ChannelGraph run = LaunchedGraph(g, LaunchedChannels(a, p, g.n_channels, shape.ranks, bytes));
       double lat = ModelLatency(in, g, a, p, net_lat_us);
+      double run_lat = ModelLatency(in, run, a, p, net_lat_us, /*per_hop_chain=*/true);
+      // The launched channels through the same model: caps bound the whole collective, so fewer
+      // channels get the cap only when their own speed reaches it.
+      double run_bw = std::max(ModelBw(in, run, a, p), 0.0);
       // ncclTopoGetAlgoTime: tree correction by size, the ring plateau across nodes.
       int log_size = Log2i(bytes >> 6);
-      if (a == NcclAlgo::kTree && log_size < static_cast<int>(tuning_->tree_correction[pi].size()))
+      if (a == NcclAlgo::kTree && log_size < static_cast<int>(tuning_->tree_correction[pi].size())) {
         bw *= tuning_->tree_correction[pi][log_size];
+        run_bw *= tuning_->tree_correction[pi][log_size];
+      }
       if (a == NcclAlgo::kRing && p == NcclProto::kSimple && shape.nodes > 1 && op == CollOp::kAllReduce) {
         if (tuning_->generation == 1 ? bytes >= shape.ranks / 16.0 * 65536
-                                     : bytes / (double(g.n_channels) * shape.ranks) >= 64)
-          lat *= tuning_->generation == 1 || sm_min < 80 ? 1.9 : 1.4;
+                                     : bytes / (double(g.n_channels) * shape.ranks) >= 64) {
+          double plateau = tuning_->generation == 1 || sm_min < 80 ? 1.9 : 1.4;
+          lat *= plateau;
+          run_lat *= plateau;
+        }
       }
       AlgoEstimate e{a, p, bw * kGBps, lat * kUs, lat * kUs + bytes / (bw * kGBps), g.n_channels};
+      e.run_channels = run.n_channels;
+      e.run_bw = run_bw * kGBps;
+      e.run_latency_s = run_lat * kUs;
+      e.run_time_s = e.run_latency_s + bytes / e.run_bw;
       out.push_back(e);
     }
   }

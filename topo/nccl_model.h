@@ -38,6 +38,12 @@ struct AlgoEstimate {
   double latency_s = 0;
   double time_s = 0;
   int channels = 0;
+  // The run for this size: NCCL launches fewer channels for small messages (enqueue.cc); they move
+  // the bytes at run_bw. Plan() chooses by the run (see docs/topology.md), NCCL by time_s.
+  int run_channels = 0;
+  double run_bw = 0;         // bytes/s
+  double run_latency_s = 0;  // latency with the launched channels (ring broadcast: same rings or not)
+  double run_time_s = 0;     // run_latency_s + bytes / run_bw
 };
 
 /// The group as NCCL sees it.

@@ -28,6 +28,8 @@ void SetRates(CollectivePlan* plan) {
   for (auto& f : plan->flows) f.max_rate = transfer > 0 ? f.bytes / transfer : 0;
 }
 
+bool IsNvlsAlgo(NcclAlgo a) { return a == NcclAlgo::kNvls || a == NcclAlgo::kNvlsTree; }
+
 // Point-to-point patterns are not in NCCL's tuning model: proteus times them as one ring step per
 // protocol (latency baseLat + hwLat of one step, bandwidth of the route), the least wins.
 AlgoEstimate P2pEstimate(const NcclTuning& t, const Cluster& c, const GroupShape& s, CollOp op,
@@ -83,22 +85,6 @@ AlgoEstimate P2pEstimate(const NcclTuning& t, const Cluster& c, const GroupShape
   return best;
 }
 
-// NCCL launches fewer channels than it has for small messages (enqueue.cc, the thread-threshold loop):
-// while bytes < channels x threads x threshold, drop a channel. The algorithm is chosen on the full
-// channel count (ncclTopoGetAlgoTime); the run then moves the bytes over the channels it launched.
-// Threads per channel and bytes per thread from NCCL's device.h: LL 512 threads x 8 B (x nRanks for
-// ring), LL128 640 x 8 B, Simple 512 x 64 B, NVLS 640 x 64 B.
-int LaunchedChannels(const AlgoEstimate& e, int ranks, int64_t bytes) {
-  double threads = 512, threshold = 64;
-  if (e.proto == NcclProto::kLl) threshold = e.algo == NcclAlgo::kRing ? 8.0 * ranks : 8.0;
-  if (e.proto == NcclProto::kLl128) { threads = 640; threshold = 8; }
-  if (e.algo == NcclAlgo::kNvls || e.algo == NcclAlgo::kNvlsTree) threads = 640;
-  if (e.algo == NcclAlgo::kCollNetDirect || e.algo == NcclAlgo::kCollNetChain) return e.channels;
-  int nc = std::max(1, e.channels);
-  while (nc > 1 && bytes < nc * threads * threshold) --nc;
-  return nc;
-}
-
 }  // namespace
 
 CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) const {
@@ -122,28 +108,49 @@ CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) c
     plan.algo = "p2p";
   } else {
     auto estimates = Evaluate(request.op, shape, request.bytes);
+    if (estimates.empty() && (options_.force_algo || options_.force_proto))
+      throw UserError("forced algorithm/protocol",
+                      std::string("NCCL offers no ") + (options_.force_algo ? std::string(AlgoName(*options_.force_algo)) : "") +
+                          (options_.force_proto ? "/" + std::string(ProtoName(*options_.force_proto)) : "") + " for " +
+                          std::string(CollOpName(request.op)) + " on this group; force another or none");
     PROTEUS_CHECK(!estimates.empty(), "no NCCL algorithm available for this group (forced algorithm or protocol not offered?)");
-    best = *std::min_element(estimates.begin(), estimates.end(),
-                             [](const AlgoEstimate& a, const AlgoEstimate& b) { return a.time_s < b.time_s; });
+    // Every candidate is timed as it would run (launched channels, NVLS pipeline fill, the floor of
+    // its own links) and the least wins: NCCL chooses by its full-channel model, but that choice can
+    // run slower than a loser, and then more bandwidth could slow a job (docs/topology.md).
     const Graphs& graphs = GraphsFor(shape);
-    const ChannelGraph& g = (best.algo == NcclAlgo::kNvls || best.algo == NcclAlgo::kNvlsTree) ? graphs.nvls
-                            : (best.algo == NcclAlgo::kRing || best.algo == NcclAlgo::kPat) ? graphs.ring
-                                                                                           : graphs.tree;
-    plan.flows = BuildFlows(cluster_, shape, request.group, g, request.op, best.algo, static_cast<double>(request.bytes));
+    std::map<NcclAlgo, std::pair<std::vector<FlowSpec>, double>> flows_of;  // algo -> flows, floor
+    double best_total = 1e300;
+    for (AlgoEstimate e : estimates) {
+      const ChannelGraph& g = IsNvlsAlgo(e.algo) ? graphs.nvls
+                              : (e.algo == NcclAlgo::kRing || e.algo == NcclAlgo::kPat) ? graphs.ring
+                                                                                       : graphs.tree;
+      auto it = flows_of.find(e.algo);
+      if (it == flows_of.end()) {
+        auto flows = BuildFlows(cluster_, shape, request.group, g, request.op, e.algo, static_cast<double>(request.bytes));
+        double floor = TransferFloor(cluster_, flows);
+        it = flows_of.emplace(e.algo, std::pair{std::move(flows), floor}).first;
+      }
+      const double model_bw = e.bw;
+      e.time_s = e.run_time_s;
+      e.latency_s = e.run_latency_s;
+      e.bw = e.run_bw;
+      e.channels = e.run_channels;
+      // The tuning model has no pipeline fill; NVLS kernels do (nccl_pipeline.h). NVLS runs
+      // nvlsChannels channels with one head per GPU of the node (the NVLS graph's channels).
+      if (e.algo == NcclAlgo::kNvls && tuning_->nvls_channels > 0) {
+        ChunkQuery q{e.algo, e.proto, request.op, tuning_->nvls_channels, std::max(1, g.n_channels), request.bytes};
+        double fill = PipelineFillTime(q, model_bw);
+        e.latency_s += fill;
+        e.time_s += fill;
+      }
+      double total = e.latency_s + std::max(e.time_s - e.latency_s, it->second.second);
+      if (total < best_total * (1 - 1e-12)) {
+        best_total = total;
+        best = e;
+      }
+    }
+    plan.flows = flows_of.at(best.algo).first;
     plan.algo = std::string(AlgoName(best.algo));
-    int launched = LaunchedChannels(best, shape.ranks, request.bytes);
-    if (launched < best.channels) {
-      best.time_s = best.latency_s + (best.time_s - best.latency_s) * best.channels / launched;
-      best.channels = launched;
-    }
-    // The tuning model has no pipeline fill; NVLS kernels do (nccl_pipeline.h). NVLS runs
-    // nvlsChannels channels with one head per GPU of the node (the NVLS graph's channels).
-    if (best.algo == NcclAlgo::kNvls && tuning_->nvls_channels > 0) {
-      ChunkQuery q{best.algo, best.proto, request.op, tuning_->nvls_channels, std::max(1, g.n_channels), request.bytes};
-      double fill = PipelineFillTime(q, best.bw);
-      best.latency_s += fill;
-      best.time_s += fill;
-    }
   }
   plan.proto = std::string(ProtoName(best.proto));
   plan.channels = best.channels;
