@@ -169,12 +169,6 @@ void Search::Run(double s, PathType intra_limit, PathType inter_limit, int max_c
   out->type_inter = spec_.net ? inter_limit : PathType::kLoc;
 }
 
-std::vector<PathType> Ladder(PathType from, PathType to) {
-  std::vector<PathType> out;
-  for (int t = static_cast<int>(from); t <= static_cast<int>(to); ++t) out.push_back(static_cast<PathType>(t));
-  return out;
-}
-
 // The worst path type actually used by a channel set (for NCCL's hardware-latency class).
 void MeasureTypes(const NodePaths& paths, const ChannelSearchSpec& spec, bool close, ChannelGraph* g) {
   PathType intra = PathType::kLoc;

@@ -160,7 +160,7 @@ TEST(OpMapping, EveryZooOperatorMapsToAValidKey) {
         }
         double mine = OperatorFlops(op, Phase::kBwdData) + OperatorFlops(op, Phase::kBwdWeight);
         EXPECT_NEAR(mine, bwd_flops, 1e-6 * bwd_flops) << name << " " << path;
-        if (op.WeightParams() > 0) EXPECT_EQ(KeyForOperator(op, Phase::kStep).kind, "adam");
+        if (op.WeightParams() > 0) { EXPECT_EQ(KeyForOperator(op, Phase::kStep).kind, "adam"); }
       });
     }
   }

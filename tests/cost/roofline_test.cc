@@ -91,7 +91,7 @@ TEST_F(RooflineTest, MonotoneInSize) {
   for (int64_t s = 64; s <= 16384; s *= 2) {
     double t = Roofline(Gemm(s, s, s), h100_).seconds;
     EXPECT_GE(t, prev) << s;
-    if (s >= 1024) EXPECT_GT(t, 1.5 * prev) << s;
+    if (s >= 1024) { EXPECT_GT(t, 1.5 * prev) << s; }
     prev = t;
   }
   for (int64_t m : {1, 100, 1000, 10000, 100000}) {

@@ -124,7 +124,7 @@ TEST(Backward, EveryGradientReadIsWrittenByALaterBackwardOp) {
     for (const auto& b : DeriveBackward(*it))
       for (const auto& t : b.tensors) {
         bool is_grad = t.name.size() > 5 && t.name.compare(t.name.size() - 5, 5, ".grad") == 0;
-        if (t.role == TensorRole::kInput && is_grad) EXPECT_TRUE(produced.count(t.name)) << b.name << " " << t.name;
+        if (t.role == TensorRole::kInput && is_grad) { EXPECT_TRUE(produced.count(t.name)) << b.name << " " << t.name; }
         if (t.role == TensorRole::kOutput) produced.insert(t.name);
       }
   EXPECT_TRUE(produced.count("embed.word.weight.grad"));

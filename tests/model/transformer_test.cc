@@ -81,7 +81,7 @@ TEST(Transformer, PathsAndTensorNamesFollowConventions) {
   VisitOps(m.root, [&](const std::string& path, const Operator& op) {
     paths.insert(path);
     for (const auto& t : op.tensors)
-      if (t.role == TensorRole::kOutput) EXPECT_TRUE(outputs.insert(t.name).second) << "two producers of " << t.name;
+      if (t.role == TensorRole::kOutput) { EXPECT_TRUE(outputs.insert(t.name).second) << "two producers of " << t.name; }
   });
   for (const char* p : {"embed.word", "layers.0.attn.norm", "layers.0.attn.qkv", "layers.0.attn.core",
                         "layers.11.mlp.fc1", "layers.11.mlp.fc2", "final_norm.norm", "lm_head.logits",
@@ -91,7 +91,7 @@ TEST(Transformer, PathsAndTensorNamesFollowConventions) {
   std::set<std::string> produced;
   VisitOps(m.root, [&](const std::string& path, const Operator& op) {
     for (const auto& t : op.tensors) {
-      if (t.role == TensorRole::kInput && t.needs_grad) EXPECT_TRUE(produced.count(t.name)) << path << " reads " << t.name;
+      if (t.role == TensorRole::kInput && t.needs_grad) { EXPECT_TRUE(produced.count(t.name)) << path << " reads " << t.name; }
       if (t.role == TensorRole::kOutput) produced.insert(t.name);
     }
   });

@@ -51,7 +51,7 @@ TEST(NodeTopology, EveryShippedTopologyParses) {
     NodePaths p = ComputeNodePaths(t);
     for (int i = 0; i < t.NumGpus(); ++i)
       for (int j = 0; j < t.NumGpus(); ++j)
-        if (i != j) EXPECT_NE(p.gpu_gpu[i][j].type, PathType::kDis) << e.path() << " " << i << "->" << j;
+        if (i != j) { EXPECT_NE(p.gpu_gpu[i][j].type, PathType::kDis) << e.path() << " " << i << "->" << j; }
     ++count;
   }
   EXPECT_EQ(count, 6);  // dgx1-v100, dgx-a100, dgx-h100, hgx-h200, pcie-4gpu, pcie-8gpu
