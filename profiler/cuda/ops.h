@@ -58,6 +58,9 @@ class OpInstance {
   void AddIndices(const std::string& name, int64_t elems, int64_t bound);
   void AddOut(const std::string& name, DType t, int64_t elems);
   const Tensor& I(const std::string& name, int set) const { return in_.at(name).at(set % sets_); }
+  /// Typed device pointers of an input copy and of an output, for kernel launches.
+  template <class T> const T* P(const std::string& name, int set) const { return static_cast<const T*>(I(name, set).get()); }
+  template <class T> T* O(const std::string& name) { return static_cast<T*>(out_.at(name).get()); }
 
   OpContext& ctx_;
   int sets_;

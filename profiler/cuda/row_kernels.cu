@@ -181,9 +181,6 @@ class RowOp : public OpInstance {
   }
 
  private:
-  template <class T> const T* P(const std::string& n, int set) const { return static_cast<const T*>(I(n, set).get()); }
-  template <class T> T* O(const std::string& n) { return static_cast<T*>(out_.at(n).get()); }
-
   template <class T>
   void Launch(int set) {
     unsigned rows = unsigned(rows_);
