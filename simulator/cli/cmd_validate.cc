@@ -49,38 +49,46 @@ std::vector<CaseRow> RunSuite(const std::string& path, const std::string& only) 
   return rows;
 }
 
+double RelativeError(const CaseRow& r) { return (r.predicted - r.measured) / r.measured; }
+
+struct ErrorSummary {
+  double mean_abs = 0, max_abs = 0;
+};
+
+ErrorSummary Summarize(const std::vector<CaseRow>& rows) {
+  ErrorSummary s;
+  for (const auto& r : rows) {
+    s.mean_abs += std::fabs(RelativeError(r));
+    s.max_abs = std::max(s.max_abs, std::fabs(RelativeError(r)));
+  }
+  if (!rows.empty()) s.mean_abs /= static_cast<double>(rows.size());
+  return s;
+}
+
 void PrintRows(const std::vector<CaseRow>& rows, std::ostream& out) {
   char buf[256];
   std::snprintf(buf, sizeof buf, "%-36s %-18s %12s %12s %9s\n", "case", "metric", "predicted", "measured", "error");
   out << buf;
-  double sum = 0, max = 0;
   for (const auto& r : rows) {
-    double err = (r.predicted - r.measured) / r.measured;
-    sum += std::fabs(err);
-    max = std::max(max, std::fabs(err));
     std::snprintf(buf, sizeof buf, "%-36s %-18s %12.4g %12.4g %+8.1f%% %s\n", r.name.c_str(), r.metric.c_str(),
-                  r.predicted, r.measured, 100 * err, r.note.c_str());
+                  r.predicted, r.measured, 100 * RelativeError(r), r.note.c_str());
     out << buf;
   }
   if (!rows.empty()) {
+    ErrorSummary s = Summarize(rows);
     std::snprintf(buf, sizeof buf, "\n%zu comparisons: mean |error| %.1f%%, max |error| %.1f%%\n", rows.size(),
-                  100 * sum / rows.size(), 100 * max);
+                  100 * s.mean_abs, 100 * s.max_abs);
     out << buf;
   }
 }
 
 Json RowsToJson(const std::string& suite, const std::vector<CaseRow>& rows) {
   Json cases = Json::array();
-  double sum = 0, max = 0;
-  for (const auto& r : rows) {
-    double err = (r.predicted - r.measured) / r.measured;
-    sum += std::fabs(err);
-    max = std::max(max, std::fabs(err));
+  for (const auto& r : rows)
     cases.push_back({{"case", r.name}, {"metric", r.metric}, {"predicted", r.predicted}, {"measured", r.measured},
-                     {"relative_error", err}, {"note", r.note}});
-  }
-  return {{"suite", suite}, {"comparisons", cases},
-          {"mean_abs_error", rows.empty() ? 0.0 : sum / rows.size()}, {"max_abs_error", max}};
+                     {"relative_error", RelativeError(r)}, {"note", r.note}});
+  ErrorSummary s = Summarize(rows);
+  return {{"suite", suite}, {"comparisons", cases}, {"mean_abs_error", s.mean_abs}, {"max_abs_error", s.max_abs}};
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ double ExecutedFlops(const ExecGraph& graph) {
 
 namespace {
 
-GpuReport GpuFromResult(const SimGpu& gpu, const GpuMemory& mem, const GpuTimes& times, double makespan) {
+GpuReport GpuFromResult(const SimGpu& gpu, const GpuMemory& mem, const GpuTimes& times) {
   GpuReport g;
   g.label = gpu.label;
   g.multiplicity = gpu.multiplicity;
@@ -22,8 +22,7 @@ GpuReport GpuFromResult(const SimGpu& gpu, const GpuMemory& mem, const GpuTimes&
   g.oom = mem.oom;
   g.compute_s = times.compute_busy_s;
   for (int s = 1; s < kNumStreams; ++s) g.exposed_comm_s[s] = times.exposed_s[s];
-  // Exposed times per stream can overlap each other; the idle share uses the union.
-  g.idle_s = std::max(0.0, makespan - times.compute_busy_s - times.exposed_comm_s);
+  g.idle_s = times.idle_s;  // the engine's: makespan minus the time any stream is busy
   return g;
 }
 
@@ -56,7 +55,7 @@ Report BuildReport(const ReportContext& c, const ExecGraph& graph, const SimResu
   double idle_weighted = 0;
   int64_t weight = 0;
   for (size_t i = 0; i < graph.gpus.size(); ++i) {
-    GpuReport g = GpuFromResult(graph.gpus[i], result.memory[i], result.times[i], t);
+    GpuReport g = GpuFromResult(graph.gpus[i], result.memory[i], result.times[i]);
     idle_weighted += g.idle_s * g.multiplicity;
     weight += g.multiplicity;
     r.oom = r.oom || g.oom;
