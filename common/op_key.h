@@ -50,4 +50,10 @@ struct OpKey {
 /// Checks a key against its kind's spec; returns a message naming the problem, or nullopt if valid.
 std::optional<std::string> ValidateOpKey(const OpKey& key);
 
+/// Parses the text form OpKey::ToString writes ("gemm|bf16|fwd|k=8192,m=8192,n=8192|", attrs
+/// "causal=1" in the last part; shape parameters in any order) and validates it (ValidateOpKey).
+/// Dtype and phase must be the canonical names ("bf16", not "bfloat16"). Returns nullopt for any
+/// malformed or invalid text; `why`, when given, then receives the reason.
+std::optional<OpKey> ParseOpKey(std::string_view text, std::string* why = nullptr);
+
 }  // namespace proteus
