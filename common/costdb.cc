@@ -1,6 +1,7 @@
 #include "common/costdb.h"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 
 #include "common/error.h"
@@ -57,6 +58,12 @@ const CollectiveCurve* CostDb::FindCurve(const CollectiveKey& key) const {
   return nullptr;
 }
 
+const Calibration* CostDb::FindCalibration(const std::string& gpu) const {
+  for (const auto& c : calibrations)
+    if (c.gpu == gpu) return &c;
+  return nullptr;
+}
+
 CostDb CostDb::Overlay(const CostDb& lower) const {
   CostDb out = lower;
   if (!device.name.empty()) out.device = device;
@@ -74,6 +81,11 @@ CostDb CostDb::Overlay(const CostDb& lower) const {
     });
     if (it != out.interference.end()) *it = i;
     else out.interference.push_back(i);
+  }
+  for (const auto& c : calibrations) {
+    auto it = std::find_if(out.calibrations.begin(), out.calibrations.end(), [&](auto& d) { return d.gpu == c.gpu; });
+    if (it != out.calibrations.end()) *it = c;
+    else out.calibrations.push_back(c);
   }
   return out;
 }
@@ -124,6 +136,7 @@ OpEntry OpFromJson(const JsonView& v) {
   if (e.status == "ok") e.time = StatsFromJson(v.At("time"));
   if (auto ks = v.Find("kernels"))
     for (size_t i = 0; i < ks->Size(); ++i) e.kernels.push_back(ks->At(i).AsStr());
+  e.source = v.StrOr("source", "");
   return e;
 }
 
@@ -132,6 +145,7 @@ Json OpToJson(const OpEntry& e) {
   j["status"] = e.status;
   if (e.status == "ok") j["time"] = StatsToJson(e.time);
   if (!e.kernels.empty()) j["kernels"] = e.kernels;
+  if (!e.source.empty()) j["source"] = e.source;
   return j;
 }
 
@@ -170,6 +184,36 @@ Json CurveToJson(const CollectiveCurve& c) {
           {"dtype", DTypeName(c.key.dtype)}, {"points", pts}};
 }
 
+Json CalibrationToJson(const Calibration& c) {
+  Json params = Json::object();
+  for (const auto& [name, p] : c.params)
+    params[name] = {{"value", p.value}, {"stderr", p.stderr_value}, {"at_bound", p.at_bound}};
+  return {{"gpu", c.gpu}, {"params", params}, {"provenance", c.provenance}};
+}
+
+Calibration CalibrationFromJson(const JsonView& v) {
+  Calibration c;
+  c.gpu = v.Str("gpu");
+  if (c.gpu.empty()) v.FailField("gpu", "must name a GPU type");
+  JsonView params = v.At("params");
+  if (!params.IsObject()) params.Fail("expected an object {name: {value, stderr, at_bound}}");
+  for (auto it = params.raw().begin(); it != params.raw().end(); ++it) {
+    JsonView p = params.At(it.key());
+    CalibratedParam cp;
+    cp.value = p.Num("value");
+    cp.stderr_value = p.NumOr("stderr", 0);
+    if (!std::isfinite(cp.value)) p.FailField("value", "must be a finite number");
+    if (!std::isfinite(cp.stderr_value) || cp.stderr_value < 0) p.FailField("stderr", "must be a finite number >= 0");
+    cp.at_bound = p.BoolOr("at_bound", false);
+    c.params[it.key()] = cp;
+  }
+  if (auto prov = v.Find("provenance")) {
+    if (!prov->IsObject()) prov->Fail("expected an object");
+    c.provenance = prov->raw();
+  }
+  return c;
+}
+
 }  // namespace
 
 Json CostDb::ToJson() const {
@@ -196,6 +240,11 @@ Json CostDb::ToJson() const {
     inter.push_back({{"compute_class", i.compute_class}, {"collective", i.collective},
                      {"compute_slowdown", i.compute_slowdown}, {"comm_slowdown", i.comm_slowdown}});
   j["interference"] = inter;
+  if (!calibrations.empty()) {
+    Json cal = Json::array();
+    for (const auto& c : calibrations) cal.push_back(CalibrationToJson(c));
+    j["calibration"] = cal;
+  }
   j["topology_xml"] = topology_xml;
   return j;
 }
@@ -241,6 +290,13 @@ CostDb CostDb::FromJson(const Json& doc, const std::string& origin) {
       if (e.compute_slowdown <= 0) v.FailField("compute_slowdown", "must be positive");
       if (e.comm_slowdown <= 0) v.FailField("comm_slowdown", "must be positive");
       db.interference.push_back(e);
+    }
+  }
+  if (auto cal = root.Find("calibration")) {
+    for (size_t i = 0; i < cal->Size(); ++i) {
+      Calibration c = CalibrationFromJson(cal->At(i));
+      if (db.FindCalibration(c.gpu)) cal->At(i).FailField("gpu", "a second calibration for " + c.gpu);
+      db.calibrations.push_back(std::move(c));
     }
   }
   return db;

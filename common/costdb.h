@@ -8,7 +8,7 @@
 //   topology_xml   the node's NCCL topology dump (NCCL_TOPO_DUMP_FILE), verbatim
 //
 // Several databases can be layered: CostDb::Overlay puts a measured database over a projected one;
-// entries of the upper layer win key by key.
+// entries of the upper layer win key by key (a calibration wins for its whole GPU type).
 #pragma once
 
 #include <cstdint>
@@ -52,6 +52,7 @@ struct OpEntry {
   std::string status = "ok";   // "ok", "oom" (did not fit; no time), "error"
   TimeStats time;
   std::vector<std::string> kernels;  // kernel names seen, in launch order
+  std::string source;          // where the time comes from when not the profiler: "trace:<file>"
 };
 
 struct CollectiveKey {
@@ -82,6 +83,22 @@ struct InterferenceEntry {
   double comm_slowdown = 1;    // collective time co-running / alone
 };
 
+/// One fitted cost-model parameter (names, units and bounds belong to the simulator:
+/// simulator/cost/cost_params.h; the format only carries them).
+struct CalibratedParam {
+  double value = 0;
+  double stderr_value = 0;     // one standard error from the fit (0: not estimated)
+  bool at_bound = false;       // the fit stopped at one of the parameter's bounds
+};
+
+/// Cost-model parameters fitted for one GPU type by `proteus-sim calibrate`, with where they
+/// came from. A calibration applies to every estimate for that GPU that is not measured.
+struct Calibration {
+  std::string gpu;                                  // GPU spec name, e.g. "A100-SXM4-80GB"
+  std::map<std::string, CalibratedParam> params;
+  Json provenance = Json::object();                 // runs used, errors, command, date, version
+};
+
 class CostDb {
  public:
   DeviceInfo device;
@@ -90,6 +107,10 @@ class CostDb {
   std::string projected_from;  // non-empty if the numbers are projected rather than measured
   std::string topology_xml;
   std::vector<InterferenceEntry> interference;
+  std::vector<Calibration> calibrations;   // at most one per GPU type
+
+  /// The calibration for `gpu`, or null.
+  const Calibration* FindCalibration(const std::string& gpu) const;
 
   /// Adds or replaces an op entry (same key).
   void PutOp(OpEntry entry);

@@ -7,7 +7,7 @@
 #include "common/json_file.h"
 #include "common/manifest.h"
 #include "simulator/cli/app.h"
-#include "simulator/cli/simulation.h"
+#include "simulator/pipeline/simulation.h"
 #include "simulator/compile/compile.h"
 #include "simulator/report/trace.h"
 

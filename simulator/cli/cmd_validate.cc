@@ -8,7 +8,7 @@
 #include "common/json_file.h"
 #include "common/log.h"
 #include "simulator/cli/app.h"
-#include "simulator/cli/simulation.h"
+#include "simulator/pipeline/simulation.h"
 
 namespace proteus {
 namespace {

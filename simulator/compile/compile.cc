@@ -172,6 +172,7 @@ class Instantiator {
     t.compute_class = st.compute_class;
     t.microbatch = mb;
     t.duration_s = st.duration_s;
+    t.cost_key = st.cost_key;
     t.flops = st.flops;
     t.recompute = st.recompute;
     if (st.kind == TaskKind::kCollective || st.kind == TaskKind::kP2P) {

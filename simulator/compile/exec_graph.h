@@ -58,6 +58,8 @@ struct Task {
   int32_t compute_class = 0;    // index into names: "gemm", "attention", "elementwise", ... (interference)
   int32_t microbatch = -1;      // -1 when not per micro-batch
   double duration_s = 0;        // compute / memcpy time alone; 0 for comm tasks
+  int32_t cost_key = -1;        // index into names: the op key duration_s was priced from (-1: none),
+                                // so a graph can be re-priced without compiling again (calibrate/)
   double flops = 0;             // model FLOPs done by this task (0 for comm); recompute flagged separately
   bool recompute = false;       // recomputed forward work (hardware FLOPs, not model FLOPs)
   CommId comm = -1;             // collective / p2p: its Comm

@@ -19,6 +19,7 @@ struct TaskCost {
   double seconds = 0;
   CostSource source = CostSource::kFixed;
   std::string compute_class = "other";  // for interference: "gemm", "attention", "elementwise", ...
+  std::string key;                      // the canonical op key priced (OpKey::ToString), "" if none
 };
 
 /// Prices one GPU's share of an operator. Implementations must be deterministic.

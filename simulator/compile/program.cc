@@ -163,6 +163,7 @@ class Builder {
     st.phase = phase;
     st.duration_s = c.seconds;
     st.source = c.source;
+    if (!c.key.empty()) st.cost_key = g_.Intern(c.key);
     st.compute_class = g_.Intern(c.compute_class);
     st.flops = derived ? derived->ForwardFlops() : o.local.ForwardFlops();
     st.recompute = recompute;
@@ -555,6 +556,7 @@ class Builder {
     step.phase = Phase::kStep;
     step.duration_s = c.seconds;
     step.source = c.source;
+    if (!c.key.empty()) step.cost_key = g_.Intern(c.key);
     step.compute_class = g_.Intern(c.compute_class);
     step.name = g_.Intern("optimizer step");
     std::vector<Step> tail = {step};

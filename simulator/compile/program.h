@@ -37,6 +37,7 @@ struct Step {
   int32_t compute_class = 0;   // interned
   CostSource source = CostSource::kFixed;
   double duration_s = 0;
+  int32_t cost_key = -1;       // interned op key the duration was priced from (-1: none)
   double flops = 0;
   bool recompute = false;
   bool last_microbatch_only = false;  // gradient buckets: once per iteration

@@ -3,6 +3,7 @@
 #include <cmath>
 
 #include "common/error.h"
+#include "simulator/cost/cost_params.h"
 #include "simulator/cost/interpolate.h"
 #include "simulator/cost/roofline.h"
 
@@ -12,6 +13,14 @@ ComputeCostModel::ComputeCostModel(GpuSpec gpu, std::shared_ptr<const CostDb> db
     : gpu_(std::move(gpu)), db_(std::move(db)) {
   PROTEUS_CHECK(gpu_.sm_count > 0 && gpu_.mem_bw > 0 && !gpu_.peak_flops.empty(),
                 "GPU spec \"" + gpu_.name + "\" lacks SMs, bandwidth or peaks");
+  if (db_) calibration_ = db_->FindCalibration(gpu_.name);
+  if (calibration_) {
+    CostParamValues values;
+    for (const auto& [name, p] : calibration_->params) values[name] = p.value;
+    if (auto bad = ValidateCostParams(values))
+      throw UserError("calibration for " + gpu_.name, *bad);
+    gpu_ = ApplyComputeParams(std::move(gpu_), values);
+  }
 }
 
 CostEstimate ComputeCostModel::Compute(const OpKey& key) const {
@@ -21,7 +30,7 @@ CostEstimate ComputeCostModel::Compute(const OpKey& key) const {
       return {hit->time.median_s, CostSource::kMeasured};
     if (auto t = InterpolateTime(key, db_->Family(key), gpu_)) return {*t, CostSource::kInterpolated};
   }
-  return {Roofline(key, gpu_).seconds, CostSource::kRoofline};
+  return {Roofline(key, gpu_).seconds, calibration_ ? CostSource::kCalibrated : CostSource::kRoofline};
 }
 
 CostEstimate ComputeCostModel::Estimate(const OpKey& key) const {

@@ -6,6 +6,7 @@ std::string_view CostSourceName(CostSource s) {
   switch (s) {
     case CostSource::kMeasured: return "measured";
     case CostSource::kInterpolated: return "interpolated";
+    case CostSource::kCalibrated: return "calibrated";
     case CostSource::kRoofline: return "roofline";
     case CostSource::kTopologyModel: return "topology-model";
     case CostSource::kMeasuredCurve: return "measured-curve";

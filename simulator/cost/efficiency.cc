@@ -17,7 +17,7 @@ double WaveEfficiency(double ctas, int sms) {
 
 double Intensity(double mt, double nt) { return mt * nt / (mt + nt); }
 
-double PlanEfficiency(const MatmulGeometry& g, int sms, double mt, double nt, int split) {
+double PlanEfficiency(const MatmulGeometry& g, int sms, double depth_overhead, double mt, double nt, int split) {
   double rows = static_cast<double>(std::max<int64_t>(1, g.rows));
   double cols = static_cast<double>(std::max<int64_t>(1, g.cols));
   double depth = static_cast<double>(std::max<int64_t>(1, g.depth));
@@ -26,7 +26,7 @@ double PlanEfficiency(const MatmulGeometry& g, int sms, double mt, double nt, in
   double ctas = static_cast<double>(std::max<int64_t>(1, g.batch)) * tiles_r * tiles_c * split;
   double kd = depth / split;
   double tile = std::min(1.0, Intensity(mt, nt) / Intensity(128, 128));
-  return fill * WaveEfficiency(ctas, sms) * kd / (kd + kDepthOverhead) * tile;
+  return fill * WaveEfficiency(ctas, sms) * kd / (kd + depth_overhead) * tile;
 }
 
 }  // namespace
@@ -44,7 +44,7 @@ MatmulPlan PlanMatmul(const MatmulGeometry& g, DType dtype, const GpuSpec& gpu) 
                                                          std::floor(static_cast<double>(g.depth) / 256)),
                                                 1.0, 64.0));
     for (int s = 1; s <= max_split; ++s) {
-      double eff = PlanEfficiency(g, sms, t[0], t[1], s);
+      double eff = PlanEfficiency(g, sms, gpu.gemm_depth_overhead, t[0], t[1], s);
       if (eff > best.efficiency) best = {t[0], t[1], s, eff};
     }
   }

@@ -7,7 +7,7 @@
 //   eff = ceiling * fill * waves * depth * tile
 //   fill  = rows*cols / (ceil(rows/Mt)*Mt * ceil(cols/Nt)*Nt)         (padding of edge tiles)
 //   waves = ctas / (ceil(ctas / sms) * sms)                           (last wave partly idle)
-//   depth = kd / (kd + kDepthOverhead)                                (pipeline fill + epilogue per tile)
+//   depth = kd / (kd + D), D = gpu.gemm_depth_overhead (default 128)  (pipeline fill + epilogue per tile)
 //   tile  = min(1, I(Mt,Nt) / I(128,128)), I = Mt*Nt / (Mt+Nt)        (operand feed per FLOP)
 // Small problems that leave SMs idle are split along the reduction (split-K, as cuBLAS does):
 // s = min(sms / tiles, depth / 256) splits, ctas = tiles * s, kd = depth / s. The kernel
@@ -35,9 +35,6 @@
 
 namespace proteus {
 
-/// Reduction depth a tile's fixed work (pipeline prologue, epilogue store) costs, in elements of K:
-/// two to three 64-deep stages of a multistage mainloop (CUTLASS sm80/sm90 kernels use 3-5 stages).
-inline constexpr double kDepthOverhead = 128;
 /// Rows (queries) and columns (keys) of a fused attention tile (FlashAttention-2, head dim 128).
 inline constexpr double kAttentionTile = 128;
 /// Fixed work of one query tile (load Q, rescale and store O, log-sum-exp) in key tiles: fitted

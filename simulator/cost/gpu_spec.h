@@ -50,6 +50,10 @@ struct GpuSpec {
   double pcie_bw = 0;                     // bytes/s per direction, host link
   GpuEfficiency efficiency;
   double kernel_overhead_s = 2e-6;        // fixed time per kernel (launch, ramp, drain)
+  // Fixed work per GEMM output tile in reduction elements (pipeline prologue, epilogue store): two
+  // to three 64-deep stages of a multistage mainloop (CUTLASS sm80/sm90 kernels use 3-5 stages).
+  // The shape sensitivity of GEMM efficiency (cost/efficiency.h); calibration may refit it.
+  double gemm_depth_overhead = 128;
   std::map<std::string, std::string> sources;  // field -> datasheet / measurement it comes from
 
   /// Efficiency ceiling of matmuls in `t` (gemm_fp8 for fp8 when given, else gemm).

@@ -51,7 +51,8 @@ std::string ComputeClassOfKind(std::string_view kind) {
 
 std::string ComputeClassOf(const OpKey& key) { return ComputeClassOfKind(key.kind); }
 
-InterferenceModel::InterferenceModel(std::shared_ptr<const CostDb> db) : db_(std::move(db)) {}
+InterferenceModel::InterferenceModel(std::shared_ptr<const CostDb> db, std::optional<double> overlap_slowdown)
+    : db_(std::move(db)), overlap_slowdown_(overlap_slowdown) {}
 
 const InterferenceEntry* InterferenceModel::Find(std::string_view compute_class, std::string_view collective) const {
   if (!db_) return nullptr;
@@ -75,7 +76,10 @@ InterferenceFactors InterferenceModel::Factors(std::string_view compute_class, C
     if (k != compute_class) continue;
     if (const InterferenceEntry* e = Find(cls, coll)) return {e->compute_slowdown, e->comm_slowdown};
   }
-  return Default(compute_class, op);
+  InterferenceFactors f = Default(compute_class, op);
+  // 0.10 is the default compute slowdown of a GEMM beside a reduction, the calibrated reference.
+  if (overlap_slowdown_) f.compute_slowdown = 1 + (f.compute_slowdown - 1) * (*overlap_slowdown_ - 1) / 0.10;
+  return f;
 }
 
 }  // namespace proteus

@@ -15,6 +15,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -38,8 +39,11 @@ std::string ComputeClassOfKind(std::string_view kind);
 /// Thread-safe for concurrent const calls.
 class InterferenceModel {
  public:
-  /// `db` may be null: defaults only.
-  explicit InterferenceModel(std::shared_ptr<const CostDb> db = nullptr);
+  /// `db` may be null: defaults only. `overlap_slowdown` (calibrated, cost/cost_params.h) is the
+  /// compute slowdown of a compute-bound kernel beside a reduction; when given, every default
+  /// compute slowdown is scaled in proportion (1 + (f - 1) * (s - 1) / 0.10). Measured entries win.
+  explicit InterferenceModel(std::shared_ptr<const CostDb> db = nullptr,
+                             std::optional<double> overlap_slowdown = std::nullopt);
   /// Factors for `compute_class` (a class above, or an op kind: its class is used when the
   /// database has no entry for the kind itself) co-running with collective `op`. Unknown classes
   /// get the memory-bound defaults (the more conservative ones).
@@ -50,6 +54,7 @@ class InterferenceModel {
  private:
   const InterferenceEntry* Find(std::string_view compute_class, std::string_view collective) const;
   std::shared_ptr<const CostDb> db_;
+  std::optional<double> overlap_slowdown_;
 };
 
 }  // namespace proteus

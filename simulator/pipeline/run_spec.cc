@@ -1,4 +1,4 @@
-#include "simulator/cli/run_spec.h"
+#include "simulator/pipeline/run_spec.h"
 
 #include <algorithm>
 

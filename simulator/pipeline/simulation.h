@@ -1,5 +1,11 @@
 // One simulation from a RunSpec: load model, cluster, databases and strategy; validate; compile;
-// run HTAE; build the report. Shared by `simulate`, `validate` and the end-to-end tests.
+// price; run HTAE; build the report. Shared by `simulate`, `validate`, `calibrate` and the tests.
+//
+// Pricing is a separate step after compilation: the graph is compiled with the uncalibrated cost
+// model, every compute task remembers the op key it was priced from, and Price() sets durations and
+// collective plans from the databases' measured entries and calibration (or a trial calibration).
+// So `calibrate` compiles each run once (PreparedSimulation) and re-prices it per trial parameter
+// set, and `simulate` follows the very same path.
 #pragma once
 
 #include <memory>
@@ -7,8 +13,9 @@
 #include <string>
 #include <vector>
 
+#include "common/costdb.h"
 #include "common/op_key.h"
-#include "simulator/cli/run_spec.h"
+#include "simulator/pipeline/run_spec.h"
 #include "simulator/compile/exec_graph.h"
 #include "simulator/engine/sim_result.h"
 #include "simulator/report/report.h"
@@ -21,15 +28,47 @@ struct SimulationOutput {
   SimResult result;
   std::vector<OpKey> unmeasured;   // operators estimated without a measurement (manifest)
   std::string gpu_type;
+  const Calibration* calibration = nullptr;  // the one applied (points into `database`), or null
+  std::shared_ptr<const CostDb> database;    // the layered databases used (null: none)
   std::string explain;             // the expanded strategy tree (filled when asked)
 };
 
 struct SimulationRequest {
   RunSpec spec;
   bool explain_only = false;       // stop after expanding and validating the strategy
+  /// Cost-model parameters to use instead of any calibration in the databases (calibrate's trial
+  /// values); its `gpu` must be the cluster's GPU type to take effect.
+  std::optional<Calibration> calibration_override;
 };
 
 /// Runs the whole pipeline. UserError on bad input (naming file/flag and field).
 SimulationOutput RunSimulation(const SimulationRequest& request);
+
+/// A run loaded, validated and compiled once, to be priced and simulated many times (calibrate).
+/// Not thread-safe; different PreparedSimulations may run in parallel threads.
+class PreparedSimulation {
+ public:
+  /// UserError on bad input, as RunSimulation.
+  explicit PreparedSimulation(const RunSpec& spec);
+  ~PreparedSimulation();
+  PreparedSimulation(PreparedSimulation&&) noexcept;
+  /// Prices the graph with `calibration` (null: the databases' own calibration for this GPU type,
+  /// if any), runs HTAE and builds the report. The graph and result stay inside (graph(), result()).
+  const Report& Run(const Calibration* calibration = nullptr);
+  const std::string& gpu_type() const;
+  const ExecGraph& graph() const;
+  const SimResult& result() const;
+  /// After Run: the calibration applied (null: none), the keys estimated without a measurement.
+  const Calibration* calibration() const;
+  std::vector<OpKey> Unmeasured() const;
+  std::shared_ptr<const CostDb> database() const;
+  /// Moves the graph and result out (the simulation cannot Run again afterwards).
+  ExecGraph TakeGraph();
+  SimResult TakeResult();
+
+ private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 }  // namespace proteus

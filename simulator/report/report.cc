@@ -58,7 +58,15 @@ Json ReportToJson(const Report& r) {
           {"peak_memory_bytes", r.PeakMemory()},
           {"oom", r.oom},
           {"gpus", gpus},
-          {"cost_sources", sources}};
+          {"cost_sources", sources},
+          {"calibration", r.calibration},
+          {"uncalibrated", r.UncalibratedOnly()}};
+}
+
+bool Report::UncalibratedOnly() const {
+  auto n = [&](CostSource s) { return cost_sources[static_cast<int>(s)]; };
+  return n(CostSource::kRoofline) > 0 && n(CostSource::kMeasured) == 0 && n(CostSource::kInterpolated) == 0 &&
+         n(CostSource::kCalibrated) == 0;
 }
 
 namespace {
@@ -144,6 +152,11 @@ void PrintReportTable(const Report& r, std::ostream& out) {
   for (int s = 0; s < kNumCostSources; ++s)
     if (r.cost_sources[s] > 0) out << CostSourceName(static_cast<CostSource>(s)) << " " << r.cost_sources[s] << "  ";
   out << "\n";
+  if (!r.calibration.empty()) out << "  calibration: " << r.calibration << "\n";
+  if (r.UncalibratedOnly())
+    out << "  UNCALIBRATED: every compute cost is a datasheet roofline estimate (no measured or calibrated "
+           "database for "
+        << r.gpu_type << "; see `proteus-sim calibrate` and data/db/)\n";
 }
 
 }  // namespace proteus

@@ -47,7 +47,13 @@ struct Report {
   double bubble_fraction = 0;                    // idle share of the busiest stage's iteration
   std::vector<GpuReport> per_gpu;
   std::array<int64_t, kNumCostSources> cost_sources{};  // tasks per source
+  // The calibration the compute estimates used ("" = none), e.g. "A100-SXM4-80GB: 13 runs, CV
+  // mean |error| 3.1% (data/db/a100-calibrated.json)".
+  std::string calibration;
   bool oom = false;
+  /// True when no compute task came from a measurement or a calibration: every number rests on the
+  /// datasheet roofline alone.
+  bool UncalibratedOnly() const;
 
   int64_t PeakMemory() const;                    // max over GPUs
   /// Looks up a metric by the names of run_spec's KnownMetrics ("iteration_time_s", "mfu", ...).

@@ -6,7 +6,7 @@
 #include <benchmark/benchmark.h>
 
 #include "common/log.h"
-#include "simulator/cli/simulation.h"
+#include "simulator/pipeline/simulation.h"
 #include "simulator/engine/engine.h"
 
 namespace proteus {

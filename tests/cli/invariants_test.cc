@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/log.h"
-#include "simulator/cli/simulation.h"
+#include "simulator/pipeline/simulation.h"
 #include "simulator/cost/compute_cost.h"
 #include "simulator/cost/gpu_spec.h"
 #include "simulator/cost/op_mapping.h"

@@ -14,7 +14,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
-#include "simulator/cli/run_spec.h"
+#include "simulator/pipeline/run_spec.h"
 #include "simulator/model/model_file.h"
 #include "simulator/strategy/shorthand.h"
 #include "tests/cli/cli_test_util.h"
