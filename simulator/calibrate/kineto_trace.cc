@@ -19,6 +19,7 @@ constexpr double kUs = 1e-6;  // the trace's unit
 constexpr double kEps = 1e-9;
 // Bound on a tensor's elements, so every product of shape parameters stays inside int64.
 constexpr int64_t kMaxElements = int64_t{1} << 62;
+constexpr double kMaxTimeUs = 1e17;
 
 // ---- events as read ----
 
@@ -87,7 +88,10 @@ std::string ThreadOf(const JsonView& ev) { return IdText(ev, "pid") + "/" + IdTe
 std::pair<double, double> Span(const JsonView& ev) {
   double ts = ev.Num("ts");
   double dur = ev.Num("dur");
+  // 1e17 us is three thousand years: beyond it, differences of times stop being finite.
+  if (std::fabs(ts) > kMaxTimeUs) ev.FailField("ts", "a time stamp beyond 1e17 us");
   if (dur < 0) ev.FailField("dur", "a duration must be >= 0, got " + std::to_string(dur));
+  if (dur > kMaxTimeUs) ev.FailField("dur", "a duration beyond 1e17 us");
   return {ts, ts + dur};
 }
 
