@@ -35,7 +35,7 @@ struct CpuOp {
 struct Runtime {
   double start = 0, end = 0;
   std::string thread;
-  int64_t correlation = -1;
+  int64_t correlation = -1, external_id = -1;
   int op = -1;
 };
 
@@ -170,7 +170,9 @@ void ReadRuntime(const JsonView& ev, Events& out) {
   Runtime r;
   std::tie(r.start, r.end) = Span(ev);
   r.thread = ThreadOf(ev);
-  r.correlation = ArgInt(Args(ev), "correlation");
+  auto args = Args(ev);
+  r.correlation = ArgInt(args, "correlation");
+  r.external_id = ArgInt(args, "External id");
   if (r.correlation >= 0) out.runtimes.push_back(r);
 }
 
@@ -253,19 +255,25 @@ void Nest(Events& e) {
   }
 }
 
-// Activity -> runtime call (correlation) -> its op; else the op of the same External id.
+// Activity -> runtime call (correlation) -> its op; else the op of the same External id (the
+// runtime call's, then the activity's own).
 void Attribute(Events& e) {
   std::unordered_map<int64_t, int> by_correlation, by_external;
   for (size_t i = 0; i < e.runtimes.size(); ++i) by_correlation.emplace(e.runtimes[i].correlation, static_cast<int>(i));
   for (size_t i = 0; i < e.ops.size(); ++i)
     if (e.ops[i].external_id >= 0) by_external.emplace(e.ops[i].external_id, static_cast<int>(i));
+  auto op_of = [&](int64_t external_id) {
+    auto it = by_external.find(external_id);
+    return external_id >= 0 && it != by_external.end() ? it->second : -1;
+  };
   for (auto& a : e.activities) {
     if (auto it = by_correlation.find(a.correlation); a.correlation >= 0 && it != by_correlation.end()) {
-      a.op = e.runtimes[it->second].op;
-      a.launch = e.runtimes[it->second].start;
-    } else if (auto ext = by_external.find(a.external_id); a.external_id >= 0 && ext != by_external.end()) {
-      a.op = ext->second;
-      a.launch = e.ops[ext->second].start;
+      const Runtime& r = e.runtimes[it->second];
+      a.op = r.op >= 0 ? r.op : op_of(r.external_id);
+      a.launch = r.start;
+    } else if (int op = op_of(a.external_id); op >= 0) {
+      a.op = op;
+      a.launch = e.ops[op].start;
     }
   }
 }
