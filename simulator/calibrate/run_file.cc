@@ -118,6 +118,9 @@ MeasuredRun LogRun(const JsonView& v, const Place& place) {
   fs::path log = v.Str("log");
   if (log.empty()) v.FailField("log", "expected the path of a Megatron-LM or NeMo log");
   if (log.is_relative()) log = fs::path(place.file).parent_path() / log;
+  std::error_code ec;
+  if (!fs::is_regular_file(log, ec))
+    v.FailField("log", "no such file: " + log.string() + " (a relative path is read from the run file's folder)");
   MegatronLogOptions options;
   int64_t warmup = v.IntOr("warmup", options.warmup_lines);
   if (warmup < 0 || warmup > (int64_t{1} << 30)) v.FailField("warmup", "must be a non-negative count of lines");

@@ -267,7 +267,7 @@ TEST(RunFileErrors, LogRunsNameTheRunOrTheLog) {
   EXPECT_TRUE(StartsWith(Error(log_run(R"(, "iteration_samples_s": [1])")),
                          "runs.json: runs[0].iteration_samples_s: a run with a \"log\""));
   EXPECT_EQ(Error(R"({"format": "proteus.run/1", "log": "missing.log", "cluster": "c"})"),
-            "missing.log: cannot open file");
+            "runs.json: log: no such file: missing.log (a relative path is read from the run file's folder)");
   EXPECT_TRUE(StartsWith(Error(log_run(R"(, "log_args": [1])")), "runs.json: runs[0].log_args: expected an object"));
   EXPECT_TRUE(StartsWith(Error(log_run(R"(, "warmup": 9)")), "train.log: 4 timed line(s), none left"));
   EXPECT_TRUE(StartsWith(Error(R"({"format": "proteus.run/1", "runs": [{"log": "train.log"}]})"),
