@@ -310,22 +310,27 @@ class Resolver {
     return chain;
   }
 
-  int NearestNode(int op) const {
-    for (int at = e_.ops[op].parent; at >= 0; at = e_.ops[at].parent)
+  // The nearest backward node above `op` (-1 if none); `product_between` tells whether a product
+  // op lies between them.
+  int NearestNode(int op, bool* product_between = nullptr) const {
+    for (int at = e_.ops[op].parent; at >= 0; at = e_.ops[at].parent) {
       if (IsBackwardNode(e_.ops[at].call.name)) return at;
+      if (product_between && IsProductOp(e_.ops[at].call.name)) *product_between = true;
+    }
     return -1;
   }
 
   // Forward ops by sequence number (the innermost op recording it created the autograd node) and
-  // the products inside each backward node.
+  // the outermost products inside each backward node (matmul counts, not its mm).
   void Index(int i) {
     const CpuOp& op = e_.ops[i];
-    int node = IsBackwardNode(op.call.name) ? i : NearestNode(i);
+    bool nested_product = false;
+    int node = IsBackwardNode(op.call.name) ? i : NearestNode(i, &nested_product);
     if (node < 0 && op.sequence >= 0) {
       auto [it, inserted] = by_sequence_.emplace(op.sequence, i);
       if (!inserted && op.start >= e_.ops[it->second].start) it->second = i;
     }
-    if (node >= 0 && node != i && IsProductOp(op.call.name)) products_[node].push_back(i);
+    if (node >= 0 && node != i && !nested_product && IsProductOp(op.call.name)) products_[node].push_back(i);
   }
 
   // The outermost op of the chain that maps: aten::linear over its addmm.
@@ -357,7 +362,7 @@ class Resolver {
     const AtenCall* inner = node > 0 ? &e_.ops[chain[0]].call : nullptr;
     const AtenCall* product = nullptr;
     int product_index = 0;
-    for (size_t i = 0; i < node && !product; ++i) {
+    for (size_t i = node; i-- > 0 && !product;) {  // the outermost product below the node
       if (!IsProductOp(e_.ops[chain[i]].call.name)) continue;
       product = &e_.ops[chain[i]].call;
       auto it = products_.find(chain[node]);
