@@ -312,10 +312,16 @@ TEST(RunFileErrors, FormatsAndShapes) {
 }
 
 TEST(RunSet, AppendRejectsARepeatedNameAndLeavesTheSetAsItWas) {
+  auto run = [](std::string name, std::string origin) {
+    MeasuredRun r;
+    r.name = std::move(name);
+    r.origin = std::move(origin);
+    return r;
+  };
   RunSet a, b;
-  a.runs.push_back({.name = "x", .origin = "a.json: runs[0]"});
-  b.runs.push_back({.name = "y", .origin = "b.json: runs[0]"});
-  b.runs.push_back({.name = "x", .origin = "b.json: runs[1]"});
+  a.runs.push_back(run("x", "a.json: runs[0]"));
+  b.runs.push_back(run("y", "b.json: runs[0]"));
+  b.runs.push_back(run("x", "b.json: runs[1]"));
   try {
     a.Append(b);
     FAIL() << "accepted";
@@ -325,7 +331,10 @@ TEST(RunSet, AppendRejectsARepeatedNameAndLeavesTheSetAsItWas) {
   }
   EXPECT_EQ(a.runs.size(), 1u);
   RunSet c;
-  c.kernels.push_back({.name = "x", .origin = "c.json: kernels[0]"});  // kernels have their own names
+  KernelMeasurement k;
+  k.name = "x";  // kernels have their own names
+  k.origin = "c.json: kernels[0]";
+  c.kernels.push_back(k);
   a.Append(c);
   EXPECT_EQ(a.kernels.size(), 1u);
 }
