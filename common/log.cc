@@ -1,5 +1,6 @@
 #include "common/log.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdio>
 #include <unistd.h>
@@ -53,7 +54,8 @@ void Progress::Draw(bool force) {
   if (!force && since < (tty_ ? 0.2 : 10.0)) return;
   last_draw_ = now;
   double elapsed = std::chrono::duration<double>(now - start_).count();
-  double frac = total_ > 0 ? double(done_) / double(total_) : 1.0;
+  // An estimated total can be passed (calibrate's evaluations): never draw past a full bar.
+  double frac = total_ > 0 ? std::min(1.0, double(done_) / double(total_)) : 1.0;
   std::string eta = done_ > 0 && frac < 1 ? "  ETA " + FormatDuration(elapsed / frac - elapsed) : "";
   int filled = static_cast<int>(frac * 20);
   std::string bar = std::string(filled, '#') + std::string(20 - filled, ' ');

@@ -20,6 +20,7 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
   });
   AddSimulateCommand(app, out);
   AddValidateCommand(app, out);
+  AddCalibrateCommand(app, out);
   AddTopoCommand(app, out);
   AddCollectiveCommand(app, out);
 

@@ -18,6 +18,7 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
 // results to `out`.
 void AddSimulateCommand(CLI::App& app, std::ostream& out);
 void AddValidateCommand(CLI::App& app, std::ostream& out);
+void AddCalibrateCommand(CLI::App& app, std::ostream& out);
 void AddTopoCommand(CLI::App& app, std::ostream& out);
 void AddCollectiveCommand(CLI::App& app, std::ostream& out);
 

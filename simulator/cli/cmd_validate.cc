@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "common/log.h"
+#include "simulator/calibrate/read_runs.h"
 #include "simulator/cli/app.h"
 #include "simulator/pipeline/simulation.h"
 
@@ -19,19 +20,18 @@ struct CaseRow {
   std::string note;  // "OOM" or an error message
 };
 
-std::vector<CaseRow> RunSuite(const std::string& path, const std::string& only) {
-  Json doc = ReadJsonFile(path);
-  JsonView root(doc, path);
-  root.RequireFormat("proteus.suite", 1);
-  JsonView cases = root.At("cases");
+// Every measured run of `path` (a proteus.suite/1 or proteus.run/1 file), simulated with `dbs`
+// layered over each run's own databases.
+std::vector<CaseRow> RunSuite(const std::string& path, const std::string& only, const std::vector<std::string>& dbs) {
+  RunSet set = ReadRuns({path});
+  if (set.runs.empty()) throw UserError(path, "holds no runs to validate (kernel measurements are for calibrate)");
   std::vector<CaseRow> rows;
-  Progress progress("cases", static_cast<int64_t>(cases.Size()));
-  for (size_t i = 0; i < cases.Size(); ++i) {
-    JsonView c = cases.At(i);
+  Progress progress("cases", static_cast<int64_t>(set.runs.size()));
+  for (const MeasuredRun& run : set.runs) {
     SimulationRequest request;
-    request.spec = RunSpecFromJson(c);
-    Measured measured = MeasuredFromJson(c);
-    if (!only.empty() && request.spec.name.find(only) == std::string::npos) {
+    request.spec = run.spec;
+    for (const auto& db : dbs) request.spec.databases.push_back(db);
+    if (!only.empty() && run.name.find(only) == std::string::npos) {
       progress.Advance(1);
       continue;
     }
@@ -40,11 +40,11 @@ std::vector<CaseRow> RunSuite(const std::string& path, const std::string& only) 
       sim = RunSimulation(request);
     } catch (const UserError& e) {
       // Flags do not exist in a suite: name the case instead ("suite.json: cases[3]: --tp: ...").
-      throw UserError(c.Where(), e.what());
+      throw UserError(run.origin, e.what());
     }
-    for (const auto& [metric, value] : measured.values)
-      rows.push_back({request.spec.name, metric, sim.report.Metric(metric), value, sim.report.oom ? "OOM" : ""});
-    progress.Advance(1, request.spec.name);
+    for (const auto& [metric, value] : run.measured.values)
+      rows.push_back({run.name, metric, sim.report.Metric(metric), value, sim.report.oom ? "OOM" : ""});
+    progress.Advance(1, run.name);
   }
   return rows;
 }
@@ -98,12 +98,16 @@ void AddValidateCommand(CLI::App& app, std::ostream& out) {
   auto suite = std::make_shared<std::string>();
   auto only = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
-  cmd->add_option("suite", *suite, "Suite file (proteus.suite/1), e.g. data/validation/megatron-sc21-table1.json")
+  auto dbs = std::make_shared<std::vector<std::string>>();
+  cmd->add_option("suite", *suite,
+                  "Suite (proteus.suite/1) or measured runs (proteus.run/1), e.g. "
+                  "data/validation/megatron-sc21-table1.json")
       ->required();
+  cmd->add_option("--db", *dbs, "Cost database layered over every case's own (repeatable; later ones win)");
   cmd->add_option("--case", *only, "Run only cases whose name contains this text");
   cmd->add_flag("--json", *json, "Print the comparison as JSON");
-  cmd->callback([&out, suite, only, json] {
-    auto rows = RunSuite(*suite, *only);
+  cmd->callback([&out, suite, only, json, dbs] {
+    auto rows = RunSuite(*suite, *only, *dbs);
     if (*json) out << RowsToJson(*suite, rows).dump(2) << "\n";
     else PrintRows(rows, out);
   });
