@@ -191,8 +191,11 @@ CalibrationOutcome Calibrate(const RunSet& set, const CalibrateOptions& options)
   Problem problem(set, options);
   const auto& ms = problem.measurements();
   int p = static_cast<int>(boxes.size());
-  // Expected evaluations: the uncalibrated one, ~4 Jacobians with their trial steps, the held-out runs.
-  int total = 2 + 4 * (p + 2) + 1;
+  // Expected evaluations (an estimate; the bar stops at full): the Jacobian and trial step of about
+  // five iterations, the exact fitted evaluation, one per cross-validation fold.
+  int folds = options.folds > 0 ? std::min<int>(options.folds, static_cast<int>(problem.runs().size()))
+                                : static_cast<int>(problem.runs().size());
+  int total = 2 + 5 * (p + 1) + folds;
   std::unique_ptr<Progress> progress = options.progress ? std::make_unique<Progress>("calibrate", total) : nullptr;
   auto tick = [&](const std::string& what) {
     if (progress) progress->Advance(1, what);

@@ -55,7 +55,7 @@ struct LeastSquaresResult {
 /// r(x) -> residual vector (its length must not change between calls).
 using ResidualFn = std::function<std::vector<double>(const std::vector<double>&)>;
 
-/// x in unit coordinates of `params` and back (clamped to the box).
+/// x in unit coordinates of `params` (clamped to [0, 1]) and back (not clamped).
 std::vector<double> ToUnit(const std::vector<BoxParam>& params, const std::vector<double>& x);
 std::vector<double> FromUnit(const std::vector<BoxParam>& params, const std::vector<double>& u);
 

@@ -1,14 +1,19 @@
 // proteus-sim simulate: one training iteration of a model on a cluster under a strategy.
 #include <CLI/CLI.hpp>
+#include <cmath>
+#include <cstdio>
 #include <fstream>
+#include <optional>
 #include <ostream>
 #include <sstream>
 
 #include "common/json_file.h"
 #include "common/manifest.h"
+#include "common/units.h"
+#include "simulator/calibrate/kineto_trace.h"
 #include "simulator/cli/app.h"
-#include "simulator/pipeline/simulation.h"
 #include "simulator/compile/compile.h"
+#include "simulator/pipeline/simulation.h"
 #include "simulator/report/trace.h"
 
 namespace proteus {
@@ -17,8 +22,39 @@ namespace {
 struct SimulateArgs {
   SimulationRequest request;
   bool json = false;
-  std::string trace, manifest, dump_graph, report_file;
+  std::string trace, manifest, dump_graph, report_file, compare_trace;
 };
+
+// The measured iteration of a PyTorch profiler trace beside the simulated one (the first simulated
+// GPU, the one the trace's device stands for in a symmetric run).
+Json TraceComparison(const TraceSummary& t, const Report& r) {
+  const GpuReport& g = r.per_gpu.front();
+  double exposed = 0;
+  for (double e : g.exposed_comm_s) exposed += e;
+  auto row = [](double measured, double simulated) { return Json{{"measured_s", measured}, {"simulated_s", simulated}}; };
+  return {{"device", t.device},
+          {"iterations", t.iterations.size()},
+          {"simulated_gpu", g.label},
+          {"iteration", row(t.mean.time_s, r.iteration_time_s)},
+          {"compute", row(t.mean.compute_s, g.compute_s)},
+          {"exposed_communication", row(t.mean.exposed_communication_s, exposed)},
+          {"idle", row(t.mean.idle_s, g.idle_s)}};
+}
+
+void PrintTraceComparison(const Json& c, std::ostream& out) {
+  out << "\nMeasured trace (device " << c["device"].get<int64_t>() << ", mean of " << c["iterations"].get<size_t>()
+      << " iterations) vs simulated (" << c["simulated_gpu"].get<std::string>() << ")\n";
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "  %-22s %12s %12s %9s\n", "", "measured", "simulated", "error");
+  out << buf;
+  for (const char* k : {"iteration", "compute", "exposed_communication", "idle"}) {
+    double m = c[k]["measured_s"].get<double>(), p = c[k]["simulated_s"].get<double>();
+    std::string err = m > 0 ? std::to_string(static_cast<int>(std::lround(100 * (p - m) / m))) + "%" : "-";
+    std::snprintf(buf, sizeof buf, "  %-22s %12s %12s %9s\n", k, FormatSeconds(m).c_str(), FormatSeconds(p).c_str(),
+                  err.c_str());
+    out << buf;
+  }
+}
 
 void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--tp", f.tp, "Tensor-parallel degree (Megatron column/row splits)")->check(CLI::PositiveNumber);
@@ -37,7 +73,8 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
       ->check(CLI::PositiveNumber);
 }
 
-void WriteOutputs(const SimulateArgs& a, const SimulationOutput& sim, std::ostream& out) {
+void WriteOutputs(const SimulateArgs& a, const SimulationOutput& sim, const std::optional<TraceSummary>& measured,
+                  std::ostream& out) {
   if (!a.dump_graph.empty()) {
     std::ostringstream ss;
     DumpGraph(sim.graph, ss);
@@ -51,9 +88,14 @@ void WriteOutputs(const SimulateArgs& a, const SimulationOutput& sim, std::ostre
     m.Save(a.manifest);
   }
   Json report = ReportToJson(sim.report);
+  if (measured) report["trace_comparison"] = TraceComparison(*measured, sim.report);
   if (!a.report_file.empty()) WriteJsonFile(a.report_file, report);
-  if (a.json) out << report.dump(2) << "\n";
-  else PrintReportTable(sim.report, out);
+  if (a.json) {
+    out << report.dump(2) << "\n";
+    return;
+  }
+  PrintReportTable(sim.report, out);
+  if (measured) PrintTraceComparison(report["trace_comparison"], out);
 }
 
 }  // namespace
@@ -82,13 +124,19 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
   cmd->add_option("--emit-manifest", args->manifest,
                   "Write the operators estimated without a measurement (for proteus-profile ops --manifest)");
   cmd->add_option("--dump-graph", args->dump_graph, "Write the execution graph as text");
+  cmd->add_option("--compare-trace", args->compare_trace,
+                  "PyTorch profiler (Kineto) trace of the same job: print its measured iteration beside the "
+                  "simulated one");
   cmd->callback([&out, args] {
+    // Read first: a bad trace fails before any simulation work or output.
+    std::optional<TraceSummary> measured;
+    if (!args->compare_trace.empty()) measured = ReadKinetoTrace(args->compare_trace, {}).summary;
     SimulationOutput sim = RunSimulation(args->request);
     if (args->request.explain_only) {
       out << sim.explain;
       return;
     }
-    WriteOutputs(*args, sim, out);
+    WriteOutputs(*args, sim, measured, out);
   });
 }
 
