@@ -44,6 +44,12 @@ Json ValidCostDb() {
   c.points = {{8, 13e-6, 13e-6, 14e-6}, {1 << 20, 27e-6, 26e-6, 28e-6}};
   db.PutCurve(c);
   db.interference.push_back({"gemm", "all_reduce", 1.1, 1.3});
+  Calibration cal;
+  cal.gpu = "H100-SXM5-80GB";
+  cal.params["gemm_ceiling"] = {0.8, 0.02, false};
+  cal.params["kernel_overhead_us"] = {0.5, 0.1, true};
+  cal.provenance = {{"runs", Json::array({{{"name", "r1"}, {"source", "paper"}}})}, {"cv_mean_abs_error", 0.04}};
+  db.calibrations.push_back(cal);
   db.topology_xml = "<system version=\"1\"></system>";
   return db.ToJson();
 }
