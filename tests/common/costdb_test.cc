@@ -4,16 +4,12 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "tests/common/test_keys.h"
 
 namespace proteus {
 namespace {
 
-OpKey Gemm(int64_t m, int64_t n, int64_t k) {
-  OpKey key;
-  key.kind = "gemm";
-  key.shape = {{"m", m}, {"n", n}, {"k", k}};
-  return key;
-}
+using test_keys::Gemm;
 
 CostDb SmallDb() {
   CostDb db;

@@ -2,16 +2,12 @@
 #include <gtest/gtest.h>
 
 #include "common/op_key.h"
+#include "tests/common/test_keys.h"
 
 namespace proteus {
 namespace {
 
-OpKey Gemm(int64_t m, int64_t n, int64_t k) {
-  OpKey key;
-  key.kind = "gemm";
-  key.shape = {{"m", m}, {"n", n}, {"k", k}};
-  return key;
-}
+using test_keys::Gemm;
 
 // The reason ParseOpKey gives for rejecting `text` ("(accepted)" if it does not).
 std::string Why(std::string_view text) {

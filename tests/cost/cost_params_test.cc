@@ -9,23 +9,13 @@
 #include "common/units.h"
 #include "simulator/cost/compute_cost.h"
 #include "simulator/cost/roofline.h"
+#include "tests/common/test_keys.h"
 
 namespace proteus {
 namespace {
 
-OpKey Gemm(int64_t m, int64_t n, int64_t k) {
-  OpKey key;
-  key.kind = "gemm";
-  key.shape = {{"m", m}, {"n", n}, {"k", k}};
-  return key;
-}
-
-OpKey Gelu(int64_t elements) {
-  OpKey key;
-  key.kind = "gelu";
-  key.shape = {{"elements", elements}};
-  return key;
-}
+using test_keys::Gemm;
+using test_keys::Gelu;
 
 Calibration CalibrationFor(const std::string& gpu, const CostParamValues& values) {
   Calibration c;
