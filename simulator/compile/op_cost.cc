@@ -7,7 +7,7 @@
 namespace proteus {
 
 TaskCost DbOpCoster::Cost(const Operator& local, Phase phase) const {
-  if (!OperatorRunsPhase(local, phase)) return {0, CostSource::kFixed, "other"};
+  if (!OperatorRunsPhase(local, phase)) return {0, CostSource::kFixed, "other", ""};
   OpKey key = KeyForOperator(local, phase);
   CostEstimate e = model_.Estimate(key);
   return {e.seconds, e.source, ComputeClassOf(key), key.ToString()};

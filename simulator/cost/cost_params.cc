@@ -19,6 +19,10 @@ const std::vector<CostParamSpec>& CostParamSpecs() {
       {"attention_ceiling", "fraction", 0.20, 0.95, "fused-attention efficiency ceiling (fraction of dense peak)"},
       {"memory_ceiling", "fraction", 0.30, 0.98, "fraction of HBM bandwidth memory-bound kernels reach"},
       {"kernel_overhead_us", "us", 0.5, 50, "fixed time per kernel: launch, ramp-up and tail"},
+      // Issuing one kernel costs the host ~3-10 us through PyTorch's dispatcher; eager Python
+      // between launches can add tens of microseconds.
+      {"host_launch_us", "us", 0, 100, "host time to issue one kernel: the floor of a kernel's time when the host "
+                                       "cannot run ahead"},
       {"coll_bw_eff_intra", "fraction", 0.30, 1.20, "achieved / modelled bandwidth of collectives inside a node"},
       {"coll_bw_eff_inter", "fraction", 0.30, 1.20, "achieved / modelled bandwidth of collectives across nodes"},
       {"coll_latency_us", "us", 0, 500, "extra fixed time per collective (launch, proxy, synchronisation)"},
@@ -45,6 +49,7 @@ CostParamValues UncalibratedParams(const GpuSpec& gpu) {
           {"attention_ceiling", gpu.AttentionEfficiency()},
           {"memory_ceiling", gpu.efficiency.memory},
           {"kernel_overhead_us", gpu.kernel_overhead_s / kUs},
+          {"host_launch_us", gpu.host_launch_s / kUs},
           {"coll_bw_eff_intra", 1.0},
           {"coll_bw_eff_inter", 1.0},
           {"coll_latency_us", 0.0},
@@ -67,6 +72,8 @@ GpuSpec ApplyComputeParams(GpuSpec gpu, const CostParamValues& values) {
       gpu.efficiency.memory = v;
     } else if (name == "kernel_overhead_us") {
       gpu.kernel_overhead_s = v * kUs;
+    } else if (name == "host_launch_us") {
+      gpu.host_launch_s = v * kUs;
     }
   }
   return gpu;

@@ -9,6 +9,7 @@
 //   attention_ceiling     frac  fused-attention efficiency ceiling (efficiency.h AttentionEfficiency)
 //   memory_ceiling        frac  fraction of HBM bandwidth streaming kernels reach (MemoryEfficiency)
 //   kernel_overhead_us    us    fixed time per kernel: launch, ramp-up and tail (roofline.h)
+//   host_launch_us        us    host time to issue a kernel: the floor of a kernel's time (roofline.h)
 //   coll_bw_eff_intra     frac  achieved / modelled bandwidth of collectives inside a node
 //   coll_bw_eff_inter     frac  achieved / modelled bandwidth of collectives across nodes
 //   coll_latency_us       us    extra fixed time per collective (launch, proxy, synchronisation)
@@ -48,7 +49,7 @@ using CostParamValues = std::map<std::string, double>;
 CostParamValues UncalibratedParams(const GpuSpec& gpu);
 
 /// `gpu` with the compute parameters among `values` applied (gemm_ceiling, gemm_depth_overhead,
-/// attention_ceiling, memory_ceiling, kernel_overhead_us). Precondition: names known, values within
+/// attention_ceiling, memory_ceiling, kernel_overhead_us, host_launch_us). Precondition: names known, values within
 /// bounds (ValidateCostParams).
 GpuSpec ApplyComputeParams(GpuSpec gpu, const CostParamValues& values);
 

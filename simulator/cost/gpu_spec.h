@@ -54,6 +54,10 @@ struct GpuSpec {
   // to three 64-deep stages of a multistage mainloop (CUTLASS sm80/sm90 kernels use 3-5 stages).
   // The shape sensitivity of GEMM efficiency (cost/efficiency.h); calibration may refit it.
   double gemm_depth_overhead = 128;
+  // Host time to issue one kernel when the host does not run ahead of the GPU (small kernels,
+  // Python between launches): a kernel then takes at least this long on the GPU's timeline.
+  // 0 (the default) = the host always runs ahead. Calibration may fit it (host_launch_us).
+  double host_launch_s = 0;
   std::map<std::string, std::string> sources;  // field -> datasheet / measurement it comes from
 
   /// Efficiency ceiling of matmuls in `t` (gemm_fp8 for fp8 when given, else gemm).

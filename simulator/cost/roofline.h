@@ -1,11 +1,13 @@
 // Roofline estimate of one operator call from a GPU spec alone (no measurement):
 //
-//   time = overhead + max(flops / (peak(unit, dtype) * eff_compute(size)),
-//                         bytes / (bw * eff_mem(bytes)))
+//   time = max(overhead + max(flops / (peak(unit, dtype) * eff_compute(size)),
+//                             bytes / (bw * eff_mem(bytes))),
+//              host_launch)
 //
 // peak is the dtype's tensor rate for matmuls and attention, vector_flops for CUDA-core math, and
 // the link bandwidth for host/peer copies; the efficiencies come from cost/efficiency.h; overhead
-// is the GPU's fixed per-kernel time (launch, ramp, drain).
+// is the GPU's fixed per-kernel time (launch, ramp, drain); host_launch (0 unless calibrated) is the
+// host's time to issue a kernel, the floor when the host cannot run ahead.
 //
 // Worked example, H100 bf16 gemm m=n=k=8192 (1.1e12 FLOPs, 402 MB):
 //   compute 1.1e12 / (989.4e12 * 0.767) = 1.449 ms;  memory 402e6 / (3.35e12 * 0.90) = 0.133 ms

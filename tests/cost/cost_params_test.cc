@@ -32,7 +32,7 @@ class CostParamsTest : public ::testing::Test {
 
 TEST_F(CostParamsTest, SpecsAreNamedOrderedAndBounded) {
   const auto& specs = CostParamSpecs();
-  ASSERT_EQ(specs.size(), 9u);
+  ASSERT_EQ(specs.size(), 10u);
   EXPECT_EQ(specs.front().name, "gemm_ceiling");
   EXPECT_EQ(specs.back().name, "overlap_slowdown");
   for (const auto& s : specs) {
@@ -153,6 +153,22 @@ TEST_F(CostParamsTest, OtherGpusCalibrationIsIgnored) {
   CostEstimate e = model.Estimate(Gemm(4096, 4096, 4096));
   EXPECT_EQ(e.source, CostSource::kRoofline);
   EXPECT_DOUBLE_EQ(e.seconds, Roofline(Gemm(4096, 4096, 4096), a100_).seconds);
+}
+
+}  // namespace
+}  // namespace proteus
+
+namespace proteus {
+namespace {
+
+// A kernel shorter than the host's launch time runs at the host's pace; a long one is unchanged.
+TEST(HostLaunch, FloorsShortKernelsOnly) {
+  GpuSpec gpu = ApplyComputeParams(LoadGpuSpec("A100-SXM4-80GB"), {{"host_launch_us", 20}});
+  EXPECT_DOUBLE_EQ(Roofline(test_keys::Gelu(1024), gpu).seconds, 20e-6);
+  GpuSpec plain = LoadGpuSpec("A100-SXM4-80GB");
+  OpKey big = test_keys::Gemm(8192, 8192, 8192);
+  EXPECT_DOUBLE_EQ(Roofline(big, gpu).seconds, Roofline(big, plain).seconds);
+  EXPECT_LT(Roofline(test_keys::Gelu(1024), plain).seconds, 20e-6);
 }
 
 }  // namespace
