@@ -108,7 +108,7 @@ std::optional<std::string> Unidentifiable(const Matrix& jac, const std::vector<B
   for (size_t j = 0; j < p; ++j)
     for (size_t k = j + 1; k < p; ++k) {
       double cosine = a[j][k] / std::sqrt(a[j][j] * a[k][k]);
-      if (std::fabs(cosine) > 0.9999)
+      if (std::fabs(cosine) > 0.999)
         return params[j].name + " and " + params[k].name + " change every run in the same proportion (the runs "
                "cannot tell them apart)";
     }

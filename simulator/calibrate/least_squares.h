@@ -12,7 +12,7 @@
 // of 0 or 1.
 //
 // Identifiability, checked on J at the start point before fitting: a column whose norm is below
-// 1e-9 means no residual depends on that parameter; a pair whose columns have |cosine| > 0.9999
+// 1e-9 means no residual depends on that parameter; a pair whose columns have |cosine| > 0.999
 // means the data cannot tell the two apart (the fit would trade one for the other freely).
 //
 // Worked example: r(x) = {x - 1, x - 3} on [0, 10] -> x* = 2, S = 2, sigma^2 = 2 / 1, J = {1, 1}

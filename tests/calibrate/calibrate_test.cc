@@ -164,3 +164,34 @@ TEST(Calibrate, MoreParametersThanMeasurementsIsRejected) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+// Runs of one shape that differ only in how many micro-batches they run: every GEMM has the same
+// shape, so the ceiling and the shape sensitivity scale every run alike and cannot be told apart.
+TEST(Calibrate, OneShapeOnlyCannotSeparateCeilingFromShapeSensitivity) {
+  RunSet set;
+  for (int i = 0; i < 3; ++i) {
+    MeasuredRun run = SmallRun({2, 1024, 8, 512, 1, 8 << i}, i);
+    run.measured.values["iteration_time_s"] = 0.05 * (1 << i);
+    set.runs.push_back(run);
+  }
+  std::string error = ErrorOf(set, Options({"gemm_ceiling", "gemm_depth_overhead"}));
+  EXPECT_NE(error.find("cannot tell them apart"), std::string::npos) << error;
+}
+
+// The provenance records what a later reader needs to trust or redo the fit.
+TEST(Calibrate, ProvenanceNamesRunsMethodAndErrors) {
+  CalibrationOutcome o = Calibrate(SyntheticRuns(4), Options({"gemm_ceiling"}));
+  const Json& p = o.calibration.provenance;
+  EXPECT_EQ(p.at("runs").size(), 4u);
+  EXPECT_EQ(p.at("fitted"), Json::array({"gemm_ceiling"}));
+  EXPECT_NE(p.at("method").get<std::string>().find("leave-one-out"), std::string::npos);
+  EXPECT_EQ(p.at("command").get<std::string>(), "calibrate_test");
+  EXPECT_EQ(p.at("date").get<std::string>(), "2026-12-01");
+  EXPECT_LE(p.at("cv_mean_abs_error").get<double>(), p.at("cv_max_abs_error").get<double>());
+}
+
+}  // namespace
+}  // namespace proteus
