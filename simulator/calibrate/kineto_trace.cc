@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "simulator/calibrate/kernel_classify.h"
+#include "simulator/calibrate/trace_summary.h"
 
 namespace proteus {
 namespace {
@@ -443,70 +444,13 @@ std::vector<Iteration> Iterations(const Events& e, const std::vector<size_t>& on
 
 // ---- summary ----
 
-using Intervals = std::vector<std::pair<double, double>>;
-
-Intervals Union(Intervals v) {
-  std::sort(v.begin(), v.end());
-  Intervals out;
-  for (const auto& iv : v) {
-    if (!out.empty() && iv.first <= out.back().second) out.back().second = std::max(out.back().second, iv.second);
-    else out.push_back(iv);
-  }
-  return out;
-}
-
-double Length(const Intervals& merged) {
-  double s = 0;
-  for (const auto& [a, b] : merged) s += b - a;
-  return s;
-}
-
 IterationSummary Summarize(const Events& e, const Iteration& it) {
-  IterationSummary s;
-  s.step = it.step;
-  s.start_s = it.start;
-  s.time_s = it.time;
-  Intervals compute, comm, copy;
+  std::vector<TimedActivity> activities;
   for (size_t i : it.activities) {
     const Activity& a = e.activities[i];
-    (a.category == KernelCategory::kCompute ? compute : a.category == KernelCategory::kCommunication ? comm : copy)
-        .emplace_back(a.start, a.end);
+    activities.push_back({a.start, a.end, a.category});
   }
-  Intervals busy = compute;
-  busy.insert(busy.end(), comm.begin(), comm.end());
-  double compute_s = Length(Union(compute));
-  double compute_or_comm = Length(Union(busy));
-  busy.insert(busy.end(), copy.begin(), copy.end());
-  s.compute_s = compute_s;
-  s.communication_s = Length(Union(comm));
-  s.exposed_communication_s = compute_or_comm - compute_s;  // |comm \ compute|
-  s.copy_s = Length(Union(copy));
-  s.idle_s = std::max(0.0, it.time - Length(Union(busy)));
-  s.kernels.total = static_cast<int64_t>(it.activities.size());
-  s.kernels.communication = static_cast<int64_t>(comm.size());
-  s.kernels.copy = static_cast<int64_t>(copy.size());
-  return s;
-}
-
-IterationSummary Mean(const std::vector<IterationSummary>& its) {
-  IterationSummary m;
-  if (its.empty()) return m;
-  double n = static_cast<double>(its.size());
-  m.start_s = its.front().start_s;
-  for (const auto& s : its) {
-    m.time_s += s.time_s / n;
-    m.compute_s += s.compute_s / n;
-    m.communication_s += s.communication_s / n;
-    m.exposed_communication_s += s.exposed_communication_s / n;
-    m.copy_s += s.copy_s / n;
-    m.idle_s += s.idle_s / n;
-    m.kernels.total += s.kernels.total;
-    m.kernels.mapped += s.kernels.mapped;
-    m.kernels.unmapped += s.kernels.unmapped;
-    m.kernels.communication += s.kernels.communication;
-    m.kernels.copy += s.kernels.copy;
-  }
-  return m;
+  return SummarizeIteration(it.step, it.start, it.time, activities);
 }
 
 // ---- entries ----
@@ -662,7 +606,7 @@ KinetoTrace ReadKinetoTraceJson(const Json& doc, const std::string& origin, cons
     }
     out.summary.iterations.push_back(s);
   }
-  out.summary.mean = Mean(out.summary.iterations);
+  out.summary.mean = MeanSummary(out.summary.iterations);
   out.unmapped = SortedUnmapped(unmapped);
   out.db.device = DeviceOf(doc, out.summary.device);
   entries.Into(out.db, "trace:" + std::filesystem::path(origin).filename().string());
