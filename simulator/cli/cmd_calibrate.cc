@@ -14,6 +14,7 @@
 #include "simulator/calibrate/read_runs.h"
 #include "simulator/cli/app.h"
 #include "simulator/cost/cost_params.h"
+#include "simulator/cost/gpu_family.h"
 
 namespace proteus {
 namespace {
@@ -86,6 +87,17 @@ void RunCalibrate(const CalibrateArgs& a, const std::string& command, std::ostre
   layer.device.name = a.gpu;
   for (const auto& path : a.traces) {
     KinetoTrace trace = ReadKinetoTrace(path, {});
+    if (!SameGpuFamily(trace.db.device.name, a.gpu))
+      throw UserError("--trace", path + " was measured on " + trace.db.device.name + ", not on --gpu " + a.gpu +
+                                     ": its kernel times would price another GPU");
+    // Unmapped kernels are listed (largest first), never dropped silently; ten lines, then a count.
+    for (size_t i = 0; i < trace.unmapped.size() && i < 10; ++i) {
+      const UnmappedKernel& u = trace.unmapped[i];
+      LogWarn(path + ": kernel " + u.name + " (" + std::to_string(u.count) + " calls" +
+              (u.op.empty() ? "" : ", launched by " + u.op) + ") maps to no operator; it is not in the layer");
+    }
+    if (trace.unmapped.size() > 10)
+      LogWarn(path + ": " + std::to_string(trace.unmapped.size() - 10) + " more kernel names map to no operator");
     for (const auto& [key, e] : trace.db.ops()) layer.PutOp(e);
     LogInfo(path + ": " + std::to_string(trace.db.ops().size()) + " measured entries, " +
             std::to_string(trace.summary.mean.kernels.unmapped) + " kernels mapped to no operator");

@@ -12,6 +12,7 @@
 #include "simulator/compile/op_cost.h"
 #include "simulator/cost/compute_cost.h"
 #include "simulator/cost/cost_params.h"
+#include "simulator/cost/gpu_family.h"
 #include "simulator/cost/gpu_spec.h"
 #include "simulator/cost/interference.h"
 #include "simulator/engine/engine.h"
@@ -80,13 +81,19 @@ Cluster LoadClusterFor(const RunSpec& spec) {
                                    "; any node count of a shipped family also works, e.g. dgx-h100-64)");
 }
 
-std::shared_ptr<const CostDb> LoadDatabases(const std::vector<std::string>& paths) {
+// Layers the databases, lowest first. A database measured on another GPU than the cluster's is
+// used as given (a projection may be meant) but never silently: a warning names both.
+std::shared_ptr<const CostDb> LoadDatabases(const std::vector<std::string>& paths, const std::string& gpu_type) {
   if (paths.empty()) return nullptr;
   CostDb merged;
   for (const auto& p : paths) {
     auto path = ResolveDataFile("db", p, ".json");
     if (!path) throw UserError("--db", "no database file or shipped database named \"" + p + "\"");
-    merged = CostDb::Load(*path).Overlay(merged);
+    CostDb layer = CostDb::Load(*path);
+    if (!SameGpuFamily(layer.device.name, gpu_type))
+      LogWarn(*path + ": measured on " + layer.device.name + ", but the cluster's GPUs are " + gpu_type +
+              "; its measured entries are used as they are, and a calibration applies only to its own GPU type");
+    merged = layer.Overlay(merged);
   }
   return std::make_shared<const CostDb>(std::move(merged));
 }
@@ -187,8 +194,8 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
                     ? ExpandShorthand(st.model, ToShorthand(spec.flags, st.cluster.NumGpus()))
                     : LoadStrategy(spec.strategy_file);
   ValidateStrategy(st.model, st.strategy, st.cluster);
-  st.db = LoadDatabases(spec.databases);
   st.gpu_type = st.cluster.GroupOf(0).gpu_type;
+  st.db = LoadDatabases(spec.databases, st.gpu_type);
   for (const auto& group : st.cluster.groups)
     if (group.gpu_type != st.gpu_type)
       LogWarn("cluster " + st.cluster.name + " mixes GPU types (" + st.gpu_type + ", " + group.gpu_type +

@@ -86,3 +86,23 @@ TEST_F(CalibrateLogCliTest, OneLogCannotIdentifyTwoParameters) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+// A database of another GPU is used as given but never silently: a warning names both GPUs, and a
+// calibration of another GPU type leaves the run uncalibrated (and the report says so).
+TEST(DatabaseGpuMismatch, WarnsAndAppliesNoForeignCalibration) {
+  SetLogLevel(LogLevel::kInfo);
+  testing::internal::CaptureStderr();
+  CliRun run = RunCli({"simulate", "--model", "uniform-gpt", "--cluster", "dgx-h100-1", "--tp", "1", "--dp", "1",
+                       "--db", "a100-calibrated"});
+  std::string warnings = testing::internal::GetCapturedStderr();
+  ASSERT_EQ(run.code, 0) << run.err;
+  EXPECT_NE(warnings.find("measured on A100-SXM4-80GB"), std::string::npos) << warnings;
+  EXPECT_NE(warnings.find("H100-SXM5-80GB"), std::string::npos) << warnings;
+  EXPECT_NE(run.out.find("UNCALIBRATED"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace proteus

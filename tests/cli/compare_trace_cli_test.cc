@@ -34,7 +34,8 @@ Json TwoStepTrace() {
       ++corr;
     }
   }
-  return {{"traceEvents", events}};
+  return {{"traceEvents", events},
+          {"deviceProperties", {{{"id", 0}, {"name", "NVIDIA H100 80GB HBM3"}, {"numSms", 132}}}}};
 }
 
 class CompareTraceTest : public ::testing::Test {
@@ -80,6 +81,27 @@ TEST_F(CompareTraceTest, ABadTraceFailsFirstNamingTheFile) {
   EXPECT_EQ(run.code, 2);
   EXPECT_NE(run.err.find("bad.json"), std::string::npos) << run.err;
   EXPECT_FALSE(std::filesystem::exists(Path("r.json")));
+}
+
+// `calibrate --trace` refuses a trace of another GPU than --gpu: its times would price the wrong GPU.
+TEST_F(CompareTraceTest, CalibrateRefusesATraceOfAnotherGpu) {
+  WriteJsonFile(Path("t.json"), TwoStepTrace());
+  CliRun run = RunCli({"calibrate", "--trace", Path("t.json"), "--gpu", "A100-SXM4-80GB", "-o", Path("a100.json")});
+  EXPECT_EQ(run.code, 2);
+  EXPECT_NE(run.err.find("t.json"), std::string::npos) << run.err;
+  EXPECT_NE(run.err.find("H100"), std::string::npos) << run.err;
+  EXPECT_FALSE(std::filesystem::exists(Path("a100.json")));
+}
+
+// A trace of the right GPU becomes a layer of measured entries with their trace source.
+TEST_F(CompareTraceTest, CalibrateWritesTraceEntriesAsAMeasuredLayer) {
+  WriteJsonFile(Path("t.json"), TwoStepTrace());
+  CliRun run = RunCli({"calibrate", "--trace", Path("t.json"), "--gpu", "H100-SXM5-80GB", "-o", Path("h100.json")});
+  ASSERT_EQ(run.code, 0) << run.err;
+  Json db = ReadJsonFile(Path("h100.json"));
+  ASSERT_EQ(db.at("ops").size(), 1u);
+  EXPECT_EQ(db["ops"][0].at("source").get<std::string>(), "trace:t.json");
+  EXPECT_NEAR(db["ops"][0].at("time").at("median_us").get<double>(), 600, 1e-9);
 }
 
 }  // namespace
