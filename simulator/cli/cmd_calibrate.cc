@@ -20,7 +20,7 @@ namespace proteus {
 namespace {
 
 struct CalibrateArgs {
-  std::vector<std::string> runs, traces;
+  std::vector<std::string> runs, traces, dbs;
   std::string gpu, output, params, cluster, date;
   int folds = 0, threads = 2, warmup = 1;
   bool json = false;
@@ -83,7 +83,16 @@ Json OutcomeToJson(const CalibrationOutcome& o) {
 
 void RunCalibrate(const CalibrateArgs& a, const std::string& command, std::ostream& out) {
   if (a.runs.empty() && a.traces.empty()) throw UserError("calibrate", "give measured runs and/or --trace files");
+  // The output is self-contained: the measured layers the fit used (--db), then trace entries,
+  // then the calibration, so `simulate --db <output>` predicts what the fit predicted.
   CostDb layer;
+  for (const auto& path : a.dbs) {
+    CostDb measured = CostDb::Load(path);
+    if (!SameGpuFamily(measured.device.name, a.gpu))
+      throw UserError("--db", path + " was measured on " + measured.device.name + ", not on --gpu " + a.gpu);
+    measured.calibrations.clear();  // the fit below replaces any calibration
+    layer = measured.Overlay(layer);
+  }
   layer.device.name = a.gpu;
   for (const auto& path : a.traces) {
     KinetoTrace trace = ReadKinetoTrace(path, {});
@@ -104,6 +113,8 @@ void RunCalibrate(const CalibrateArgs& a, const std::string& command, std::ostre
   }
   if (!a.runs.empty()) {
     RunSet runs = ReadRuns(a.runs, {a.cluster, a.warmup});
+    for (auto& run : runs.runs)
+      for (const auto& db : a.dbs) run.spec.databases.push_back(db);
     CalibrateOptions options;
     options.gpu = a.gpu;
     options.params = SplitNames(a.params);
@@ -140,6 +151,9 @@ void AddCalibrateCommand(CLI::App& app, std::ostream& out) {
   cmd->add_option("--folds", a->folds, "Cross-validation folds (0: leave-one-out)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--threads", a->threads, "Runs simulated in parallel")->check(CLI::PositiveNumber);
   cmd->add_option("--trace", a->traces, "PyTorch profiler (Kineto) trace: its kernels become measured entries");
+  cmd->add_option("--db", a->dbs,
+                  "Measured database layered over every run while fitting (e.g. NCCL curves) and copied into the "
+                  "output (repeatable)");
   cmd->add_option("--cluster", a->cluster, "Cluster of training logs given directly (logs name none)");
   cmd->add_option("--warmup", a->warmup, "Logged iterations dropped at the start of each log")
       ->check(CLI::NonNegativeNumber);
@@ -149,6 +163,8 @@ void AddCalibrateCommand(CLI::App& app, std::ostream& out) {
     std::string command = "proteus-sim calibrate";
     for (const auto& r : a->runs) command += " " + r;
     for (const auto& t : a->traces) command += " --trace " + t;
+    for (const auto& d : a->dbs) command += " --db " + d;
+    if (!a->cluster.empty()) command += " --cluster " + a->cluster;
     command += " --gpu " + a->gpu;
     if (!a->params.empty()) command += " --params " + a->params;
     if (a->folds) command += " --folds " + std::to_string(a->folds);

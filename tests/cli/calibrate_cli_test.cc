@@ -130,3 +130,48 @@ TEST_F(CalibrateCliTest, WritesCalibrationThatSimulateAndValidateUse) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+// A measured layer given with --db prices the runs during the fit and is copied into the output,
+// so `simulate --db <output>` predicts what the fit predicted.
+TEST(CalibrateDbCli, MeasuredLayerIsUsedInTheFitAndCopiedIntoTheOutput) {
+  SetLogLevel(LogLevel::kQuiet);
+  TempDir dir("calibrate_db_cli_test");
+  std::string runs = dir.Write("runs.json", kRuns);
+  CostDb measured;
+  measured.device.name = "NVIDIA A100-SXM4-80GB";
+  CollectiveCurve curve;
+  curve.key = {"all_reduce", 8, 1, 8, "default", "default", DType::kFp16};
+  curve.points = {{1 << 20, 40e-6, 0, 0}, {1 << 26, 700e-6, 0, 0}};
+  measured.PutCurve(curve);
+  std::string db = (dir.path() / "nccl.json").string();
+  measured.Save(db);
+  std::string out = (dir.path() / "cal.json").string();
+  CliRun r = RunCli({"calibrate", runs, "--db", db, "--gpu", "A100-SXM4-80GB", "--params", "gemm_ceiling", "-o", out});
+  ASSERT_EQ(r.code, 0) << r.err;
+  CostDb layer = CostDb::Load(out);
+  ASSERT_EQ(layer.curves().size(), 1u);
+  EXPECT_EQ(layer.curves()[0].key, curve.key);
+  ASSERT_EQ(layer.calibrations.size(), 1u);
+  EXPECT_NE(layer.calibrations[0].provenance.at("command").get<std::string>().find("--db " + db), std::string::npos);
+}
+
+TEST(CalibrateDbCli, ADatabaseOfAnotherGpuIsRefused) {
+  SetLogLevel(LogLevel::kQuiet);
+  TempDir dir("calibrate_db_cli_test2");
+  std::string runs = dir.Write("runs.json", kRuns);
+  CostDb measured;
+  measured.device.name = "NVIDIA H100 80GB HBM3";
+  std::string db = (dir.path() / "h100.json").string();
+  measured.Save(db);
+  std::string out = (dir.path() / "cal.json").string();
+  CliRun r = RunCli({"calibrate", runs, "--db", db, "--gpu", "A100-SXM4-80GB", "--params", "gemm_ceiling", "-o", out});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("h100.json"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(out));
+}
+
+}  // namespace
+}  // namespace proteus
