@@ -172,7 +172,8 @@ struct PreparedSimulation::State {
   std::string gpu_type;
   GpuSpec gpu;
   ExecGraph graph;
-  std::vector<CollectivePlan> base_plans; // per comm, uncorrected
+  std::vector<CollectivePlan> base_plans; // per comm, uncorrected (kept once a correction is applied)
+  bool plans_corrected = false;           // graph.comms hold corrected plans
   std::vector<std::optional<OpKey>> key_of_name;  // per name index: the op key it spells, if any
   double model_flops = 0;
   SimResult result;
@@ -223,7 +224,6 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
   CompileResult compiled = Compile(inputs, options);
   st.graph = std::move(compiled.graph);
   st.model_flops = compiled.summary.model_flops;
-  for (const auto& c : st.graph.comms) st.base_plans.push_back(c.plan);
   st.key_of_name.resize(st.graph.names.size());
   for (const auto& t : st.graph.tasks) {
     if (t.cost_key < 0 || st.key_of_name[t.cost_key]) continue;
@@ -260,9 +260,15 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
   }
   CollectiveCalibration cc = CollectiveParams(calibrated);
   CollectiveCorrection correction{cc.bw_eff_intra, cc.bw_eff_inter, cc.extra_latency_s};
-  for (size_t i = 0; i < st.graph.comms.size(); ++i) {
-    st.graph.comms[i].plan = st.base_plans[i];
-    if (!cc.identity()) CorrectPlan(st.graph.comms[i].plan, st.cluster, correction);
+  // Plans are copied only when a correction applies (a plain simulate never pays for the copy).
+  if (!cc.identity() && st.base_plans.empty())
+    for (const auto& c : st.graph.comms) st.base_plans.push_back(c.plan);
+  if (!cc.identity() || st.plans_corrected) {
+    for (size_t i = 0; i < st.graph.comms.size(); ++i) {
+      st.graph.comms[i].plan = st.base_plans[i];
+      if (!cc.identity()) CorrectPlan(st.graph.comms[i].plan, st.cluster, correction);
+    }
+    st.plans_corrected = !cc.identity();
   }
   st.unmeasured = compute.Unmeasured();
 
