@@ -165,6 +165,7 @@ void AddCalibrateCommand(CLI::App& app, std::ostream& out) {
     for (const auto& t : a->traces) command += " --trace " + t;
     for (const auto& d : a->dbs) command += " --db " + d;
     if (!a->cluster.empty()) command += " --cluster " + a->cluster;
+    if (a->warmup != 1) command += " --warmup " + std::to_string(a->warmup);
     command += " --gpu " + a->gpu;
     if (!a->params.empty()) command += " --params " + a->params;
     if (a->folds) command += " --folds " + std::to_string(a->folds);
