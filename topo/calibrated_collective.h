@@ -19,6 +19,7 @@ namespace proteus {
 struct CollectiveCorrection {
   double bw_eff_intra = 1, bw_eff_inter = 1;  // (0, inf): achieved / modelled bandwidth
   double extra_latency_s = 0;                 // >= 0
+  bool identity() const { return bw_eff_intra == 1 && bw_eff_inter == 1 && extra_latency_s == 0; }
 };
 
 /// Applies `c` to `plan` in place (the formula above). A plan crosses nodes when one of its flows

@@ -15,8 +15,7 @@ ComputeCostModel::ComputeCostModel(GpuSpec gpu, std::shared_ptr<const CostDb> db
                 "GPU spec \"" + gpu_.name + "\" lacks SMs, bandwidth or peaks");
   if (db_) calibration_ = db_->FindCalibration(gpu_.name);
   if (calibration_) {
-    CostParamValues values;
-    for (const auto& [name, p] : calibration_->params) values[name] = p.value;
+    CostParamValues values = ValuesOf(*calibration_);
     if (auto bad = ValidateCostParams(values))
       throw UserError("calibration for " + gpu_.name, *bad);
     gpu_ = ApplyComputeParams(std::move(gpu_), values);

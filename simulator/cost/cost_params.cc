@@ -79,8 +79,14 @@ GpuSpec ApplyComputeParams(GpuSpec gpu, const CostParamValues& values) {
   return gpu;
 }
 
-CollectiveCalibration CollectiveParams(const CostParamValues& values) {
-  CollectiveCalibration c;
+CostParamValues ValuesOf(const Calibration& calibration) {
+  CostParamValues values;
+  for (const auto& [name, p] : calibration.params) values[name] = p.value;
+  return values;
+}
+
+CollectiveCorrection CollectiveParams(const CostParamValues& values) {
+  CollectiveCorrection c;
   if (auto it = values.find("coll_bw_eff_intra"); it != values.end()) c.bw_eff_intra = it->second;
   if (auto it = values.find("coll_bw_eff_inter"); it != values.end()) c.bw_eff_inter = it->second;
   if (auto it = values.find("coll_latency_us"); it != values.end()) c.extra_latency_s = it->second * kUs;

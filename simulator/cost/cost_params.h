@@ -25,7 +25,9 @@
 #include <string_view>
 #include <vector>
 
+#include "common/costdb.h"
 #include "simulator/cost/gpu_spec.h"
+#include "topo/calibrated_collective.h"
 
 namespace proteus {
 
@@ -53,13 +55,12 @@ CostParamValues UncalibratedParams(const GpuSpec& gpu);
 /// bounds (ValidateCostParams).
 GpuSpec ApplyComputeParams(GpuSpec gpu, const CostParamValues& values);
 
-/// Collective calibration: bandwidth efficiency inside / across nodes and a fixed extra latency.
-struct CollectiveCalibration {
-  double bw_eff_intra = 1, bw_eff_inter = 1;
-  double extra_latency_s = 0;
-  bool identity() const { return bw_eff_intra == 1 && bw_eff_inter == 1 && extra_latency_s == 0; }
-};
-CollectiveCalibration CollectiveParams(const CostParamValues& values);
+/// The values of a calibration layer's parameters.
+CostParamValues ValuesOf(const Calibration& calibration);
+
+/// The collective correction of `values` (bandwidth efficiency inside / across nodes, extra
+/// latency), as topo/calibrated_collective.h applies it; identity() when none is calibrated.
+CollectiveCorrection CollectiveParams(const CostParamValues& values);
 
 /// Compute slowdown while overlapping a collective, when calibrated (nullopt: the defaults of
 /// interference.h apply).

@@ -135,6 +135,13 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   return o;
 }
 
+Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& cluster) {
+  Strategy strategy = spec.strategy_file.empty() ? ExpandShorthand(model, ToShorthand(spec.flags, cluster.NumGpus()))
+                                                 : LoadStrategy(spec.strategy_file);
+  ValidateStrategy(model, strategy, cluster);
+  return strategy;
+}
+
 std::string DescribeStrategy(const Strategy& s) {
   std::ostringstream os;
   for (size_t i = 0; i < s.mesh.size(); ++i) os << (i ? " x " : "") << s.mesh[i].name << " " << s.mesh[i].size;
@@ -163,7 +170,6 @@ std::string DescribeCalibration(const Calibration& c) {
 }  // namespace
 
 struct PreparedSimulation::State {
-  RunSpec spec;
   Model model;
   Cluster cluster;
   Strategy strategy;
@@ -175,7 +181,7 @@ struct PreparedSimulation::State {
   std::vector<CollectivePlan> base_plans; // per comm, uncorrected (kept once a correction is applied)
   bool plans_corrected = false;           // graph.comms hold corrected plans
   std::vector<std::optional<OpKey>> key_of_name;  // per name index: the op key it spells, if any
-  double model_flops = 0;
+  ReportContext context;                  // the run's facts for the report (fixed once compiled)
   SimResult result;
   Report report;
   const Calibration* calibration = nullptr;
@@ -184,17 +190,13 @@ struct PreparedSimulation::State {
 
 PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_unique<State>()) {
   State& st = *s_;
-  st.spec = spec;
   st.model = LoadModelFor(spec);
   st.cluster = LoadClusterFor(spec);
   if (spec.bandwidth_scale != 1.0) {
     if (!(spec.bandwidth_scale > 0)) throw UserError("--bandwidth-scale", "must be a positive factor");
     st.cluster = ScaleBandwidth(st.cluster, spec.bandwidth_scale);
   }
-  st.strategy = spec.strategy_file.empty()
-                    ? ExpandShorthand(st.model, ToShorthand(spec.flags, st.cluster.NumGpus()))
-                    : LoadStrategy(spec.strategy_file);
-  ValidateStrategy(st.model, st.strategy, st.cluster);
+  st.strategy = StrategyFor(spec, st.model, st.cluster);
   st.gpu_type = st.cluster.GroupOf(0).gpu_type;
   st.db = LoadDatabases(spec.databases, st.gpu_type);
   for (const auto& group : st.cluster.groups)
@@ -203,14 +205,9 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
               "): compute costs use " + st.gpu_type + " for every GPU; links and memory follow each group");
   st.gpu = LoadGpuSpec(st.gpu_type);
 
-  // Compiled with measured entries but without any calibration: Run() re-prices every task.
-  std::shared_ptr<const CostDb> measured_only;
-  if (st.db) {
-    CostDb copy = *st.db;
-    copy.calibrations.clear();
-    measured_only = std::make_shared<const CostDb>(std::move(copy));
-  }
-  ComputeCostModel compute(st.gpu, measured_only);
+  // Durations set while compiling are provisional (nothing in compile decides on them): Run()
+  // prices every task again with the calibration it is given.
+  ComputeCostModel compute(st.gpu, st.db);
   auto collectives = MakeCollectiveModel(st.cluster, st.db.get());
   DbOpCoster coster(compute);
   CompileInputs inputs;
@@ -223,7 +220,18 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
   options.symmetry = spec.symmetry;
   CompileResult compiled = Compile(inputs, options);
   st.graph = std::move(compiled.graph);
-  st.model_flops = compiled.summary.model_flops;
+  ReportContext& c = st.context;
+  c.model = st.model.name;
+  c.cluster = st.cluster.name.empty() ? spec.cluster : st.cluster.name;
+  c.strategy = DescribeStrategy(st.strategy);
+  c.gpu_type = st.gpu_type;
+  c.dtype = std::string(DTypeName(st.model.dtype));
+  c.params = st.model.Params();
+  c.global_batch = st.strategy.global_batch;
+  c.micro_batches = st.strategy.NumMicrobatches();
+  c.seq_len = st.model.seq_len;
+  c.model_flops = compiled.summary.model_flops;
+  c.peak_flops_per_gpu = st.gpu.PeakFlops(st.model.dtype);
   st.key_of_name.resize(st.graph.names.size());
   for (const auto& t : st.graph.tasks) {
     if (t.cost_key < 0 || st.key_of_name[t.cost_key]) continue;
@@ -245,9 +253,7 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
   }
   ComputeCostModel compute(st.gpu, st.priced);
   st.calibration = compute.calibration();
-  CostParamValues calibrated;
-  if (st.calibration)
-    for (const auto& [name, p] : st.calibration->params) calibrated[name] = p.value;
+  CostParamValues calibrated = st.calibration ? ValuesOf(*st.calibration) : CostParamValues{};
 
   // Price: each distinct key once, then every task that uses it.
   std::vector<std::optional<CostEstimate>> price(st.key_of_name.size());
@@ -258,15 +264,14 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
     t.duration_s = e->seconds;
     t.source = e->source;
   }
-  CollectiveCalibration cc = CollectiveParams(calibrated);
-  CollectiveCorrection correction{cc.bw_eff_intra, cc.bw_eff_inter, cc.extra_latency_s};
+  CollectiveCorrection cc = CollectiveParams(calibrated);
   // Plans are copied only when a correction applies (a plain simulate never pays for the copy).
   if (!cc.identity() && st.base_plans.empty())
     for (const auto& c : st.graph.comms) st.base_plans.push_back(c.plan);
   if (!cc.identity() || st.plans_corrected) {
     for (size_t i = 0; i < st.graph.comms.size(); ++i) {
       st.graph.comms[i].plan = st.base_plans[i];
-      if (!cc.identity()) CorrectPlan(st.graph.comms[i].plan, st.cluster, correction);
+      if (!cc.identity()) CorrectPlan(st.graph.comms[i].plan, st.cluster, cc);
     }
     st.plans_corrected = !cc.identity();
   }
@@ -277,19 +282,7 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
   engine_options.interference = InterferenceFrom(interference);
   st.result = Simulate(st.graph, engine_options);
 
-  ReportContext context;
-  context.model = st.model.name;
-  context.cluster = st.cluster.name.empty() ? st.spec.cluster : st.cluster.name;
-  context.strategy = DescribeStrategy(st.strategy);
-  context.gpu_type = st.gpu_type;
-  context.dtype = std::string(DTypeName(st.model.dtype));
-  context.params = st.model.Params();
-  context.global_batch = st.strategy.global_batch;
-  context.micro_batches = st.strategy.NumMicrobatches();
-  context.seq_len = st.model.seq_len;
-  context.model_flops = st.model_flops;
-  context.peak_flops_per_gpu = st.gpu.PeakFlops(st.model.dtype);
-  st.report = BuildReport(context, st.graph, st.result);
+  st.report = BuildReport(st.context, st.graph, st.result);
   if (st.calibration) st.report.calibration = DescribeCalibration(*st.calibration);
   return st.report;
 }
@@ -309,11 +302,7 @@ SimulationOutput RunSimulation(const SimulationRequest& request) {
   if (request.explain_only) {
     Model model = LoadModelFor(spec);
     Cluster cluster = LoadClusterFor(spec);
-    Strategy strategy = spec.strategy_file.empty()
-                            ? ExpandShorthand(model, ToShorthand(spec.flags, cluster.NumGpus()))
-                            : LoadStrategy(spec.strategy_file);
-    ValidateStrategy(model, strategy, cluster);
-    out.explain = ExplainStrategy(model, strategy);
+    out.explain = ExplainStrategy(model, StrategyFor(spec, model, cluster));
     return out;
   }
   PreparedSimulation prepared(spec);

@@ -90,7 +90,7 @@ TEST_F(CostParamsTest, MemoryCeilingSlowsStreamingKernels) {
 TEST_F(CostParamsTest, CollectiveParamsAndOverlap) {
   EXPECT_TRUE(CollectiveParams({}).identity());
   EXPECT_FALSE(OverlapSlowdown({}).has_value());
-  CollectiveCalibration c =
+  CollectiveCorrection c =
       CollectiveParams({{"coll_bw_eff_intra", 0.9}, {"coll_bw_eff_inter", 0.7}, {"coll_latency_us", 15}});
   EXPECT_DOUBLE_EQ(c.bw_eff_intra, 0.9);
   EXPECT_DOUBLE_EQ(c.bw_eff_inter, 0.7);
