@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <ctime>
+#include <exception>
 #include <map>
 #include <memory>
 #include <set>
@@ -34,8 +35,7 @@ class Problem {
   Problem(const RunSet& set, const CalibrateOptions& options) : options_(options), gpu_(LoadGpuSpec(options.gpu)) {
     std::set<std::string> types;
     std::vector<std::unique_ptr<RunEvaluator>> all(set.runs.size());
-    ParallelFor(static_cast<int>(all.size()), [&](int i) { all[i] = std::make_unique<RunEvaluator>(set.runs[i]); },
-                [&](int i) { return set.runs[i].origin; });
+    ParallelFor(static_cast<int>(all.size()), [&](int i) { all[i] = std::make_unique<RunEvaluator>(set.runs[i]); });
     for (size_t r = 0; r < set.runs.size(); ++r) {
       const MeasuredRun& run = set.runs[r];
       types.insert(all[r]->gpu_type());
@@ -82,7 +82,7 @@ class Problem {
       if (!only.empty() && !only.count(i)) return;
       if (!c) metrics[i] = evaluators_[i]->uncalibrated();
       else metrics[i] = exact ? evaluators_[i]->Exact(c) : evaluators_[i]->Fast(c);
-    }, [&](int i) { return runs_[i]->origin; });
+    });
     auto db = std::make_shared<CostDb>();
     if (!values.empty()) db->calibrations.push_back(trial);
     ComputeCostModel kernel_model(gpu_, db);
@@ -100,21 +100,17 @@ class Problem {
   }
 
  private:
-  // Runs work(0..n-1) on options.threads threads; the first error (by index) is rethrown naming
-  // origin(i).
-  void ParallelFor(int n, const std::function<void(int)>& work, const std::function<std::string(int)>& origin) {
+  // Runs work(0..n-1) on options.threads threads and rethrows the first error by index, as thrown
+  // (the evaluators name their run's origin themselves).
+  void ParallelFor(int n, const std::function<void(int)>& work) {
     std::atomic<int> next{0};
-    std::vector<std::string> errors(n);
-    std::vector<bool> user_error(n, false);
+    std::vector<std::exception_ptr> errors(n);
     auto worker = [&] {
       for (int i = next++; i < n; i = next++) {
         try {
           work(i);
-        } catch (const UserError& e) {
-          errors[i] = e.what();
-          user_error[i] = true;
-        } catch (const std::exception& e) {
-          errors[i] = e.what();
+        } catch (...) {
+          errors[i] = std::current_exception();
         }
       }
     };
@@ -122,11 +118,8 @@ class Problem {
     for (int t = 1; t < std::min(std::max(1, options_.threads), n); ++t) pool.emplace_back(worker);
     worker();
     for (auto& t : pool) t.join();
-    for (int i = 0; i < n; ++i) {
-      if (errors[i].empty()) continue;
-      if (user_error[i]) throw UserError(origin(i), errors[i]);
-      throw InternalError(origin(i) + ": " + errors[i]);
-    }
+    for (const auto& e : errors)
+      if (e) std::rethrow_exception(e);
   }
 
   const CalibrateOptions& options_;
@@ -193,9 +186,8 @@ CalibrationOutcome Calibrate(const RunSet& set, const CalibrateOptions& options)
   int p = static_cast<int>(boxes.size());
   // Expected evaluations (an estimate; the bar stops at full): the Jacobian and trial step of about
   // five iterations, the exact fitted evaluation, one per cross-validation fold.
-  int folds = options.folds > 0 ? std::min<int>(options.folds, static_cast<int>(problem.runs().size()))
-                                : static_cast<int>(problem.runs().size());
-  int total = 2 + 5 * (p + 1) + folds;
+  std::vector<std::set<int>> folds = Folds(static_cast<int>(problem.runs().size()), options.folds);
+  int total = 2 + 5 * (p + 1) + static_cast<int>(folds.size());
   std::unique_ptr<Progress> progress = options.progress ? std::make_unique<Progress>("calibrate", total) : nullptr;
   auto tick = [&](const std::string& what) {
     if (progress) progress->Advance(1, what);
@@ -227,7 +219,7 @@ CalibrationOutcome Calibrate(const RunSet& set, const CalibrateOptions& options)
   // Cross-validation: refit without each fold on the residual model linearised at the fit.
   std::vector<double> held_out = after;
   std::vector<double> u_star = ToUnit(boxes, fit.x);
-  for (const auto& fold : Folds(static_cast<int>(problem.runs().size()), options.folds)) {
+  for (const auto& fold : folds) {
     std::vector<int> train;
     for (size_t i = 0; i < ms.size(); ++i)
       if (ms[i].run < 0 || !fold.count(ms[i].run)) train.push_back(static_cast<int>(i));

@@ -44,7 +44,11 @@ RunEvaluator::RunEvaluator(const MeasuredRun& run) : run_(run) {
 }
 
 std::map<std::string, double> RunEvaluator::Exact(const Calibration* calibration) {
-  return MetricsOf(full_->Run(calibration), run_.measured);
+  try {
+    return MetricsOf(full_->Run(calibration), run_.measured);
+  } catch (const UserError& e) {
+    throw UserError(run_.origin, e.what());
+  }
 }
 
 std::map<std::string, double> RunEvaluator::Extrapolate(const Calibration* calibration) {
@@ -64,7 +68,12 @@ std::map<std::string, double> RunEvaluator::Extrapolate(const Calibration* calib
 
 std::map<std::string, double> RunEvaluator::Fast(const Calibration* calibration) {
   if (!lo_) return Exact(calibration);
-  std::map<std::string, double> out = Extrapolate(calibration);
+  std::map<std::string, double> out;
+  try {
+    out = Extrapolate(calibration);
+  } catch (const UserError& e) {
+    throw UserError(run_.origin, e.what());
+  }
   for (auto& [metric, v] : out) v *= ratio_[metric];
   return out;
 }

@@ -32,7 +32,8 @@ class RunEvaluator {
   const std::string& gpu_type() const { return gpu_type_; }
   /// The uncalibrated predictions of the run's measured metrics (exact).
   const std::map<std::string, double>& uncalibrated() const { return uncalibrated_; }
-  /// Predictions under `calibration` (null: uncalibrated), exactly or by the fast path.
+  /// Predictions under `calibration` (null: uncalibrated), exactly or by the fast path. UserError
+  /// naming the run's origin on a bad calibration.
   std::map<std::string, double> Exact(const Calibration* calibration);
   std::map<std::string, double> Fast(const Calibration* calibration);
   bool has_fast_path() const { return lo_ != nullptr; }
