@@ -64,7 +64,29 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--gbs", f.gbs, "Global batch size (default: mbs x dp)")->check(CLI::PositiveNumber);
   cmd->add_option("--schedule", f.schedule, "Pipeline schedule: gpipe, 1f1b, interleaved:V")
       ->capture_default_str();
-  cmd->add_option("--zero", f.zero, "ZeRO stage: 0, or 1 (distributed optimizer)")->check(CLI::Range(0, 1));
+  cmd->add_option("--zero", f.zero,
+                  "ZeRO stage: 0; 1 distributed optimizer (Adam states sharded over dp); 2 also gradients; 3 also "
+                  "weights, gathered per operator as DeepSpeed ZeRO-3 does")
+      ->check(CLI::Range(0, 3));
+  cmd->add_flag("--fsdp", f.fsdp,
+                "PyTorch FSDP2 (fully_shard per layer): weights, gradients and optimizer states sharded over dp, "
+                "each layer's weights all-gathered before its forward and again before its backward");
+  cmd->add_option("--fsdp-prefetch", f.fsdp_prefetch,
+                  "Sharded weights (--fsdp, --zero 3): units all-gathered ahead of the running one (default 1)")
+      ->check(CLI::Range(0, 64));
+  cmd->add_flag("!--no-reshard-after-forward", f.reshard_after_forward,
+                "Sharded weights: keep each unit's gathered weights from forward to backward (FSDP2 "
+                "reshard_after_forward=False) instead of gathering them again");
+  cmd->add_flag("--overlap-param-gather", f.overlap_param_gather,
+                "Distributed optimizer: all-gather the updated parameters during the next forward, bucket by "
+                "bucket, not after the optimizer step (Megatron-Core; default off)");
+  cmd->add_flag("--tp-comm-overlap", f.tp_comm_overlap,
+                "Pipeline the sequence-parallel all-gather / reduce-scatter with the GEMMs they feed, in tp "
+                "chunks (Transformer Engine userbuffers; needs --sp; default off)");
+  cmd->add_option("--overlap-p2p", f.overlap_p2p,
+                  "Pipeline sends beside compute: on, off (default: on for interleaved, off otherwise, as "
+                  "Megatron-Core runs them)")
+      ->check(CLI::IsMember({"on", "off"}));
   cmd->add_option("--recompute", f.recompute, "Activation recomputation: none, selective, full")
       ->capture_default_str();
   cmd->add_flag("--sp", f.sp, "Megatron sequence parallelism (with --tp)");

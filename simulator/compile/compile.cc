@@ -1,6 +1,7 @@
 #include "simulator/compile/compile.h"
 
 #include <algorithm>
+#include <limits>
 #include <map>
 #include <tuple>
 #include <unordered_map>
@@ -121,8 +122,10 @@ class Instantiator {
   }
 
   const std::vector<std::vector<GpuId>>& MirrorGroups(const Step& st, int rank, const std::vector<GpuId>& group) {
-    bool p2p = st.kind == TaskKind::kP2P;
-    auto key = std::make_tuple(p2p ? -1 - st.peer_stage : st.axis, rank);
+    bool p2p = st.kind == TaskKind::kP2P, cross_stage = !st.pp_peers.empty();
+    // Keys: a mesh axis (>= 0), a p2p peer stage (< 0), a cross-stage group (the step's name, below both).
+    int what = p2p ? -1 - st.peer_stage : cross_stage ? std::numeric_limits<int>::min() + st.name : st.axis;
+    auto key = std::make_tuple(what, rank);
     auto it = mirrors_.find(key);
     if (it != mirrors_.end()) return it->second;
     std::vector<int> nodes;
@@ -132,6 +135,8 @@ class Instantiator {
       if (r == rank || PpCoord(r) != PpCoord(rank)) continue;
       std::vector<GpuId> g2;
       if (p2p) g2 = {r, RankOnPp(r, st.peer_stage % s_.PipelineRanks())};
+      else if (cross_stage)
+        for (int p : st.pp_peers) g2.push_back(RankOnPp(r, p));
       else if (mesh_.Coord(r, st.axis) == 0 && mesh_.Group(r, st.axis) != group) g2 = mesh_.Group(r, st.axis);
       else continue;
       bool shares_node = false;
@@ -156,6 +161,15 @@ class Instantiator {
     std::vector<TaskId> deps = extra;
     for (int d : st.deps)
       if (ids[d] >= 0) deps.push_back(ids[d]);
+    // Without p2p overlap the rank waits for its sends before computing on (Megatron's blocking
+    // send_forward / send_backward in the non-interleaved schedules).
+    if (!s_.OverlapP2P() && st.kind == TaskKind::kCompute) {
+      auto pending = pending_send_.find(sim);
+      if (pending != pending_send_.end()) {
+        deps.push_back(pending->second);
+        pending_send_.erase(pending);
+      }
+    }
     for (int c : st.channels) {
       int sender = RankOnPp(rank, job_.channel_sender_stage[c] % s_.PipelineRanks());
       auto it = channel_tasks_.find(ChannelKey(c, mb, sender));
@@ -178,17 +192,21 @@ class Instantiator {
     if (st.kind == TaskKind::kCollective || st.kind == TaskKind::kP2P) {
       std::vector<GpuId> group;
       if (st.kind == TaskKind::kP2P) group = {rank, RankOnPp(rank, st.peer_stage % s_.PipelineRanks())};
+      else if (!st.pp_peers.empty())
+        for (int p : st.pp_peers) group.push_back(RankOnPp(rank, p));
       else group = mesh_.Group(rank, st.axis);
       int leader = st.kind == TaskKind::kP2P ? -1 - rank : group.front();
-      auto it = comm_of_leader.find(leader);
-      if (it == comm_of_leader.end()) {
+      // A group across pipeline ranks has members in other ranks' tails: one Comm for all of them.
+      std::map<int, CommId>& comms = st.pp_peers.empty() ? comm_of_leader : cross_stage_comms_[st.name];
+      auto it = comms.find(leader);
+      if (it == comms.end()) {
         Comm c;
         c.op = st.op;
         c.stream = st.stream;
         c.plan = Plan(st.op, group, st.bytes, st.dtype);
         if (symmetry_) AddMirrorFlows(c.plan, st, rank, group);
         c.bytes = st.bytes;
-        it = comm_of_leader.emplace(leader, static_cast<CommId>(g_.comms.size())).first;
+        it = comms.emplace(leader, static_cast<CommId>(g_.comms.size())).first;
         g_.comms.push_back(std::move(c));
       }
       t.comm = it->second;
@@ -197,6 +215,7 @@ class Instantiator {
     TaskId id = g_.AddTask(t, deps, st.mem);
     if (t.comm >= 0) g_.comms[t.comm].members.push_back(id);
     if (st.send_channel >= 0) channel_tasks_[ChannelKey(st.send_channel, mb, rank)] = id;
+    if (st.kind == TaskKind::kP2P) pending_send_[sim] = id;
     return id;
   }
 
@@ -206,6 +225,7 @@ class Instantiator {
     for (size_t k = 0; k < list.size(); ++k) {
       const Step& st = list[k];
       if (st.last_microbatch_only && mb != m_ - 1) continue;
+      if (st.first_microbatch_only && mb != 0) continue;
       std::map<int, CommId> comm_of_leader;
       for (size_t r = 0; r < sims.size(); ++r)
         ids[r][k] = EmitStep(st, sims[r].first, sims[r].second, mb, ids[r], comm_of_leader);
@@ -225,10 +245,11 @@ class Instantiator {
       std::map<int, CommId> comm_of_leader;
       for (size_t r = 0; r < sims.size(); ++r) {
         std::vector<TaskId> extra;
-        if (k == 0) {
-          // The optimizer step waits for every gradient reduction issued on this GPU.
+        if (tail[k].deps.empty()) {
+          // The optimizer step (or the tied-gradient reductions before it) waits for the backward
+          // and every gradient reduction issued on this GPU.
           const SimGpu& gpu = g_.gpus[sims[r].second];
-          for (StreamKind s : {StreamKind::kTpComm, StreamKind::kDpComm, StreamKind::kPpComm}) {
+          for (StreamKind s : {StreamKind::kCompute, StreamKind::kTpComm, StreamKind::kDpComm, StreamKind::kPpComm}) {
             const auto& q = gpu.streams[static_cast<int>(s)];
             if (!q.empty()) extra.push_back(q.back());
           }
@@ -250,6 +271,8 @@ class Instantiator {
   std::map<std::tuple<int, int>, std::vector<std::vector<GpuId>>> mirrors_;  // (axis or -1-peer, rank)
   bool symmetry_ = true;
   std::unordered_map<int64_t, TaskId> channel_tasks_;
+  std::unordered_map<int, TaskId> pending_send_;               // per simulated GPU: its last unawaited send
+  std::map<int32_t, std::map<int, CommId>> cross_stage_comms_;  // per step name: leader -> comm
 };
 
 }  // namespace

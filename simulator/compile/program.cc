@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "simulator/compile/mesh.h"
+#include "simulator/compile/weight_units.h"
 #include "simulator/model/backward.h"
 #include "simulator/strategy/validate.h"
 
@@ -33,6 +34,27 @@ struct Bucket {
   std::vector<int> axes;                // mesh axes the gradients are partial over
   int shard_axis = -1;                  // optimizer shard axis (reduce_scatter there)
   int64_t bytes = 0;
+  std::vector<int> ops;                 // operators whose weight gradients it holds
+};
+
+// The parameters one gather unit of sharded weights all-gathers (weight_units.h).
+struct UnitPlan {
+  std::string name;
+  std::vector<size_t> ks;               // positions in the stage's operator list, in order
+  int axis = -1;                        // shard axis
+  int64_t bytes = 0;                    // unsharded local weight bytes: the all_gather size
+  DType dtype = DType::kBf16;
+  std::set<std::string> weights;
+  int fwd_gather = -1, fwd_last = -1;   // forward list: its all_gather, its last compute step
+  int bwd_gather = -1, bwd_first = -1, bwd_last = -1;  // backward list
+};
+
+// A distributed-optimizer parameter all_gather moved into the next forward (overlap_param_gather).
+struct ParamGather {
+  int axis = -1;
+  int64_t bytes = 0;
+  std::vector<int> ops;
+  int id = 0;
 };
 
 bool IsCore(const Operator& op) {
@@ -52,6 +74,7 @@ class Builder {
       axis_names_.push_back(mesh_.AxisName(a));
     }
     Analyze();
+    FindTiedWeights();
     int stages = s_.VirtualStages(), pp = s_.PipelineRanks();
     job_.ranks.resize(pp);
     for (int v = 0; v < stages; ++v) job_.stages.push_back(BuildStage(v));
@@ -199,6 +222,10 @@ class Builder {
     std::set<std::string> sent_grad;              // tensors whose gradient was sent back
     std::set<std::string> bucketed;               // weights already in a bucket
     std::map<std::pair<std::vector<int>, int>, Bucket> open;
+    std::vector<UnitPlan> units;                  // sharded-weight gather units, in execution order
+    std::map<size_t, int> unit_of;                // stage position -> unit
+    int next_fwd_gather = 0, next_bwd_gather = -1;
+    std::vector<ParamGather> param_gathers;       // overlapped with the first forward
   };
 
   StageProgram BuildStage(int v) {
@@ -209,9 +236,25 @@ class Builder {
     StageProgram prog;
     prog.stage = v;
     for (int i : st.ops) PlanSaved(st, i);
-    for (size_t k = 0; k < st.ops.size(); ++k) EmitForward(st, prog.forward, st.ops[k], k);
-    for (size_t k = st.ops.size(); k-- > 0;) EmitBackward(st, prog.backward, st.ops[k], k);
+    PlanUnits(st);
+    for (size_t k = 0; k < st.ops.size(); ++k) {
+      int u = UnitAt(st, k);
+      if (u >= 0 && st.units[u].ks.front() == k) EmitForwardGathers(st, prog.forward, u);
+      size_t first_new = prog.forward.size();
+      EmitForward(st, prog.forward, st.ops[k], k);
+      if (u >= 0) AfterUnitForwardOp(st, prog.forward, u, k, first_new);
+    }
+    st.next_bwd_gather = static_cast<int>(st.units.size()) - 1;
+    for (size_t k = st.ops.size(); k-- > 0;) {
+      int u = UnitAt(st, k);
+      bool unit_begins = u >= 0 && st.units[u].ks.back() == k;  // backward runs the unit from its end
+      if (unit_begins && s_.weight_gather.reshard_after_forward) EmitBackwardGathers(st, prog.backward, u);
+      size_t first_new = prog.backward.size();
+      EmitBackward(st, prog.backward, st.ops[k], k);
+      if (u >= 0) AfterUnitBackwardOp(st, prog.backward, u, k, first_new);
+    }
     FlushBuckets(st, prog.backward, LastCompute(prog.backward));
+    PrependParamGathers(st, prog.forward);
     AccountWeights(st);
     return prog;
   }
@@ -323,7 +366,15 @@ class Builder {
       TensorLayout wl = Layout(i, t, LayoutUse::kWrite);
       if (ti.consumers.empty()) {  // a final output (the loss) is reduced to every rank
         auto convs = ConvertLayout(wl, GradientLayoutFor(wl), GlobalBytes(i, t), axis_sizes_);
-        EmitConversions(list, convs, t.name, t.dtype, Phase::kFwd, false, {step}, {});
+        if (o.local.kind == OpKind::kCrossEntropy && !convs.empty()) {
+          // Vocab-parallel cross-entropy (Megatron): the logits' max, the target logit and the sum
+          // of exponentials are each all-reduced over the vocab split; the loss is then local.
+          int last = step;
+          for (const char* part : {"max", "target logit", "sum exp"})
+            last = EmitConversions(list, convs, t.name + " " + part, t.dtype, Phase::kFwd, false, {last}, {});
+        } else {
+          EmitConversions(list, convs, t.name, t.dtype, Phase::kFwd, false, {step}, {});
+        }
       }
       std::set<int> dst;
       for (int c : ti.consumers)
@@ -471,6 +522,7 @@ class Builder {
   // ---- data-parallel gradient reduction ----
   void AddToBuckets(StageState& st, std::vector<Step>& list, int i, int wgrad_step) {
     const OpInfo& o = ops_[i];
+    if (!o.r->settings.weights.empty()) return;  // reduce-scattered per gather unit
     int shard = o.r->settings.optimizer.empty() ? -1 : mesh_.AxisIndex(o.r->settings.optimizer);
     for (const auto& t : o.local.tensors) {
       if (t.role != TensorRole::kWeight || !st.bucketed.insert(t.name).second) continue;
@@ -484,6 +536,7 @@ class Builder {
       b.axes = axes;
       b.shard_axis = shard;
       b.bytes += LocalBytes(gl, GlobalBytes(i, t), axis_sizes_);
+      b.ops.push_back(i);
       if (s_.overlap_grad_reduce && b.bytes >= s_.grad_bucket_bytes) {
         EmitBucket(st, list, b, wgrad_step);
         st.open.erase(key);
@@ -513,7 +566,9 @@ class Builder {
       if (last >= 0) s.deps = {last};
       last = Add(list, std::move(s));
     }
-    if (b.shard_axis >= 0) {
+    if (b.shard_axis >= 0 && s_.overlap_param_gather) {
+      st.param_gathers.push_back({b.shard_axis, b.bytes, b.ops, id});
+    } else if (b.shard_axis >= 0) {
       RankState& rs = job_.ranks[st.v % s_.PipelineRanks()];
       Step ag;
       ag.kind = TaskKind::kCollective;
@@ -528,6 +583,186 @@ class Builder {
     }
   }
 
+  // ---- sharded weights (ZeRO-3 / FSDP) ----
+  int UnitAt(const StageState& st, size_t k) const {
+    auto it = st.unit_of.find(k);
+    return it == st.unit_of.end() ? -1 : it->second;
+  }
+
+  void PlanUnits(StageState& st) {
+    for (size_t k = 0; k < st.ops.size(); ++k) {
+      int i = st.ops[k];
+      const OpInfo& o = ops_[i];
+      if (o.r->settings.weights.empty() || o.local.WeightParams() == 0) continue;
+      std::string name = GatherUnitOf(o.r->path, s_.weight_gather.unit);
+      // Operators without weights between a unit's operators do not split it.
+      if (st.units.empty() || st.units.back().name != name) {
+        UnitPlan u;
+        u.name = name;
+        u.axis = mesh_.AxisIndex(o.r->settings.weights);
+        st.units.push_back(std::move(u));
+      }
+      UnitPlan& u = st.units.back();
+      u.ks.push_back(k);
+      st.unit_of[k] = static_cast<int>(st.units.size()) - 1;
+      for (const auto& t : o.local.tensors) {
+        if (t.role != TensorRole::kWeight || !u.weights.insert(t.name).second) continue;
+        u.bytes += LocalBytes(Layout(i, t, LayoutUse::kRead), GlobalBytes(i, t), axis_sizes_);
+        u.dtype = t.dtype;
+      }
+    }
+  }
+
+  Step UnitCollective(const UnitPlan& u, CollOp op, Phase phase, const std::string& what) {
+    Step s;
+    s.kind = TaskKind::kCollective;
+    s.stream = StreamOfAxis(u.axis);
+    s.phase = phase;
+    s.op = op;
+    s.axis = u.axis;
+    s.bytes = u.bytes;
+    s.dtype = u.dtype;
+    s.name = g_.Intern(u.name + " " + what + " " + std::string(CollOpName(op)) + " " + axis_names_[u.axis]);
+    s.compute_class = g_.Intern(CollOpName(op));
+    return s;
+  }
+
+  // Gathers up to `prefetch` units past `u`; each is issued once the unit `prefetch` + 1 before it
+  // has finished (FSDP2 issues the next unit's all_gather when a unit's forward starts).
+  void EmitForwardGathers(StageState& st, std::vector<Step>& list, int u) {
+    int n = static_cast<int>(st.units.size()), ahead = s_.weight_gather.prefetch;
+    for (; st.next_fwd_gather <= std::min(u + ahead, n - 1); ++st.next_fwd_gather) {
+      int g = st.next_fwd_gather, gate = g - ahead - 1;
+      Step ag = UnitCollective(st.units[g], CollOp::kAllGather, Phase::kFwd, "weights");
+      if (gate >= 0) ag.deps = {st.units[gate].fwd_last};
+      ag.mem.push_back({MemCategory::kBuffers, false, st.units[g].bytes});
+      st.units[g].fwd_gather = Add(list, std::move(ag));
+    }
+  }
+
+  static int FirstComputeFrom(const std::vector<Step>& list, size_t from) {
+    for (size_t k = from; k < list.size(); ++k)
+      if (list[k].kind == TaskKind::kCompute) return static_cast<int>(k);
+    return -1;
+  }
+
+  void AfterUnitForwardOp(StageState& st, std::vector<Step>& list, int u, size_t k, size_t first_new) {
+    UnitPlan& unit = st.units[u];
+    if (unit.ks.front() == k) {
+      int first = FirstComputeFrom(list, first_new);
+      if (first >= 0) list[first].deps.push_back(unit.fwd_gather);
+    }
+    if (unit.ks.back() != k) return;
+    unit.fwd_last = LastCompute(list);
+    if (s_.weight_gather.reshard_after_forward)
+      list[unit.fwd_last].mem.push_back({MemCategory::kBuffers, true, -unit.bytes});
+  }
+
+  // Backward runs units in reverse: unit g's gather waits for unit g + prefetch + 1's backward.
+  void EmitBackwardGathers(StageState& st, std::vector<Step>& list, int u) {
+    int n = static_cast<int>(st.units.size()), ahead = s_.weight_gather.prefetch;
+    for (; st.next_bwd_gather >= std::max(u - ahead, 0); --st.next_bwd_gather) {
+      int g = st.next_bwd_gather, gate = g + ahead + 1;
+      Step ag = UnitCollective(st.units[g], CollOp::kAllGather, Phase::kBwdData, "weights");
+      if (gate < n) ag.deps = {st.units[gate].bwd_last};
+      ag.mem.push_back({MemCategory::kBuffers, false, st.units[g].bytes});
+      st.units[g].bwd_gather = Add(list, std::move(ag));
+    }
+  }
+
+  void AfterUnitBackwardOp(StageState& st, std::vector<Step>& list, int u, size_t k, size_t first_new) {
+    UnitPlan& unit = st.units[u];
+    if (unit.ks.back() == k) {
+      unit.bwd_first = FirstComputeFrom(list, first_new);
+      if (unit.bwd_first >= 0) {
+        if (unit.bwd_gather >= 0) list[unit.bwd_first].deps.push_back(unit.bwd_gather);
+        // The unit's unsharded gradients, until they are reduce-scattered.
+        list[unit.bwd_first].mem.push_back({MemCategory::kBuffers, false, unit.bytes});
+      }
+    }
+    if (unit.ks.front() != k) return;
+    unit.bwd_last = LastCompute(list);
+    list[unit.bwd_last].mem.push_back({MemCategory::kBuffers, true, -unit.bytes});  // gathered weights
+    Step rs = UnitCollective(unit, CollOp::kReduceScatter, Phase::kBwdWeight, "grads");
+    rs.deps = {unit.bwd_last};
+    if (unit.bwd_first >= 0) rs.mem.push_back({MemCategory::kBuffers, true, -unit.bytes});
+    Add(list, std::move(rs));
+  }
+
+  // ---- overlapped distributed-optimizer parameter gathers ----
+  // Puts the gathers before the forward's steps (first micro-batch only), first layers first, and
+  // makes the first operator reading a bucket's weights wait for its gather.
+  void PrependParamGathers(StageState& st, std::vector<Step>& forward) {
+    if (st.param_gathers.empty()) return;
+    std::vector<Step> out;
+    for (auto it = st.param_gathers.rbegin(); it != st.param_gathers.rend(); ++it) {
+      Step ag;
+      ag.kind = TaskKind::kCollective;
+      ag.stream = StreamOfAxis(it->axis);
+      ag.phase = Phase::kFwd;
+      ag.op = CollOp::kAllGather;
+      ag.axis = it->axis;
+      ag.bytes = it->bytes;
+      ag.first_microbatch_only = true;
+      ag.name = g_.Intern("param bucket " + std::to_string(it->id) + " all_gather " + axis_names_[it->axis] +
+                          " (overlapped)");
+      ag.compute_class = g_.Intern("all_gather");
+      out.push_back(std::move(ag));
+    }
+    int32_t shift = static_cast<int32_t>(out.size());
+    for (auto& step : forward) {
+      for (auto& d : step.deps) d += shift;
+      out.push_back(std::move(step));
+    }
+    for (int32_t g = 0; g < shift; ++g) {
+      const ParamGather& pg = st.param_gathers[st.param_gathers.size() - 1 - g];
+      int first = -1;
+      for (int op : pg.ops)
+        if (auto f = st.fwd_step.find(op); f != st.fwd_step.end() && (first < 0 || f->second < first)) first = f->second;
+      if (first >= 0) out[first + shift].deps.push_back(g);
+    }
+    forward = std::move(out);
+  }
+
+  // ---- weights shared across pipeline ranks ----
+  // Megatron's embedding group: the word embedding's gradient (fp32 main grad) is all-reduced
+  // between the first and last pipeline ranks before the optimizer step.
+  std::vector<Step> TiedGradientReductions(int p) {
+    std::vector<Step> out;
+    for (const auto& [name, tied] : tied_weights_) {
+      if (std::find(tied.ranks.begin(), tied.ranks.end(), p) == tied.ranks.end()) continue;
+      Step s;
+      s.kind = TaskKind::kCollective;
+      s.stream = StreamKind::kDpComm;
+      s.phase = Phase::kStep;
+      s.op = CollOp::kAllReduce;
+      s.pp_peers = tied.ranks;
+      s.bytes = tied.params * DTypeBytes(DType::kFp32);
+      s.dtype = DType::kFp32;
+      s.name = g_.Intern("tied " + name + " grad all_reduce pp");
+      s.compute_class = g_.Intern("all_reduce");
+      out.push_back(std::move(s));
+    }
+    return out;
+  }
+
+  void FindTiedWeights() {
+    int pp = s_.PipelineRanks();
+    if (pp < 2) return;
+    std::map<std::string, std::set<int>> ranks;
+    std::map<std::string, int64_t> params;
+    for (size_t i = 0; i < ops_.size(); ++i)
+      for (const auto& t : ops_[i].local.tensors) {
+        if (t.role != TensorRole::kWeight) continue;
+        ranks[t.name].insert(ops_[i].stage % pp);
+        int64_t local = LocalBytes(Layout(static_cast<int>(i), t, LayoutUse::kRead), GlobalBytes(static_cast<int>(i), t),
+                                   axis_sizes_) / DTypeBytes(t.dtype);
+        params[t.name] = std::max(params[t.name], local);
+      }
+    for (const auto& [name, r] : ranks)
+      if (r.size() > 1) tied_weights_[name] = {std::vector<int>(r.begin(), r.end()), params[name]};
+  }
+
   // ---- static memory and the optimizer step ----
   void AccountWeights(StageState& st) {
     RankState& rs = job_.ranks[st.v % s_.PipelineRanks()];
@@ -539,7 +774,8 @@ class Builder {
         int64_t params = LocalBytes(Layout(i, t, LayoutUse::kRead), GlobalBytes(i, t), axis_sizes_) / DTypeBytes(t.dtype);
         int grad_div = o.r->settings.grads.empty() ? 1 : s_.AxisSize(o.r->settings.grads);
         int opt_div = o.r->settings.optimizer.empty() ? 1 : s_.AxisSize(o.r->settings.optimizer);
-        rs.weight_bytes += params * DTypeBytes(t.dtype);
+        int weight_div = o.r->settings.weights.empty() ? 1 : s_.AxisSize(o.r->settings.weights);
+        rs.weight_bytes += params * DTypeBytes(t.dtype) / weight_div;
         rs.grad_bytes += params * DTypeBytes(t.dtype) / grad_div;
         rs.optimizer_bytes += params * kAdamStateBytesPerParam / opt_div;
         rs.step_params += params / opt_div;
@@ -559,9 +795,12 @@ class Builder {
     if (!c.key.empty()) step.cost_key = g_.Intern(c.key);
     step.compute_class = g_.Intern(c.compute_class);
     step.name = g_.Intern("optimizer step");
-    std::vector<Step> tail = {step};
+    std::vector<Step> tail = TiedGradientReductions(p);
+    for (size_t k = 0; k < tail.size(); ++k) step.deps.push_back(static_cast<int32_t>(k));
+    int32_t step_index = static_cast<int32_t>(tail.size());
+    tail.push_back(step);
     for (auto& ag : rs.tail) {
-      ag.deps = {0};
+      ag.deps = {step_index};
       tail.push_back(ag);
     }
     rs.tail = std::move(tail);
@@ -579,6 +818,11 @@ class Builder {
   std::map<std::string, int> channels_;
   std::vector<int> channel_sender_;
   int bucket_count_ = 0;
+  struct TiedWeight {
+    std::vector<int> ranks;  // pipeline ranks holding a copy
+    int64_t params = 0;      // local parameters of one copy
+  };
+  std::map<std::string, TiedWeight> tied_weights_;
 };
 
 }  // namespace

@@ -11,6 +11,14 @@
 // consumers converted to the layout it expects, bwd_data and bwd_weight steps, sends of input
 // gradients to earlier stages, and data-parallel gradient buckets (issued in the last micro-batch
 // only) as soon as their last gradient is written.
+// Sharded weights (ZeRO-3 / FSDP, weight_units.h) add, per gather unit, an all_gather before the
+// unit's forward and (resharded) again before its backward, `prefetch` units ahead, and a
+// reduce_scatter of its gradients after its backward, every micro-batch. The distributed
+// optimizer's parameter all_gathers run after the optimizer step (the rank's tail), or, with
+// overlap_param_gather, at the start of the first micro-batch's forward, each bucket before the
+// first operator that reads it (the next iteration's forward, by steady state). Weights shared by
+// several pipeline ranks (tied embeddings) get their gradients all-reduced across those ranks
+// before the optimizer step, as Megatron's embedding group does.
 #pragma once
 
 #include <cstdint>
@@ -41,9 +49,11 @@ struct Step {
   double flops = 0;
   bool recompute = false;
   bool last_microbatch_only = false;  // gradient buckets: once per iteration
+  bool first_microbatch_only = false; // overlapped parameter all-gathers: once per iteration
   // Collectives and p2p.
   CollOp op = CollOp::kAllReduce;
   int axis = -1;               // mesh axis of a collective
+  std::vector<int> pp_peers;   // a collective across pipeline ranks (tied embeddings): its ranks
   int64_t bytes = 0;
   DType dtype = DType::kBf16;
   int peer_stage = -1;         // p2p: the virtual stage receiving

@@ -29,7 +29,8 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
-                       "grad_bucket_mb"});
+                       "grad_bucket_mb", "fsdp", "fsdp_prefetch", "reshard_after_forward", "overlap_param_gather",
+                       "tp_comm_overlap", "overlap_p2p"});
   StrategyFlags f;
   f.tp = static_cast<int>(BoundedOr(s, "tp", kMaxGpus, 1));
   f.pp = static_cast<int>(BoundedOr(s, "pp", kMaxGpus, 1));
@@ -41,8 +42,14 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.gbs = static_cast<int>(BoundedOr(s, "gbs", kMaxBatch, 0));
   f.schedule = s.StrOr("schedule", "1f1b");
   int64_t zero = s.IntOr("zero", 0);
-  if (zero != 0 && zero != 1) s.FailField("zero", "supported ZeRO stages are 0 and 1");
+  if (zero < 0 || zero > 3) s.FailField("zero", "supported ZeRO stages are 0, 1, 2 and 3, got " + std::to_string(zero));
   f.zero = static_cast<int>(zero);
+  f.fsdp = s.BoolOr("fsdp", false);
+  f.fsdp_prefetch = static_cast<int>(s.IntOr("fsdp_prefetch", -1));
+  f.reshard_after_forward = s.BoolOr("reshard_after_forward", true);
+  f.overlap_param_gather = s.BoolOr("overlap_param_gather", false);
+  f.tp_comm_overlap = s.BoolOr("tp_comm_overlap", false);
+  if (s.Has("overlap_p2p")) f.overlap_p2p = s.Bool("overlap_p2p") ? "on" : "off";
   f.recompute = s.StrOr("recompute", "none");
   f.sp = s.BoolOr("sp", false);
   f.pp_layers = s.StrOr("pp_layers", "");

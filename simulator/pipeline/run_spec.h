@@ -16,7 +16,13 @@ struct StrategyFlags {
   int tp = 1, pp = 1, dp = 0;         // dp 0: fill the cluster (GPUs / (tp*pp))
   int mbs = 1, gbs = 0;               // gbs 0: mbs * dp (one micro-batch per pipeline)
   std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V
-  int zero = 0;                       // 0 or 1
+  int zero = 0;                       // 0..3 (ZeRO stage)
+  bool fsdp = false;                  // PyTorch FSDP2: weights, grads, optimizer sharded, one unit per layer
+  int fsdp_prefetch = -1;             // -1: the default (1)
+  bool reshard_after_forward = true;  // FSDP2's reshard_after_forward
+  bool overlap_param_gather = false;  // Megatron-Core --overlap-param-gather
+  bool tp_comm_overlap = false;       // Megatron-Core --tp-comm-overlap
+  std::string overlap_p2p;            // "" (schedule default), "on", "off"
   std::string recompute = "none";     // none | selective | full
   bool sp = false;
   std::string pp_layers;              // "10,12,12,14": layers per stage (uneven split)

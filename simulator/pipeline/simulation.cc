@@ -128,6 +128,14 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   o.global_batch = f.gbs;
   o.schedule = f.schedule;
   o.zero = f.zero;
+  o.fsdp = f.fsdp;
+  if (f.fsdp_prefetch >= 0) o.weight_gather.prefetch = f.fsdp_prefetch;
+  o.weight_gather.reshard_after_forward = f.reshard_after_forward;
+  o.overlap_param_gather = f.overlap_param_gather;
+  o.tp_comm_overlap = f.tp_comm_overlap;
+  if (f.overlap_p2p == "on") o.overlap_p2p_comm = true;
+  else if (f.overlap_p2p == "off") o.overlap_p2p_comm = false;
+  else if (!f.overlap_p2p.empty()) throw UserError("--overlap-p2p", "expected on or off, got '" + f.overlap_p2p + "'");
   o.recompute = f.recompute;
   o.sequence_parallel = f.sp;
   if (!f.pp_layers.empty()) o.pp_layers = ParseLayerList(f.pp_layers);

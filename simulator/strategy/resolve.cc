@@ -28,22 +28,38 @@ struct Resolver {
   const Strategy& strategy;
   ResolvedModel& out;
 
-  EffectiveSettings ApplyRules(EffectiveSettings eff, const std::string& path) {
+  // `applied` collects the rules that reached the node (the defaults as index nodes.size()).
+  EffectiveSettings ApplyRules(EffectiveSettings eff, const std::string& path, std::vector<size_t>& applied) {
     for (size_t i = 0; i < strategy.nodes.size(); ++i) {
       if (!MatchGlob(strategy.nodes[i].match, path)) continue;
       ++out.rule_matches[i];
       eff.Apply(strategy.nodes[i].settings, path);
+      applied.push_back(i);
     }
     return eff;
   }
 
-  void Visit(const Module& m, const std::string& path, const EffectiveSettings& inherited) {
-    EffectiveSettings eff = ApplyRules(inherited, path);
+  const NodeSettings& RuleSettings(size_t i) const {
+    return i == strategy.nodes.size() ? strategy.defaults : strategy.nodes[i].settings;
+  }
+
+  // A rule's partition dim is used when some operator it reaches iterates that dim.
+  void NotePartitionDims(const Operator& op, const std::vector<size_t>& applied) {
+    for (size_t i : applied)
+      for (const auto& [dim, axis] : RuleSettings(i).partition)
+        if (axis && op.FindDim(dim)) out.partition_dims_used[i].insert(dim);
+  }
+
+  void Visit(const Module& m, const std::string& path, const EffectiveSettings& inherited,
+             std::vector<size_t> applied) {
+    EffectiveSettings eff = ApplyRules(inherited, path, applied);
     for (const auto& op : m.ops) {
       std::string op_path = JoinPath(path, op.name);
-      out.ops.push_back({op_path, path, &op, ApplyRules(eff, op_path)});
+      std::vector<size_t> op_applied = applied;
+      out.ops.push_back({op_path, path, &op, ApplyRules(eff, op_path, op_applied)});
+      NotePartitionDims(op, op_applied);
     }
-    for (const auto& c : m.children) Visit(c, JoinPath(path, c.name), eff);
+    for (const auto& c : m.children) Visit(c, JoinPath(path, c.name), eff, applied);
   }
 };
 
@@ -52,9 +68,10 @@ struct Resolver {
 ResolvedModel ResolveStrategy(const Model& model, const Strategy& strategy) {
   ResolvedModel out;
   out.rule_matches.assign(strategy.nodes.size(), 0);
+  out.partition_dims_used.assign(strategy.nodes.size() + 1, {});
   EffectiveSettings root;
   root.Apply(strategy.defaults, "");
-  Resolver{strategy, out}.Visit(model.root, "", root);
+  Resolver{strategy, out}.Visit(model.root, "", root, {strategy.nodes.size()});
   return out;
 }
 

@@ -12,6 +12,7 @@
 #pragma once
 
 #include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -42,6 +43,8 @@ struct ResolvedOp {
 struct ResolvedModel {
   std::vector<ResolvedOp> ops;       // every operator, in execution order
   std::vector<int> rule_matches;     // per strategy rule: nodes (modules + ops) it matched
+  /// Per strategy rule, then the defaults (last): the partition dims some operator it reaches has.
+  std::vector<std::set<std::string>> partition_dims_used;
 };
 
 /// Resolves `strategy` over `model`. Pure: no validation beyond glob syntax (see ValidateStrategy).

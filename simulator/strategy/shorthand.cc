@@ -150,9 +150,18 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   if (o.dp < 1) throw UserError("--dp", "must be >= 1");
   if (o.micro_batch < 1) throw UserError("--mbs", "must be >= 1");
   if (o.global_batch < 0) throw UserError("--gbs", "must be >= 1");
-  if (o.zero < 0 || o.zero > 2)
-    throw UserError("--zero", "supported stages are 0, 1 (distributed optimizer) and 2 (sharded gradients); got " +
-                                  std::to_string(o.zero));
+  if (o.zero < 0 || o.zero > 3)
+    throw UserError("--zero", "supported stages are 0, 1 (distributed optimizer), 2 (sharded gradients) and 3 "
+                              "(sharded weights); got " + std::to_string(o.zero));
+  if (o.fsdp && o.zero != 0 && o.zero != 3)
+    throw UserError("--fsdp", "FSDP shards weights, gradients and optimizer states (ZeRO-3); it cannot be "
+                              "combined with --zero " + std::to_string(o.zero));
+  if (o.overlap_param_gather && (o.fsdp || o.zero < 1 || o.zero > 2))
+    throw UserError("--overlap-param-gather", "overlaps the distributed optimizer's parameter all-gather; it needs "
+                                              "--zero 1 or 2 (sharded weights are gathered per unit anyway)");
+  if (o.tp_comm_overlap && !o.sequence_parallel)
+    throw UserError("--tp-comm-overlap", "overlaps the all-gather / reduce-scatter of sequence parallelism; "
+                                         "give --sp too (Megatron-Core requires it)");
   auto recompute = ParseRecompute(o.recompute);
   if (!recompute) throw UserError("--recompute", "expected none, selective or full; got '" + o.recompute + "'");
 
@@ -164,9 +173,16 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.schedule = ParseScheduleFlag(o.schedule);
   s.grad_bucket_bytes = o.grad_bucket_bytes;
   s.overlap_grad_reduce = o.overlap_grad_reduce;
+  s.overlap_param_gather = o.overlap_param_gather;
+  s.tp_comm_overlap = o.tp_comm_overlap;
+  s.overlap_p2p_comm = o.overlap_p2p_comm;
+  s.weight_gather = o.weight_gather;
+  s.weight_gather.unit = o.fsdp ? GatherUnit::kBlock : GatherUnit::kOperator;
   s.defaults.partition["b"] = "dp";
-  if (o.zero >= 1) s.defaults.optimizer = "dp";
-  if (o.zero >= 2) s.defaults.grads = "dp";
+  int zero = o.fsdp ? 3 : o.zero;
+  if (zero >= 1) s.defaults.optimizer = "dp";
+  if (zero >= 2) s.defaults.grads = "dp";
+  if (zero >= 3) s.defaults.weights = "dp";
   AddPartitionRules(model, o, s);
   if (s.VirtualStages() > 1) AddStageRules(model, s.VirtualStages(), o.pp_layers, s);
   else if (!o.pp_layers.empty() && o.pp_layers.size() != 1)

@@ -9,7 +9,9 @@
 //   --pp   gives the blocks "layers.<i>" contiguous stages (even split, the remainder to the first
 //          stages, or --pp-layers), top-level modules before the blocks to the first stage and those
 //          after them to the last;
-//   --zero 1 shards the optimizer states over dp (and the gradients are reduce-scattered);
+//   --zero 1 shards the optimizer states over dp (and the gradients are reduce-scattered), 2 also
+//          the gradients, 3 also the weights (gathered per operator, DeepSpeed ZeRO-3);
+//   --fsdp   shards weights, gradients and optimizer states over dp, gathered per layer (FSDP2);
 //   --recompute none|selective|full sets recompute on every block.
 // Rules are emitted per layer-independent path ("layers.*.mlp.fc1") when every layer agrees.
 //
@@ -19,6 +21,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -32,7 +35,12 @@ struct ShorthandOptions {
   int64_t micro_batch = 1;
   int64_t global_batch = 0;           // 0: micro_batch * dp (one micro-batch per iteration)
   std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V
-  int zero = 0;                       // 0 or 1 (2 shards gradients too)
+  int zero = 0;                       // 1 optimizer, 2 also gradients, 3 also weights (DeepSpeed units)
+  bool fsdp = false;                  // weights, grads, optimizer sharded; FSDP2 units (one per layer)
+  WeightGather weight_gather;         // prefetch, reshard_after_forward (unit set by zero 3 / fsdp)
+  bool overlap_param_gather = false;
+  bool tp_comm_overlap = false;
+  std::optional<bool> overlap_p2p_comm;
   std::string recompute = "none";     // none | selective | full
   bool sequence_parallel = false;
   std::vector<int> pp_layers;         // layers per stage (uneven split); empty: even split

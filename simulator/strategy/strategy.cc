@@ -14,6 +14,9 @@ constexpr std::array<std::pair<ScheduleKind, std::string_view>, 3> kScheduleName
     {ScheduleKind::kGPipe, "gpipe"}, {ScheduleKind::k1F1B, "1f1b"},
     {ScheduleKind::kInterleaved, "interleaved"}}};
 
+constexpr std::array<std::pair<GatherUnit, std::string_view>, 2> kGatherUnitNames = {{
+    {GatherUnit::kOperator, "operator"}, {GatherUnit::kBlock, "block"}}};
+
 // Mesh axes given as a JSON object lose their order (keys are sorted), so the object form is only
 // accepted for the conventional names, ordered as Megatron orders ranks (tp fastest).
 constexpr std::array<std::string_view, 5> kConventionalAxisOrder = {"pp", "dp", "cp", "ep", "tp"};
@@ -140,6 +143,33 @@ Json SettingsToJson(const NodeSettings& s) {
   return j;
 }
 
+// Prefetch depths past a few units buy nothing (the gathers already run ahead of compute) and hold
+// that many units' parameters.
+constexpr int64_t kMaxPrefetch = 64;
+
+WeightGather ParseWeightGather(const JsonView& v) {
+  v.RejectUnknownKeys({"unit", "prefetch", "reshard_after_forward"});
+  WeightGather g;
+  if (v.Has("unit")) {
+    auto u = ParseGatherUnit(v.Str("unit"));
+    if (!u) v.FailField("unit", "expected block (FSDP2: one unit per layer) or operator (DeepSpeed ZeRO-3)");
+    g.unit = *u;
+  }
+  int64_t prefetch = v.IntOr("prefetch", g.prefetch);
+  if (prefetch < 0 || prefetch > kMaxPrefetch)
+    v.FailField("prefetch", "must be within [0, " + std::to_string(kMaxPrefetch) + "], got " + std::to_string(prefetch));
+  g.prefetch = static_cast<int>(prefetch);
+  g.reshard_after_forward = v.BoolOr("reshard_after_forward", g.reshard_after_forward);
+  return g;
+}
+
+bool AnyWeightsSharded(const Strategy& s) {
+  if (s.defaults.weights && !s.defaults.weights->empty()) return true;
+  for (const auto& r : s.nodes)
+    if (r.settings.weights && !r.settings.weights->empty()) return true;
+  return false;
+}
+
 }  // namespace
 
 std::string_view RecomputeName(Recompute r) {
@@ -193,11 +223,24 @@ int64_t Strategy::NumMicrobatches() const {
   return per_step > 0 ? global_batch / per_step : 0;
 }
 
+std::string_view GatherUnitName(GatherUnit u) {
+  for (auto& [unit, n] : kGatherUnitNames)
+    if (unit == u) return n;
+  return "?";
+}
+std::optional<GatherUnit> ParseGatherUnit(std::string_view name) {
+  for (auto& [unit, n] : kGatherUnitNames)
+    if (n == name) return unit;
+  return std::nullopt;
+}
+
+
 Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   JsonView root(doc, origin);
   root.RequireFormat("proteus.strategy", 1);
   root.RejectUnknownKeys({"format", "mesh", "micro_batch", "global_batch", "schedule", "grad_bucket_bytes",
-                          "overlap_grad_reduce", "defaults", "nodes", "comment"});
+                          "overlap_grad_reduce", "overlap_param_gather", "tp_comm_overlap", "overlap_p2p_comm",
+                          "weight_gather", "defaults", "nodes", "comment"});
   Strategy s;
   s.origin = origin;
   s.mesh = ParseMesh(root.At("mesh"));
@@ -207,6 +250,10 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   if (auto sch = root.Find("schedule")) s.schedule = ParseSchedule(*sch);
   s.grad_bucket_bytes = root.PositiveIntOr("grad_bucket_bytes", kDefaultGradBucketBytes);
   s.overlap_grad_reduce = root.BoolOr("overlap_grad_reduce", true);
+  s.overlap_param_gather = root.BoolOr("overlap_param_gather", false);
+  s.tp_comm_overlap = root.BoolOr("tp_comm_overlap", false);
+  if (root.Has("overlap_p2p_comm")) s.overlap_p2p_comm = root.Bool("overlap_p2p_comm");
+  if (auto g = root.Find("weight_gather")) s.weight_gather = ParseWeightGather(*g);
   if (auto d = root.Find("defaults")) s.defaults = ParseSettings(*d, false);
   if (auto nodes = root.Find("nodes")) {
     for (size_t i = 0; i < nodes->Size(); ++i) {
@@ -238,6 +285,13 @@ Json StrategyToJson(const Strategy& s) {
     nodes.push_back(n);
   }
   j["nodes"] = nodes;
+  j["overlap_param_gather"] = s.overlap_param_gather;
+  j["tp_comm_overlap"] = s.tp_comm_overlap;
+  if (s.overlap_p2p_comm) j["overlap_p2p_comm"] = *s.overlap_p2p_comm;
+  if (AnyWeightsSharded(s))
+    j["weight_gather"] = {{"unit", std::string(GatherUnitName(s.weight_gather.unit))},
+                          {"prefetch", s.weight_gather.prefetch},
+                          {"reshard_after_forward", s.weight_gather.reshard_after_forward}};
   return j;
 }
 

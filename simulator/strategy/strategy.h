@@ -64,6 +64,24 @@ struct StrategyRule {
 
 inline constexpr int64_t kDefaultGradBucketBytes = 25 * 1024 * 1024;  // PyTorch DDP bucket_cap_mb=25
 
+/// How sharded weights (layouts.weights "sharded:<axis>": ZeRO-3, FSDP) are gathered for compute.
+/// A unit's parameters are all-gathered before its first operator runs and freed after its last
+/// (forward, and again in backward); its gradients are reduce-scattered after its backward, every
+/// micro-batch (DeepSpeed ZeRO-3 and FSDP both reduce each micro-batch's gradients).
+enum class GatherUnit {
+  kOperator,  // DeepSpeed ZeRO-3: each submodule's parameters, fetched as the submodule runs
+  kBlock,     // PyTorch FSDP2 fully_shard per top-level module: each transformer layer, the embedding, the head
+};
+std::string_view GatherUnitName(GatherUnit u);  // "operator", "block"
+std::optional<GatherUnit> ParseGatherUnit(std::string_view name);
+
+struct WeightGather {
+  GatherUnit unit = GatherUnit::kBlock;
+  int prefetch = 1;                   // units gathered ahead of the running one (FSDP2 and ZeRO-3 both 1)
+  bool reshard_after_forward = true;  // free after forward, gather again for backward (FSDP2 default)
+  bool operator==(const WeightGather&) const = default;
+};
+
 struct Strategy {
   std::string origin;                 // file or "shorthand", for messages
   std::vector<MeshAxis> mesh;         // outermost first
@@ -72,6 +90,19 @@ struct Strategy {
   Schedule schedule;
   int64_t grad_bucket_bytes = kDefaultGradBucketBytes;
   bool overlap_grad_reduce = true;    // issue each bucket as soon as its last gradient is ready
+  /// Distributed optimizer: all-gather the updated parameters during the next forward, each bucket
+  /// before its first use, instead of after the optimizer step (Megatron-Core overlap_param_gather,
+  /// default off).
+  bool overlap_param_gather = false;
+  /// Pipeline GEMMs with the tensor-parallel all-gather / reduce-scatter they consume or produce, in
+  /// tp chunks (Transformer Engine userbuffers; Megatron-Core tp_comm_overlap, default off; needs
+  /// sequence parallelism).
+  bool tp_comm_overlap = false;
+  /// Pipeline p2p sends run beside compute (true) or the sending rank waits for them (false).
+  /// Unset: Megatron-Core's behaviour, overlapped for the interleaved schedule (overlap_p2p_comm,
+  /// default on) and blocking for the others (send_forward_recv_backward waits).
+  std::optional<bool> overlap_p2p_comm;
+  WeightGather weight_gather;         // used where weights are sharded
   NodeSettings defaults;              // root settings
   std::vector<StrategyRule> nodes;
 
@@ -87,6 +118,8 @@ struct Strategy {
   int DataParallel() const { return AxisSize("dp"); }
   /// Micro-batches per iteration: global / (micro * dp) (exact when validated).
   int64_t NumMicrobatches() const;
+  /// Whether p2p sends overlap compute, with the schedule's default applied.
+  bool OverlapP2P() const { return overlap_p2p_comm.value_or(schedule.kind == ScheduleKind::kInterleaved); }
 };
 
 /// Reads a proteus.strategy/1 file. UserError naming the file and field on any problem.

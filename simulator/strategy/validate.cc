@@ -31,9 +31,7 @@ void CheckAxis(const Strategy& s, const std::string& where, const std::string& a
 void CheckSettings(const Strategy& s, const NodeSettings& n, const std::string& where) {
   for (const auto& [dim, axis] : n.partition)
     if (axis) CheckAxis(s, where + ".partition." + dim, *axis);
-  if (n.weights && !n.weights->empty())
-    throw UserError(s.origin, where + ".layouts.weights: sharded weights (ZeRO-3 / FSDP) are not implemented "
-                                      "yet; use replicated weights with sharded optimizer/grads");
+  if (n.weights && !n.weights->empty()) CheckAxis(s, where + ".layouts.weights", *n.weights);
   if (n.grads && !n.grads->empty()) CheckAxis(s, where + ".layouts.grads", *n.grads);
   if (n.optimizer && !n.optimizer->empty()) CheckAxis(s, where + ".layouts.optimizer", *n.optimizer);
   if (n.offload_optimizer && *n.offload_optimizer)
@@ -68,8 +66,20 @@ void CheckMeshAndBatch(const Strategy& s, int cluster_gpus) {
   if (s.grad_bucket_bytes < 1) throw UserError(s.origin, "grad_bucket_bytes must be positive");
 }
 
+// A partition of a dim no operator under the rule has would change nothing: a typo ("ff" for "f")
+// that silently leaves the model unsplit.
+void CheckPartitionDimsUsed(const Strategy& s, const NodeSettings& n, const std::set<std::string>& used,
+                            const std::string& where, const std::string& reach) {
+  for (const auto& [dim, axis] : n.partition)
+    if (axis && !used.count(dim))
+      throw UserError(s.origin, where + ".partition." + dim + ": no operator " + reach + " has a dim '" + dim +
+                                    "', so this partition would be ignored (see the model's dims with "
+                                    "proteus-sim simulate --explain, or docs/models.md)");
+}
+
 void CheckRules(const Strategy& s, const ResolvedModel& r, const Model& model) {
   CheckSettings(s, s.defaults, "defaults");
+  CheckPartitionDimsUsed(s, s.defaults, r.partition_dims_used.back(), "defaults", "of model " + model.name);
   for (size_t i = 0; i < s.nodes.size(); ++i) {
     std::string where = "nodes[" + std::to_string(i) + "]";
     if (auto bad = CheckGlob(s.nodes[i].match))
@@ -78,6 +88,8 @@ void CheckRules(const Strategy& s, const ResolvedModel& r, const Model& model) {
       throw UserError(s.origin, where + ".match '" + s.nodes[i].match + "' matches no module or operator of model " +
                                     model.name);
     CheckSettings(s, s.nodes[i].settings, where);
+    CheckPartitionDimsUsed(s, s.nodes[i].settings, r.partition_dims_used[i], where,
+                           "under '" + s.nodes[i].match + "'");
   }
 }
 
@@ -125,6 +137,22 @@ void CheckStages(const Strategy& s, const ResolvedModel& r) {
 
 void CheckLayouts(const Strategy& s, const ResolvedOp& op) {
   const auto& e = op.settings;
+  if (!e.weights.empty()) {
+    if (e.grads != e.weights || e.optimizer != e.weights)
+      throw UserError(s.origin, op.path + ": weights sharded over " + e.weights +
+                                    " need the gradients and optimizer states sharded over it too (ZeRO-3 "
+                                    "implies ZeRO-2 and ZeRO-1)");
+    // Sharding over an axis that already splits the weight would shard it twice.
+    for (const auto& t : op.op->tensors) {
+      if (t.role != TensorRole::kWeight) continue;
+      for (const auto& ax : t.axes) {
+        auto it = e.partition.find(ax);
+        if (it != e.partition.end() && it->second == e.weights && op.op->FindDim(ax))
+          throw UserError(s.origin, op.path + ": weight " + t.name + " is already split over " + e.weights +
+                                        " by its partition of dim " + ax + "; shard the weights over another axis");
+      }
+    }
+  }
   if (!e.grads.empty() && e.grads != e.optimizer)
     throw UserError(s.origin, op.path + ": gradients sharded over " + e.grads +
                                   " need the optimizer states sharded over it too (ZeRO-2 implies ZeRO-1)");

@@ -55,6 +55,7 @@ TEST_F(Invariants, OneGpuIsItsOperatorsPlusTheOptimizerStep) {
 TEST_F(Invariants, OneFOneBBubbleMatchesTheFormula) {
   for (int m : {8, 16}) {
     SimulationRequest r = Request("data/models/uniform-gpt.json", "dgx-h100-1", 1, 4, 1, 1, m);
+    r.spec.flags.overlap_p2p = "on";  // the formula assumes sends beside compute (non-blocking)
     SimulationOutput out = RunSimulation(r);
     double step = 0;
     for (const Task& t : out.graph.tasks)
