@@ -120,3 +120,54 @@ TEST(Explain, PrintsMeshBatchRulesAndAFoldedTree) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+std::string ShorthandError(const ShorthandOptions& o) {
+  try {
+    ExpandShorthand(testing::TinyGpt(2), o);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(Shorthand, ZeroStagesAndFsdpSetTheLayouts) {
+  Model m = testing::TinyGpt(2);
+  ShorthandOptions o;
+  o.dp = 2;
+  for (int zero : {0, 1, 2, 3}) {
+    o.zero = zero;
+    Strategy s = ExpandShorthand(m, o);
+    EXPECT_EQ(s.defaults.optimizer.value_or(""), zero >= 1 ? "dp" : "") << zero;
+    EXPECT_EQ(s.defaults.grads.value_or(""), zero >= 2 ? "dp" : "") << zero;
+    EXPECT_EQ(s.defaults.weights.value_or(""), zero >= 3 ? "dp" : "") << zero;
+  }
+  EXPECT_EQ(ExpandShorthand(m, o).weight_gather.unit, GatherUnit::kOperator);  // DeepSpeed
+  o.zero = 0;
+  o.fsdp = true;
+  Strategy f = ExpandShorthand(m, o);
+  EXPECT_EQ(f.defaults.weights.value_or(""), "dp");
+  EXPECT_EQ(f.weight_gather.unit, GatherUnit::kBlock);  // FSDP2
+}
+
+TEST(Shorthand, InconsistentShardingAndOverlapFlagsAreRefused) {
+  ShorthandOptions o;
+  o.zero = 4;
+  EXPECT_EQ(ShorthandError(o).rfind("--zero:", 0), 0u) << ShorthandError(o);
+  o.zero = 1;
+  o.fsdp = true;
+  EXPECT_EQ(ShorthandError(o).rfind("--fsdp:", 0), 0u) << ShorthandError(o);
+  o.fsdp = false;
+  o.zero = 0;
+  o.overlap_param_gather = true;
+  EXPECT_EQ(ShorthandError(o).rfind("--overlap-param-gather:", 0), 0u) << ShorthandError(o);
+  o.zero = 1;
+  EXPECT_EQ(ShorthandError(o), "(accepted)");
+  o.tp_comm_overlap = true;  // without --sp
+  EXPECT_EQ(ShorthandError(o).rfind("--tp-comm-overlap:", 0), 0u) << ShorthandError(o);
+}
+
+}  // namespace
+}  // namespace proteus

@@ -77,6 +77,41 @@ TEST(Strategy, RejectsMalformedFields) {
             std::string::npos);
 }
 
+TEST(Strategy, OverlapAndWeightGatherKnobs) {
+  Strategy d = Parse(R"({"format": "proteus.strategy/1", "mesh": []})");
+  EXPECT_FALSE(d.overlap_param_gather);  // Megatron-Core's defaults
+  EXPECT_FALSE(d.tp_comm_overlap);
+  EXPECT_FALSE(d.OverlapP2P());          // 1f1b: blocking sends
+  d.schedule.kind = ScheduleKind::kInterleaved;
+  EXPECT_TRUE(d.OverlapP2P());           // interleaved: overlap_p2p_comm
+  Strategy s = Parse(R"({"format": "proteus.strategy/1", "mesh": {"dp": 4},
+    "overlap_param_gather": true, "tp_comm_overlap": true, "overlap_p2p_comm": true,
+    "weight_gather": {"unit": "operator", "prefetch": 2, "reshard_after_forward": false},
+    "defaults": {"partition": {"b": "dp"}, "layouts": {"weights": "sharded:dp", "grads": "sharded:dp",
+                 "optimizer": "sharded:dp"}}})");
+  EXPECT_TRUE(s.overlap_param_gather);
+  EXPECT_TRUE(s.tp_comm_overlap);
+  EXPECT_TRUE(s.OverlapP2P());
+  EXPECT_EQ(s.weight_gather.unit, GatherUnit::kOperator);
+  EXPECT_EQ(s.weight_gather.prefetch, 2);
+  EXPECT_FALSE(s.weight_gather.reshard_after_forward);
+  Json j = StrategyToJson(s);
+  Strategy t = ParseStrategy(j, "round");
+  EXPECT_EQ(StrategyToJson(t), j);
+  EXPECT_EQ(t.weight_gather, s.weight_gather);
+  EXPECT_EQ(t.overlap_p2p_comm, std::optional<bool>(true));
+
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "weight_gather": {"unit": "layer"}})")
+                .find("weight_gather.unit"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "weight_gather": {"prefetch": -1}})")
+                .find("weight_gather.prefetch"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "overlap_p2p_comm": "yes"})")
+                .find("overlap_p2p_comm"),
+            std::string::npos);
+}
+
 TEST(Resolve, ChildrenInheritAndLaterRulesWin) {
   Model m = testing::TinyGpt(4);
   Strategy s = Parse(R"({"format": "proteus.strategy/1", "mesh": [{"axis": "dp", "size": 2}, {"axis": "tp", "size": 2}],

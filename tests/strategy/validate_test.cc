@@ -110,14 +110,40 @@ TEST(Validate, UnknownAxesAndGlobsMatchingNothing) {
   EXPECT_NE(Rejection(m, s, 2).find("pp is the pipeline axis"), std::string::npos);
 }
 
+TEST(Validate, ShardedWeightsNeedShardedGradientsAndAnUnsplitAxis) {
+  Model m = testing::TinyGpt(2);
+  Strategy s = Shorthand(m, 1, 1, 2);
+  s.defaults.weights = "dp";  // ZeRO-3 without ZeRO-2
+  EXPECT_NE(Rejection(m, s, 2).find("ZeRO-3 implies ZeRO-2 and ZeRO-1"), std::string::npos) << Rejection(m, s, 2);
+  s.defaults.grads = "dp";
+  s.defaults.optimizer = "dp";
+  EXPECT_EQ(Rejection(m, s, 2), "(accepted)");
+  Strategy t = Shorthand(m, 2, 1, 1);
+  t.defaults.weights = t.defaults.grads = t.defaults.optimizer = "tp";  // tp already splits fc1's weight
+  EXPECT_NE(Rejection(m, t, 2).find("already split over tp"), std::string::npos) << Rejection(m, t, 2);
+}
+
+TEST(Validate, APartitionOfADimNoOperatorHasIsAnError) {
+  Model m = testing::TinyGpt(2);
+  Strategy s = Shorthand(m, 2, 1, 1);
+  s.nodes.push_back({"layers.*.mlp", {}});
+  s.nodes.back().settings.partition["ff"] = "tp";  // a typo for f
+  EXPECT_NE(Rejection(m, s, 2).find("shorthand: nodes[" + std::to_string(s.nodes.size() - 1) +
+                                    "].partition.ff: no operator under 'layers.*.mlp' has a dim 'ff'"),
+            std::string::npos)
+      << Rejection(m, s, 2);
+  s.nodes.back().settings.partition["ff"] = std::nullopt;  // removing an absent dim is harmless
+  EXPECT_EQ(Rejection(m, s, 2), "(accepted)");
+  s.defaults.partition["batch"] = "tp";
+  EXPECT_NE(Rejection(m, s, 2).find("defaults.partition.batch"), std::string::npos);
+}
+
 TEST(Validate, UnimplementedFeaturesAreRefusedByName) {
   Model m = testing::TinyGpt(2);
   Strategy s = Shorthand(m, 1, 1, 2);
   s.defaults.offload_optimizer = true;
   EXPECT_EQ(Rejection(m, s, 2), "shorthand: defaults.offload.optimizer: optimizer offload is not implemented yet");
   s.defaults.offload_optimizer.reset();
-  s.defaults.weights = "dp";
-  EXPECT_NE(Rejection(m, s, 2).find("ZeRO-3"), std::string::npos);
   s.defaults.weights.reset();
   s.defaults.grads = "dp";  // ZeRO-2 without ZeRO-1
   EXPECT_NE(Rejection(m, s, 2).find("ZeRO-2 implies ZeRO-1"), std::string::npos);
