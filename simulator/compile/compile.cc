@@ -10,6 +10,7 @@
 #include "simulator/compile/mesh.h"
 #include "simulator/compile/program.h"
 #include "simulator/compile/schedule.h"
+#include "simulator/compile/tp_overlap.h"
 #include "simulator/cost/gpu_spec.h"
 #include "simulator/strategy/validate.h"
 
@@ -187,6 +188,7 @@ class Instantiator {
     t.microbatch = mb;
     t.duration_s = st.duration_s;
     t.cost_key = st.cost_key;
+    t.cost_share = st.cost_share;
     t.flops = st.flops;
     t.recompute = st.recompute;
     if (st.kind == TaskKind::kCollective || st.kind == TaskKind::kP2P) {
@@ -204,6 +206,10 @@ class Instantiator {
         c.op = st.op;
         c.stream = st.stream;
         c.plan = Plan(st.op, group, st.bytes, st.dtype);
+        if (st.userbuffers && c.plan.latency_s > kUserbufferLatencyS) {
+          c.plan.time_s -= c.plan.latency_s - kUserbufferLatencyS;
+          c.plan.latency_s = kUserbufferLatencyS;
+        }
         if (symmetry_) AddMirrorFlows(c.plan, st, rank, group);
         c.bytes = st.bytes;
         it = comms.emplace(leader, static_cast<CommId>(g_.comms.size())).first;

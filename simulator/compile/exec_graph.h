@@ -60,6 +60,7 @@ struct Task {
   double duration_s = 0;        // compute / memcpy time alone; 0 for comm tasks
   int32_t cost_key = -1;        // index into names: the op key duration_s was priced from (-1: none),
                                 // so a graph can be re-priced without compiling again (calibrate/)
+  float cost_share = 1;         // this task's share of the key's time (a chunk of a pipelined GEMM)
   double flops = 0;             // model FLOPs done by this task (0 for comm); recompute flagged separately
   bool recompute = false;       // recomputed forward work (hardware FLOPs, not model FLOPs)
   CommId comm = -1;             // collective / p2p: its Comm

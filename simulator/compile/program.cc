@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "simulator/compile/mesh.h"
+#include "simulator/compile/tp_overlap.h"
 #include "simulator/compile/weight_units.h"
 #include "simulator/model/backward.h"
 #include "simulator/strategy/validate.h"
@@ -79,6 +80,9 @@ class Builder {
     job_.ranks.resize(pp);
     for (int v = 0; v < stages; ++v) job_.stages.push_back(BuildStage(v));
     for (int p = 0; p < pp; ++p) BuildTail(p);
+    if (s_.tp_comm_overlap && tp_overlaps_ == 0)
+      throw UserError(s_.origin, "tp_comm_overlap: no tensor-parallel all-gather or reduce-scatter next to a GEMM to "
+                                 "overlap; it pipelines sequence parallelism's communication (tp > 1 with sp)");
     job_.num_channels = static_cast<int>(channel_sender_.size());
     job_.channel_sender_stage = channel_sender_;
     return std::move(job_);
@@ -177,22 +181,129 @@ class Builder {
     return last;
   }
 
-  Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute) {
+  // Chunk `index` of `chunks` of a pipelined GEMM (tp_overlap.h) takes that share of the whole.
+  Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, int chunks = 1, int index = 0) {
     const OpInfo& o = ops_[i];
     TaskCost c = in_.coster->Cost(o.local, phase);
     Step st;
     st.kind = TaskKind::kCompute;
     st.stream = StreamKind::kCompute;
     st.phase = phase;
-    st.duration_s = c.seconds;
+    st.duration_s = c.seconds / chunks;
+    st.cost_share = 1.0f / static_cast<float>(chunks);
     st.source = c.source;
     if (!c.key.empty()) st.cost_key = g_.Intern(c.key);
     st.compute_class = g_.Intern(c.compute_class);
-    st.flops = derived ? derived->ForwardFlops() : o.local.ForwardFlops();
+    st.flops = (derived ? derived->ForwardFlops() : o.local.ForwardFlops()) / chunks;
     st.recompute = recompute;
     std::string suffix = recompute ? "recompute" : std::string(PhaseName(phase));
+    if (chunks > 1) suffix += " [" + std::to_string(index + 1) + "/" + std::to_string(chunks) + "]";
     st.name = g_.Intern(o.r->path + " " + suffix);
     return st;
+  }
+
+  // ---- tensor-parallel communication overlap (tp_overlap.h) ----
+  struct PipelinedComm {
+    Conversion conv;
+    std::string tensor;
+    DType dtype = DType::kBf16;
+    std::vector<int32_t> deps, chans;   // what the communication waits for
+    std::string cache_key;              // forward: where the converted tensor is cached
+  };
+
+  // A single tp all_gather / reduce_scatter next to GEMM op i that can be pipelined with it.
+  std::optional<Conversion> Pipelinable(int i, const std::vector<Conversion>& convs, CollOp op) const {
+    if (!s_.tp_comm_overlap || ops_[i].local.kind != OpKind::kLinear) return std::nullopt;
+    auto c = SingleCollective(convs, op, axis_sizes_);
+    if (!c || StreamOfAxis(c->axis) != StreamKind::kTpComm) return std::nullopt;
+    if (!SplitsAlongSequence(ops_[i].local, axis_sizes_[c->axis])) return std::nullopt;
+    return c;
+  }
+
+  int EmitPiece(std::vector<Step>& list, const PipelinedComm& pc, int64_t bytes, int index, int pieces, Phase phase,
+                bool recompute, std::vector<int32_t> deps, std::vector<int32_t> chans) {
+    std::string what = pc.tensor + " [" + std::to_string(index) + "/" + std::to_string(pieces) + "]";
+    int k = EmitConversions(list, {{pc.conv.op, pc.conv.axis, bytes}}, what, pc.dtype, phase, recompute, std::move(deps),
+                            std::move(chans));
+    list[k].userbuffers = true;
+    return k;
+  }
+
+  // The all_gather in n - 1 pieces in front of op i's `phase` in n chunks: chunk 0 runs on the local
+  // shard, chunk c waits for piece c. `first` carries the compute's own deps, channels and memory.
+  // Returns the last chunk; `gathered` is set to the last piece.
+  int EmitGatherPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived, bool recompute,
+                          const Step& first, const PipelinedComm& pc, int* gathered) {
+    int n = axis_sizes_[pc.conv.axis], piece = -1, last = -1;
+    for (int c = 0; c < n; ++c) {
+      if (c > 0)
+        piece = EmitPiece(list, pc, pc.conv.bytes / (n - 1), c, n - 1, phase, recompute,
+                          c == 1 ? pc.deps : std::vector<int32_t>{piece}, c == 1 ? pc.chans : std::vector<int32_t>{});
+      Step cs = ComputeStep(i, phase, derived, recompute, n, c);
+      if (c == 0) {
+        cs.deps = first.deps;
+        cs.deps.insert(cs.deps.end(), pc.deps.begin(), pc.deps.end());
+        cs.channels = first.channels;
+        cs.channels.insert(cs.channels.end(), pc.chans.begin(), pc.chans.end());
+        cs.mem = first.mem;
+      } else {
+        cs.deps = {piece};
+      }
+      last = Add(list, std::move(cs));
+    }
+    *gathered = piece;
+    ++tp_overlaps_;
+    return last;
+  }
+
+  // Op i's `phase` in n chunks, each followed by the reduce_scatter of its share of the output.
+  // Returns the last chunk; `scattered` is set to the last piece.
+  int EmitScatterPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived, bool recompute,
+                           const Step& first, const PipelinedComm& pc, int* scattered) {
+    int n = axis_sizes_[pc.conv.axis], piece = -1, last = -1;
+    for (int c = 0; c < n; ++c) {
+      Step cs = ComputeStep(i, phase, derived, recompute, n, c);
+      if (c == 0) {
+        cs.deps = first.deps;
+        cs.channels = first.channels;
+        cs.mem = first.mem;
+      }
+      last = Add(list, std::move(cs));
+      piece = EmitPiece(list, pc, pc.conv.bytes / n, c + 1, n, phase, recompute, {last}, {});
+    }
+    *scattered = piece;
+    ++tp_overlaps_;
+    return last;
+  }
+
+  // Forward: an output of op i that a consumer of this stage reduce-scatters over tp.
+  std::optional<PipelinedComm> ScatterAfterForward(int stage, int i) const {
+    for (const auto& t : ops_[i].local.tensors) {
+      if (t.role != TensorRole::kOutput) continue;
+      for (int c : tensors_.at(t.name).consumers) {
+        if (ops_[c].stage != stage) continue;
+        const TensorUse* in = ops_[c].local.FindTensor(t.name);
+        TensorLayout to = Layout(c, *in, LayoutUse::kRead);
+        auto convs = ConvertLayout(Layout(i, t, LayoutUse::kWrite), to, GlobalBytes(i, t), axis_sizes_);
+        if (auto conv = Pipelinable(i, convs, CollOp::kReduceScatter))
+          return PipelinedComm{*conv, t.name, t.dtype, {}, {}, t.name + "|" + LayoutText(to, axis_names_)};
+      }
+    }
+    return std::nullopt;
+  }
+
+  // Backward: an input gradient of op i that its producer (this stage) needs reduce-scattered over tp.
+  std::optional<PipelinedComm> ScatterAfterBackward(int stage, int i) const {
+    for (const auto& t : ops_[i].local.tensors) {
+      if (t.role != TensorRole::kInput || !t.needs_grad) continue;
+      int p = tensors_.at(t.name).producer;
+      if (p < 0 || ops_[p].stage != stage) continue;
+      auto convs = ConvertLayout(Layout(i, t, LayoutUse::kWrite), GradientLayoutFor(WriteLayoutOf(t.name)),
+                                 GlobalBytes(i, t), axis_sizes_);
+      if (auto conv = Pipelinable(i, convs, CollOp::kReduceScatter))
+        return PipelinedComm{*conv, "grad " + t.name, t.dtype, {}, {}, ""};
+    }
+    return std::nullopt;
   }
 
   // ---- activation memory ----
@@ -226,6 +337,7 @@ class Builder {
     std::map<size_t, int> unit_of;                // stage position -> unit
     int next_fwd_gather = 0, next_bwd_gather = -1;
     std::vector<ParamGather> param_gathers;       // overlapped with the first forward
+    std::map<std::pair<std::string, int>, int> grad_scattered;  // (tensor, consumer) -> last pipelined piece
   };
 
   StageProgram BuildStage(int v) {
@@ -330,6 +442,7 @@ class Builder {
                      std::map<std::string, int>& cache, const std::set<int>* scope, std::vector<MemEffect> mem) {
     const OpInfo& o = ops_[i];
     std::vector<int32_t> deps, chans;
+    std::optional<PipelinedComm> gather;  // an input all-gather pipelined with this GEMM
     for (const auto& t : o.local.tensors) {
       if (t.role != TensorRole::kInput) continue;
       int p = tensors_[t.name].producer;
@@ -345,6 +458,12 @@ class Builder {
       if (!outside && ops_[p].stage == st.v) src_deps.push_back(op_step.at(p));
       else if (!outside) src_chans.push_back(Channel(t.name, true, st.v, ops_[p].stage));
       auto convs = ConvertLayout(WriteLayoutOf(t.name), to, GlobalBytes(i, t), axis_sizes_);
+      if (!gather) {
+        if (auto conv = Pipelinable(i, convs, CollOp::kAllGather)) {
+          gather = PipelinedComm{*conv, t.name, t.dtype, src_deps, src_chans, key};
+          continue;
+        }
+      }
       int last = EmitConversions(list, convs, t.name, t.dtype, Phase::kFwd, recompute, src_deps, src_chans);
       if (last >= 0) {
         cache[key] = last;
@@ -357,7 +476,16 @@ class Builder {
     cs.deps = deps;
     cs.channels = chans;
     cs.mem = std::move(mem);
-    int step = Add(list, std::move(cs));
+    int step = -1, done = -1;
+    if (gather) {
+      step = EmitGatherPipelined(list, i, Phase::kFwd, nullptr, recompute, cs, *gather, &done);
+      cache[gather->cache_key] = done;  // other readers of the gathered tensor
+    } else if (auto scatter = ScatterAfterForward(st.v, i)) {
+      step = EmitScatterPipelined(list, i, Phase::kFwd, nullptr, recompute, cs, *scatter, &done);
+      cache[scatter->cache_key] = done;  // the consumer finds its input converted
+    } else {
+      step = Add(list, std::move(cs));
+    }
     op_step[i] = step;
     if (recompute) return;
     for (const auto& t : o.local.tensors) {
@@ -437,8 +565,9 @@ class Builder {
   }
 
   // Gradients of op i's outputs, converted to the layout op i expects; returns deps and channels.
+  // A gradient all-gather that op i's data gradient can pipeline is returned in `gather` instead.
   void GatherOutputGrads(StageState& st, std::vector<Step>& list, int i, std::vector<int32_t>& deps,
-                         std::vector<int32_t>& chans) {
+                         std::vector<int32_t>& chans, std::optional<PipelinedComm>* gather) {
     for (const auto& t : ops_[i].local.tensors) {
       if (t.role != TensorRole::kOutput) continue;
       TensorLayout want = GradientLayoutFor(Layout(i, t, LayoutUse::kWrite));
@@ -456,7 +585,17 @@ class Builder {
           if (!remote_done.insert(ops_[c].stage).second) continue;  // the sender sums its stage's parts
           src_chans.push_back(Channel(t.name, false, ops_[c].stage, ops_[c].stage));
         }
+        if (auto done = st.grad_scattered.find({t.name, c}); done != st.grad_scattered.end()) {
+          deps.push_back(done->second);  // reduce-scattered piece by piece by the consumer's backward
+          continue;
+        }
         auto convs = ConvertLayout(from, want, GlobalBytes(i, t), axis_sizes_);
+        if (gather && !*gather) {
+          if (auto conv = Pipelinable(i, convs, CollOp::kAllGather)) {
+            *gather = PipelinedComm{*conv, "grad " + t.name, t.dtype, src_deps, src_chans, ""};
+            continue;
+          }
+        }
         int last = EmitConversions(list, convs, "grad " + t.name, t.dtype, Phase::kBwdData, false, src_deps, src_chans);
         if (last >= 0) deps.push_back(last);
         else chans.insert(chans.end(), src_chans.begin(), src_chans.end());
@@ -468,8 +607,12 @@ class Builder {
     if (LastOfRun(st, k, false)) EmitRecompute(st, list, k, false);
     else if (LastOfRun(st, k, true)) EmitRecompute(st, list, k, true);
     std::vector<int32_t> deps, chans;
-    GatherOutputGrads(st, list, i, deps, chans);
     const OpInfo& o = ops_[i];
+    bool has_dgrad = false;
+    for (const auto& d : o.bwd) has_dgrad |= d.phase == Phase::kBwdData;
+    std::optional<PipelinedComm> gather;
+    GatherOutputGrads(st, list, i, deps, chans, has_dgrad ? &gather : nullptr);
+    std::optional<PipelinedComm> scatter = gather || !has_dgrad ? std::nullopt : ScatterAfterBackward(st.v, i);
     // Inputs kept sharded (sequence parallel) are gathered again for the weight gradient.
     std::vector<int32_t> regather;
     for (const auto& name : st.saved[i].regather) {
@@ -478,13 +621,23 @@ class Builder {
       int last = EmitConversions(list, convs, name + " regather", t->dtype, Phase::kBwdWeight, false, {}, {});
       if (last >= 0) regather.push_back(last);
     }
-    int last_step = -1;
+    int last_step = -1, gathered = -1;
     for (const auto& d : o.bwd) {
       Step cs = ComputeStep(i, d.phase, &d, false);
       cs.deps = deps;
       cs.channels = chans;
       if (d.phase == Phase::kBwdWeight) cs.deps.insert(cs.deps.end(), regather.begin(), regather.end());
-      last_step = Add(list, std::move(cs));
+      if (gathered >= 0) cs.deps.push_back(gathered);  // the weight gradient reads the gathered gradient too
+      if (d.phase == Phase::kBwdData && gather) {
+        last_step = EmitGatherPipelined(list, i, d.phase, &d, false, cs, *gather, &gathered);
+      } else if (d.phase == Phase::kBwdData && scatter) {
+        int done = -1;
+        last_step = EmitScatterPipelined(list, i, d.phase, &d, false, cs, *scatter, &done);
+        for (const auto& t : o.local.tensors)
+          if (t.role == TensorRole::kInput && "grad " + t.name == scatter->tensor) st.grad_scattered[{t.name, i}] = done;
+      } else {
+        last_step = Add(list, std::move(cs));
+      }
       if (d.phase == Phase::kBwdData) st.bwd_data_step[i] = last_step;
       chans.clear();  // awaited once
     }
@@ -818,6 +971,7 @@ class Builder {
   std::map<std::string, int> channels_;
   std::vector<int> channel_sender_;
   int bucket_count_ = 0;
+  int tp_overlaps_ = 0;  // GEMMs pipelined with their tp communication
   struct TiedWeight {
     std::vector<int> ranks;  // pipeline ranks holding a copy
     int64_t params = 0;      // local parameters of one copy

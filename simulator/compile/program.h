@@ -46,6 +46,7 @@ struct Step {
   CostSource source = CostSource::kFixed;
   double duration_s = 0;
   int32_t cost_key = -1;       // interned op key the duration was priced from (-1: none)
+  float cost_share = 1;        // share of the key's time (chunks of a pipelined GEMM)
   double flops = 0;
   bool recompute = false;
   bool last_microbatch_only = false;  // gradient buckets: once per iteration
@@ -54,6 +55,7 @@ struct Step {
   CollOp op = CollOp::kAllReduce;
   int axis = -1;               // mesh axis of a collective
   std::vector<int> pp_peers;   // a collective across pipeline ranks (tied embeddings): its ranks
+  bool userbuffers = false;    // a piece of a pipelined tp collective (tp_overlap.h): no NCCL launch latency
   int64_t bytes = 0;
   DType dtype = DType::kBf16;
   int peer_stage = -1;         // p2p: the virtual stage receiving

@@ -269,7 +269,7 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
     if (t.cost_key < 0) continue;
     auto& e = price[t.cost_key];
     if (!e) e = compute.Estimate(*st.key_of_name[t.cost_key]);
-    t.duration_s = e->seconds;
+    t.duration_s = e->seconds * t.cost_share;
     t.source = e->source;
   }
   CollectiveCorrection cc = CollectiveParams(calibrated);

@@ -100,6 +100,39 @@ TEST_F(Invariants, WeightsGradientsAndAdamStatesTake16BytesPerParameter) {
   EXPECT_NEAR(double(zm[2]), 12.0 / 8 * params, 1e-6 * params);
 }
 
+// Each overlap only lets communication run beside compute; with interference slowing the compute it
+// overlaps by less than the communication it hides, no iteration gets slower.
+TEST_F(Invariants, EnablingAnOverlapNeverSlowsAnIteration) {
+  struct Case { const char* model; const char* cluster; int tp, pp, dp, mbs, gbs; const char* schedule; };
+  const Case cases[] = {{"gpt3-1.3b", "dgx-h100-2", 4, 2, 2, 1, 16, "1f1b"},
+                        {"gpt3-1.3b", "dgx-a100-2", 2, 2, 4, 2, 32, "interleaved:2"},
+                        {"llama3.2-1b", "dgx-h100-1", 2, 1, 4, 1, 8, "1f1b"}};
+  using Knob = void (*)(StrategyFlags&);
+  const std::pair<const char*, Knob> knobs[] = {
+      {"tp_comm_overlap", [](StrategyFlags& f) { f.tp_comm_overlap = true; }},
+      {"overlap_param_gather", [](StrategyFlags& f) { f.overlap_param_gather = true; }},
+      {"overlap_p2p", [](StrategyFlags& f) { f.overlap_p2p = "on"; }},
+  };
+  for (const Case& c : cases) {
+    SimulationRequest base = Request(c.model, c.cluster, c.tp, c.pp, c.dp, c.mbs, c.gbs);
+    base.spec.flags.sp = true;
+    base.spec.flags.zero = 1;
+    base.spec.flags.schedule = c.schedule;
+    base.spec.flags.overlap_p2p = "off";
+    double t0 = RunSimulation(base).report.iteration_time_s;
+    for (const auto& [name, knob] : knobs) {
+      SimulationRequest on = base;
+      knob(on.spec.flags);
+      double t1 = RunSimulation(on).report.iteration_time_s;
+      EXPECT_LE(t1, t0 * (1 + 1e-12)) << name << ": " << c.model << " on " << c.cluster << " " << c.schedule;
+    }
+    // Gradient reduction overlapped with backward (DDP buckets) vs all at the end.
+    SimulationRequest late = base;
+    late.spec.flags.grad_bucket_mb = 1 << 19;  // one bucket: reduced after the whole backward
+    EXPECT_LE(t0, RunSimulation(late).report.iteration_time_s * (1 + 1e-12)) << "overlap_grad_reduce " << c.model;
+  }
+}
+
 TEST_F(Invariants, SymmetryAndFullSimulationAgree) {
   struct Case { const char* model; const char* cluster; int tp, pp, dp, gbs; };
   // The PCIe cluster has one 10 GbE NIC per 4-GPU node: with tp 2, two data-parallel groups share
