@@ -20,6 +20,7 @@
 #include "simulator/model/zoo.h"
 #include "simulator/report/build_report.h"
 #include "simulator/strategy/explain.h"
+#include "simulator/strategy/describe.h"
 #include "simulator/strategy/shorthand.h"
 #include "simulator/strategy/validate.h"
 #include "topo/bandwidth_scale.h"
@@ -148,14 +149,6 @@ Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& clu
                                                  : LoadStrategy(spec.strategy_file);
   ValidateStrategy(model, strategy, cluster);
   return strategy;
-}
-
-std::string DescribeStrategy(const Strategy& s) {
-  std::ostringstream os;
-  for (size_t i = 0; i < s.mesh.size(); ++i) os << (i ? " x " : "") << s.mesh[i].name << " " << s.mesh[i].size;
-  os << ", mbs " << s.micro_batch << ", gbs " << s.global_batch << ", " << ScheduleKindName(s.schedule.kind);
-  if (s.schedule.kind == ScheduleKind::kInterleaved) os << ":" << s.schedule.chunks;
-  return os.str();
 }
 
 // "A100-SXM4-80GB, fitted on 13 runs and 7 kernel measurements, cross-validated mean |error| 4.3%"

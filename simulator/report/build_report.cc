@@ -21,7 +21,10 @@ GpuReport GpuFromResult(const SimGpu& gpu, const GpuMemory& mem, const GpuTimes&
   g.memory_at_peak = mem.peak_breakdown;
   g.oom = mem.oom;
   g.compute_s = times.compute_busy_s;
-  for (int s = 1; s < kNumStreams; ++s) g.exposed_comm_s[s] = times.exposed_s[s];
+  for (int s = 1; s < kNumStreams; ++s) {
+    g.exposed_comm_s[s] = times.exposed_s[s];
+    g.hidden_comm_s[s] = std::max(0.0, times.busy_s[s] - times.exposed_s[s]);
+  }
   g.idle_s = times.idle_s;  // the engine's: makespan minus the time any stream is busy
   return g;
 }

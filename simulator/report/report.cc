@@ -31,12 +31,15 @@ Json ReportToJson(const Report& r) {
     Json mem = Json::object();
     for (int c = 0; c < kNumMemCategories; ++c)
       mem[std::string(MemCategoryName(static_cast<MemCategory>(c)))] = g.memory_at_peak[c];
-    Json exposed = Json::object();
-    for (int s = 1; s < kNumStreams; ++s)
+    Json exposed = Json::object(), hidden = Json::object();
+    for (int s = 1; s < kNumStreams; ++s) {
       exposed[std::string(StreamName(static_cast<StreamKind>(s)))] = g.exposed_comm_s[s];
+      hidden[std::string(StreamName(static_cast<StreamKind>(s)))] = g.hidden_comm_s[s];
+    }
     gpus.push_back({{"label", g.label}, {"multiplicity", g.multiplicity}, {"peak_memory_bytes", g.peak_memory},
                     {"memory_capacity_bytes", g.memory_capacity}, {"memory_at_peak_bytes", mem}, {"oom", g.oom},
-                    {"compute_s", g.compute_s}, {"exposed_comm_s", exposed}, {"idle_s", g.idle_s}});
+                    {"compute_s", g.compute_s}, {"exposed_comm_s", exposed}, {"hidden_comm_s", hidden},
+                    {"idle_s", g.idle_s}});
   }
   Json sources = Json::object();
   for (int s = 0; s < kNumCostSources; ++s)
@@ -121,6 +124,22 @@ void PrintTime(const Report& r, std::ostream& out) {
   out << "  (communication counted only where it is exposed: the compute stream idles meanwhile)\n";
 }
 
+// Each comm stream's busy time split into what overlapping hid behind compute and what it left exposed.
+void PrintOverlap(const Report& r, std::ostream& out) {
+  out << "\nCommunication per GPU (hidden behind compute / exposed)\n";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "  %-18s %21s %21s %21s\n", "gpu", "tp comm", "dp comm", "pp comm");
+  out << buf;
+  for (const auto& g : r.per_gpu) {
+    std::string cols[3];
+    for (int s = 1; s <= 3; ++s)
+      cols[s - 1] = FormatSeconds(g.hidden_comm_s[s]) + " / " + FormatSeconds(g.exposed_comm_s[s]);
+    std::snprintf(buf, sizeof buf, "  %-18s %21s %21s %21s\n", g.label.c_str(), cols[0].c_str(), cols[1].c_str(),
+                  cols[2].c_str());
+    out << buf;
+  }
+}
+
 }  // namespace
 
 void PrintReportTable(const Report& r, std::ostream& out) {
@@ -148,6 +167,7 @@ void PrintReportTable(const Report& r, std::ostream& out) {
   PrintLine(out, "peak memory per GPU", Gib(r.PeakMemory()));
   PrintMemory(r, out);
   PrintTime(r, out);
+  PrintOverlap(r, out);
   out << "\nCost sources (tasks)\n  ";
   for (int s = 0; s < kNumCostSources; ++s)
     if (r.cost_sources[s] > 0) out << CostSourceName(static_cast<CostSource>(s)) << " " << r.cost_sources[s] << "  ";

@@ -30,6 +30,7 @@ struct GpuReport {
   bool oom = false;
   double compute_s = 0;                          // compute stream busy
   std::array<double, kNumStreams> exposed_comm_s{};  // per stream kind (tp/dp/pp/copy)
+  std::array<double, kNumStreams> hidden_comm_s{};   // busy while compute runs: overlapped, not exposed
   double idle_s = 0;                             // neither computing nor in exposed communication
 };
 
