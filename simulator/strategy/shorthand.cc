@@ -164,6 +164,7 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.schedule = ParseScheduleFlag(o.schedule);
   s.grad_bucket_bytes = o.grad_bucket_bytes;
   s.overlap_grad_reduce = o.overlap_grad_reduce;
+  s.fp8 = Fp8RecipeFromFlags(o.fp8, o.fp8_scaling);
   s.defaults.partition["b"] = "dp";
   if (o.zero >= 1) s.defaults.optimizer = "dp";
   if (o.zero >= 2) s.defaults.grads = "dp";

@@ -197,7 +197,7 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   JsonView root(doc, origin);
   root.RequireFormat("proteus.strategy", 1);
   root.RejectUnknownKeys({"format", "mesh", "micro_batch", "global_batch", "schedule", "grad_bucket_bytes",
-                          "overlap_grad_reduce", "defaults", "nodes", "comment"});
+                          "overlap_grad_reduce", "precision", "defaults", "nodes", "comment"});
   Strategy s;
   s.origin = origin;
   s.mesh = ParseMesh(root.At("mesh"));
@@ -207,6 +207,10 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   if (auto sch = root.Find("schedule")) s.schedule = ParseSchedule(*sch);
   s.grad_bucket_bytes = root.PositiveIntOr("grad_bucket_bytes", kDefaultGradBucketBytes);
   s.overlap_grad_reduce = root.BoolOr("overlap_grad_reduce", true);
+  if (auto p = root.Find("precision")) {
+    p->RejectUnknownKeys({"fp8", "fp8_scaling"});
+    s.fp8 = ParseFp8Precision(*p);
+  }
   if (auto d = root.Find("defaults")) s.defaults = ParseSettings(*d, false);
   if (auto nodes = root.Find("nodes")) {
     for (size_t i = 0; i < nodes->Size(); ++i) {
@@ -230,6 +234,9 @@ Json StrategyToJson(const Strategy& s) {
   j["schedule"] = {{"kind", std::string(ScheduleKindName(s.schedule.kind))}, {"chunks", s.schedule.chunks}};
   j["grad_bucket_bytes"] = s.grad_bucket_bytes;
   j["overlap_grad_reduce"] = s.overlap_grad_reduce;
+  Json precision = Json::object();
+  Fp8RecipeToJson(s.fp8, precision);
+  if (!precision.empty()) j["precision"] = precision;
   j["defaults"] = SettingsToJson(s.defaults);
   Json nodes = Json::array();
   for (const auto& r : s.nodes) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/json_file.h"
+#include "simulator/strategy/fp8_recipe.h"
 
 namespace proteus {
 
@@ -72,6 +73,7 @@ struct Strategy {
   Schedule schedule;
   int64_t grad_bucket_bytes = kDefaultGradBucketBytes;
   bool overlap_grad_reduce = true;    // issue each bucket as soon as its last gradient is ready
+  Fp8Recipe fp8;                      // "precision": {"fp8", "fp8_scaling"} (fp8_recipe.h)
   NodeSettings defaults;              // root settings
   std::vector<StrategyRule> nodes;
 
