@@ -72,7 +72,7 @@ class Instantiator {
       gpu.label = mesh_.Label(r);
       gpu.memory_capacity = Capacity(r, capacity_by_type);
       const RankState& rs = job_.ranks[PpCoord(r)];
-      gpu.static_memory[static_cast<int>(MemCategory::kWeights)] = rs.weight_bytes;
+      gpu.static_memory[static_cast<int>(MemCategory::kWeights)] = rs.weight_bytes + rs.fp8_weight_bytes;
       gpu.static_memory[static_cast<int>(MemCategory::kGradients)] = rs.grad_bytes;
       gpu.static_memory[static_cast<int>(MemCategory::kOptimizer)] = rs.optimizer_bytes;
       sims_[PpCoord(r)].push_back({r, static_cast<int>(g_.gpus.size())});
@@ -206,6 +206,7 @@ class Instantiator {
     for (size_t k = 0; k < list.size(); ++k) {
       const Step& st = list[k];
       if (st.last_microbatch_only && mb != m_ - 1) continue;
+      if (st.first_microbatch_only && mb != 0) continue;
       std::map<int, CommId> comm_of_leader;
       for (size_t r = 0; r < sims.size(); ++r)
         ids[r][k] = EmitStep(st, sims[r].first, sims[r].second, mb, ids[r], comm_of_leader);
