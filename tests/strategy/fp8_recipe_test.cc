@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "simulator/strategy/explain.h"
 #include "simulator/strategy/shorthand.h"
 #include "simulator/strategy/strategy.h"
 #include "tests/strategy/tiny_model.h"
@@ -80,6 +81,18 @@ TEST(Fp8Recipe, ShorthandFlags) {
   bad.fp8 = "hybrid";
   bad.fp8_scaling = "sometimes";
   EXPECT_EQ(where(bad), "--fp8-scaling");
+}
+
+TEST(Fp8Recipe, ExplainSaysWhatRunsInFp8) {
+  Model m = testing::TinyGpt();
+  ShorthandOptions o;
+  EXPECT_EQ(ExplainStrategy(m, ExpandShorthand(m, o)).find("precision:"), std::string::npos);
+  o.fp8 = "hybrid";
+  std::string text = ExplainStrategy(m, ExpandShorthand(m, o));
+  EXPECT_NE(text.find("precision: fp8 GEMMs in the transformer blocks' Linears (Transformer Engine hybrid, delayed "
+                      "scaling)"),
+            std::string::npos)
+      << text;
 }
 
 }  // namespace
