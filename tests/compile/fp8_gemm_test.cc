@@ -36,10 +36,13 @@ struct Fp8Job {
   testing::FakeCollectives collectives;
   KeyedCoster coster;
 
-  Fp8Job(const std::string& fp8, const std::string& scaling = "", int64_t gbs = 1, int tp = 1, Model m = SmallGpt(2))
+  Fp8Job(const std::string& fp8, const std::string& scaling = "", int64_t gbs = 1, int tp = 1, Model m = SmallGpt(2),
+         bool sp = false, const std::string& recompute = "none")
       : model(std::move(m)) {
     ShorthandOptions o;
     o.tp = tp;
+    o.sequence_parallel = sp;
+    o.recompute = recompute;
     o.global_batch = gbs;
     o.fp8 = fp8;
     o.fp8_scaling = scaling;
@@ -195,6 +198,36 @@ TEST(Fp8Gemm, LinearInputsAreKeptInFp8) {
   // core keeps in bf16 for its own backward, so proj's fp8 transpose is a new 1,024 bytes.
   // -1,024 - 4,096 - 1,024 + 1,024 = -5,120 per layer, two layers.
   EXPECT_EQ(ForwardActivationBytes(Fp8Job("e4m3").Run()) - ForwardActivationBytes(Fp8Job("").Run()), -2 * 5120);
+}
+
+TEST(Fp8Gemm, RecomputationCastsInputsAgainButNotWeights) {
+  CompileResult r = Fp8Job("e4m3", "", 1, 1, SmallGpt(2), false, "full").Run();
+  int inputs = 0, weights = 0;
+  for (const auto& t : r.graph.tasks) {
+    std::string name = Name(r.graph, t);
+    inputs += Has(name, "fp8 cast_transpose input recompute");
+    weights += Has(name, "fp8 cast_transpose weight recompute");
+  }
+  EXPECT_EQ(inputs, 2 * 4);  // every block Linear's input, once per recomputed forward
+  EXPECT_EQ(weights, 0);     // the cached fp8 weights are reused
+}
+
+TEST(Fp8Gemm, SequenceParallelInputsAreStillKeptShardedAndGatheredAgain) {
+  // With sp the qkv and fc1 inputs are kept sequence-sharded and re-gathered for the weight
+  // gradient; keeping them in fp8 must not lose that.
+  auto regathers = [](const CompileResult& r) {
+    int n = 0;
+    for (const auto& t : r.graph.tasks) n += Has(Name(r.graph, t), " regather ");
+    return n;
+  };
+  CompileResult plain = Fp8Job("", "", 1, 2, SmallGpt(2), true).Run();
+  CompileResult fp8 = Fp8Job("e4m3", "", 1, 2, SmallGpt(2), true).Run();
+  EXPECT_GT(regathers(plain), 0);
+  EXPECT_EQ(regathers(fp8), regathers(plain));
+  // Kept per layer on one of 2 GPUs (tokens 16, sharded 8 where sp shards): qkv and fc1 inputs
+  // 8x64 at 1 byte instead of 2 (-512 each), fc2's 16x128 (-2,048), proj's new fp8 copy of the
+  // 16x32 attention output (+512): -2,560 per layer.
+  EXPECT_EQ(ForwardActivationBytes(fp8) - ForwardActivationBytes(plain), -2 * 2560);
 }
 
 TEST(Fp8Gemm, ShapesTransformerEngineCannotRunAreRefused) {
