@@ -84,11 +84,15 @@ std::vector<Step> Fp8CastSteps(const Operator& local, const std::string& path, P
   GemmSize s = SizeOf(local);
   bool current = recipe.scaling == Fp8Scaling::kCurrent;
   std::vector<Step> steps;
+  auto kernel = [&](const std::string& kind, const std::string& what, int64_t elements, int64_t writes,
+                    bool first_microbatch_only) {
+    steps.push_back(CastStep(path + " fp8 " + kind + " " + what, local.dtype, elements, writes, phase, recompute,
+                             coster, graph));
+    steps.back().first_microbatch_only = first_microbatch_only;
+  };
   auto add = [&](const std::string& what, int64_t elements, bool first_microbatch_only) {
-    if (current) steps.push_back(CastStep(path + " fp8 amax " + what, local.dtype, elements, 0, phase, recompute, coster, graph));
-    steps.push_back(CastStep(path + " fp8 cast_transpose " + what, local.dtype, elements, 2, phase, recompute, coster, graph));
-    for (size_t i = steps.size() - (current ? 2 : 1); i < steps.size(); ++i)
-      steps[i].first_microbatch_only = first_microbatch_only;
+    if (current) kernel("amax", what, elements, 0, first_microbatch_only);  // reads the tensor once
+    kernel("cast_transpose", what, elements, 2, first_microbatch_only);    // fp8 copy + fp8 transpose
   };
   if (phase == Phase::kFwd) {
     if (!recompute) add("weight", s.batch * s.k * s.n, true);

@@ -160,7 +160,8 @@ class Builder {
 
   Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute) {
     const OpInfo& o = ops_[i];
-    TaskCost c = o.fp8 ? in_.coster->Cost(Fp8PricedOp(o.local, phase, s_.fp8), phase) : in_.coster->Cost(o.local, phase);
+    TaskCost c = o.fp8 ? in_.coster->Cost(Fp8PricedOp(o.local, phase, s_.fp8), phase)
+                       : in_.coster->Cost(o.local, phase);
     Step st;
     st.kind = TaskKind::kCompute;
     st.stream = StreamKind::kCompute;
