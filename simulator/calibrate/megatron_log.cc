@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "common/log.h"
 
 namespace proteus {
 namespace {
@@ -376,11 +377,20 @@ StrategyFlags Flags(const ArgReader& a) {
   f.zero = a.Flag("use_distributed_optimizer") ? 1 : 0;
   f.recompute = Recompute(a);
   f.sp = a.Flag("sequence_parallel");
+  // Transformer Engine fp8: --fp8-format e4m3 | hybrid, --fp8-recipe delayed | tensorwise.
+  if (auto fp8 = a.Str("fp8")) {
+    if (*fp8 != "e4m3" && *fp8 != "hybrid") a.Fail("fp8", "expected e4m3 or hybrid, got " + Quoted(*fp8));
+    f.fp8 = *fp8;
+    std::string recipe = a.Str("fp8_recipe").value_or("delayed");
+    if (recipe != "delayed" && recipe != "tensorwise")
+      a.Fail("fp8_recipe", "only the delayed and tensorwise fp8 recipes are modelled, got " + Quoted(recipe));
+    f.fp8_scaling = recipe == "tensorwise" ? "current" : "delayed";
+  }
   return f;
 }
 
 std::string Dtype(const ArgReader& a) {
-  if (a.Str("fp8")) return "fp8_e4m3";  // --fp8-format e4m3 | hybrid: the forward GEMMs run in e4m3
+  // --fp8-format keeps the model in bf16 (Transformer Engine fp8 GEMMs: the strategy's fp8, in Flags).
   if (a.Flag("bf16")) return "bf16";
   if (a.Flag("fp16")) return "fp16";
   return "fp32";
@@ -559,6 +569,8 @@ MeasuredRun ReadMegatronLog(const std::string& path, const MegatronLogOptions& o
     run.spec.model = run.name;
   }
   if (!options.strategy_given) run.spec.flags = Flags(a);
+  else if (auto fp8 = a.Str("fp8"))
+    LogWarn(path + ": the run used fp8 (" + *fp8 + "); the given strategy's precision.fp8 decides what is simulated");
   run.spec.dtype = Dtype(a);
   run.measured = MeasuredFromSteps(kept, path);
   for (const Step& s : kept) run.iteration_samples_s.push_back(s.seconds);

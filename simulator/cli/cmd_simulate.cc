@@ -93,6 +93,12 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--pp-layers", f.pp_layers, "Layers per stage for an uneven split, e.g. 10,12,12,14");
   cmd->add_option("--grad-bucket-mb", f.grad_bucket_mb, "Gradient bucket size in MiB (default 25)")
       ->check(CLI::PositiveNumber);
+  cmd->add_option("--fp8", f.fp8,
+                  "Transformer Engine fp8 GEMMs in the transformer blocks' Linear layers: none (default), e4m3, "
+                  "hybrid (backward GEMMs e5m2); weights, activations, gradients stay bf16");
+  cmd->add_option("--fp8-scaling", f.fp8_scaling,
+                  "fp8 scaling recipe: delayed (default, amax history) or current (tensorwise: an amax pass "
+                  "before each cast)");
 }
 
 void WriteOutputs(const SimulateArgs& a, const SimulationOutput& sim, const std::optional<TraceSummary>& measured,
@@ -133,7 +139,8 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
   cmd->add_option("--strategy", spec.strategy_file, "Strategy file (proteus.strategy/1); replaces the shorthand flags");
   AddStrategyFlags(cmd, spec.flags);
   cmd->add_option("--db", spec.databases, "Cost database(s); later ones override earlier ones (repeatable)");
-  cmd->add_option("--dtype", spec.dtype, "Compute dtype: bf16 (default), fp16, fp32");
+  cmd->add_option("--dtype", spec.dtype, "Compute dtype: bf16 (default), fp16, fp32, or fp8_e4m3 (whole-model fp8, every tensor one byte; "
+                  "not Transformer Engine: see --fp8)");
   cmd->add_option("--bandwidth-scale", spec.bandwidth_scale,
                   "What-if: multiply every link bandwidth (NVLink, PCIe, NICs, fabric) by this factor")
       ->check(CLI::PositiveNumber);

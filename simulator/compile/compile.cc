@@ -74,7 +74,7 @@ class Instantiator {
       gpu.label = mesh_.Label(r);
       gpu.memory_capacity = Capacity(r, capacity_by_type);
       const RankState& rs = job_.ranks[PpCoord(r)];
-      gpu.static_memory[static_cast<int>(MemCategory::kWeights)] = rs.weight_bytes;
+      gpu.static_memory[static_cast<int>(MemCategory::kWeights)] = rs.weight_bytes + rs.fp8_weight_bytes;
       gpu.static_memory[static_cast<int>(MemCategory::kGradients)] = rs.grad_bytes;
       gpu.static_memory[static_cast<int>(MemCategory::kOptimizer)] = rs.optimizer_bytes;
       sims_[PpCoord(r)].push_back({r, static_cast<int>(g_.gpus.size())});

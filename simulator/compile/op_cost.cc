@@ -1,5 +1,6 @@
 #include "simulator/compile/op_cost.h"
 
+#include "common/error.h"
 #include "simulator/cost/compute_cost.h"
 #include "simulator/cost/interference.h"
 #include "simulator/cost/op_mapping.h"
@@ -13,10 +14,15 @@ TaskCost DbOpCoster::Cost(const Operator& local, Phase phase) const {
   return {e.seconds, e.source, ComputeClassOf(key), key.ToString()};
 }
 
-TaskCost DbOpCoster::StepCost(int64_t params, DType dtype) const {
-  OpKey key = OptimizerStepKey(params, dtype);
+TaskCost DbOpCoster::StepCost(int64_t params, DType dtype) const { return KeyCost(OptimizerStepKey(params, dtype)); }
+
+TaskCost DbOpCoster::KeyCost(const OpKey& key) const {
   CostEstimate e = model_.Estimate(key);
   return {e.seconds, e.source, ComputeClassOf(key), key.ToString()};
+}
+
+TaskCost OpCoster::KeyCost(const OpKey& key) const {
+  throw InternalError("this OpCoster cannot price op keys (" + key.ToString() + "): override KeyCost");
 }
 
 std::vector<OpKey> DbOpCoster::Unmeasured() const { return model_.Unmeasured(); }

@@ -31,6 +31,9 @@ class OpCoster {
   virtual TaskCost Cost(const Operator& local, Phase phase) const = 0;
   /// One optimizer step (fused Adam) over `params` parameters of `dtype` weights.
   virtual TaskCost StepCost(int64_t params, DType dtype) const = 0;
+  /// One kernel named by its canonical key (the fp8 cast kernels of compile/fp8_gemm.h). The
+  /// default throws InternalError: a coster used for fp8 jobs must override it.
+  virtual TaskCost KeyCost(const OpKey& key) const;
   /// Keys estimated without a measurement (for --emit-manifest); empty by default.
   virtual std::vector<OpKey> Unmeasured() const { return {}; }
 };
@@ -42,6 +45,7 @@ class DbOpCoster : public OpCoster {
   explicit DbOpCoster(const ComputeCostModel& model) : model_(model) {}
   TaskCost Cost(const Operator& local, Phase phase) const override;
   TaskCost StepCost(int64_t params, DType dtype) const override;
+  TaskCost KeyCost(const OpKey& key) const override;
   std::vector<OpKey> Unmeasured() const override;
 
  private:

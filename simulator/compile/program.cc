@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "common/error.h"
+#include "simulator/compile/fp8_gemm.h"
 #include "simulator/compile/mesh.h"
 #include "simulator/compile/tp_overlap.h"
 #include "simulator/compile/weight_units.h"
@@ -21,6 +22,7 @@ struct OpInfo {
   AxisPartition part;
   int stage = 0;
   bool core = false;                    // attention core (selective recompute unit)
+  bool fp8 = false;                     // Transformer Engine fp8 GEMM (fp8_gemm.h)
   Recompute mode = Recompute::kNone;
   std::string region;
   std::vector<Operator> bwd;            // derived from `local`
@@ -110,6 +112,8 @@ class Builder {
         o.part[d.name] = a;
         d.size /= mesh_.Size(a);
       }
+      o.fp8 = IsFp8Gemm(rops[i].path, o.local, s_.fp8);
+      if (o.fp8) PrepareFp8Gemm(o.local, rops[i].path, Fp8SettingName(s_));
       o.bwd = DeriveBackward(o.local);
       for (size_t t = 0; t < o.local.tensors.size(); ++t) {
         const TensorUse& tu = o.local.tensors[t];
@@ -184,7 +188,8 @@ class Builder {
   // Chunk `index` of `chunks` of a pipelined GEMM (tp_overlap.h) takes that share of the whole.
   Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, int chunks = 1, int index = 0) {
     const OpInfo& o = ops_[i];
-    TaskCost c = in_.coster->Cost(o.local, phase);
+    TaskCost c = o.fp8 ? in_.coster->Cost(Fp8PricedOp(o.local, phase, s_.fp8), phase)
+                       : in_.coster->Cost(o.local, phase);
     Step st;
     st.kind = TaskKind::kCompute;
     st.stream = StreamKind::kCompute;
@@ -306,6 +311,17 @@ class Builder {
     return std::nullopt;
   }
 
+  // Transformer Engine's cast kernels before an fp8 GEMM phase, awaiting what the GEMM awaits.
+  void EmitFp8Casts(std::vector<Step>& list, int i, Phase phase, bool recompute, const std::vector<int32_t>& deps,
+                    const std::vector<int32_t>& chans) {
+    if (!ops_[i].fp8) return;
+    for (Step& c : Fp8CastSteps(ops_[i].local, ops_[i].r->path, phase, s_.fp8, recompute, *in_.coster, g_)) {
+      c.deps = deps;
+      c.channels = chans;
+      Add(list, std::move(c));
+    }
+  }
+
   // ---- activation memory ----
   struct SavedPlan {
     int64_t fwd_bytes = 0;       // allocated by the forward step, freed by the last backward step
@@ -317,7 +333,7 @@ class Builder {
     int64_t n = st.bytes_per_element;
     for (const auto& ax : st.axes)
       if (const Dim* d = ops_[i].local.FindDim(ax)) n *= d->size;
-    auto it = gather_factor.find(st.name);
+    auto it = gather_factor.find(Fp8SavedSource(st.name));
     return it == gather_factor.end() ? n : n / it->second;
   }
 
@@ -388,7 +404,7 @@ class Builder {
     }
     for (const auto& sv : o.local.saved) {
       int64_t bytes = SavedTensorBytes(i, sv, gather);
-      if (gather.count(sv.name)) plan.regather.insert(sv.name);
+      if (gather.count(Fp8SavedSource(sv.name))) plan.regather.insert(Fp8SavedSource(sv.name));
       bool keep = !InFullRegion(i);
       if (SelectiveCore(i)) {
         int p = tensors_.count(BaseName(sv.name)) ? tensors_[BaseName(sv.name)].producer : -1;
@@ -472,6 +488,7 @@ class Builder {
         for (int c : src_chans) chans.push_back(c);
       }
     }
+    EmitFp8Casts(list, i, Phase::kFwd, recompute, deps, chans);
     Step cs = ComputeStep(i, Phase::kFwd, nullptr, recompute);
     cs.deps = deps;
     cs.channels = chans;
@@ -622,6 +639,7 @@ class Builder {
       if (last >= 0) regather.push_back(last);
     }
     int last_step = -1, gathered = -1;
+    if (!o.bwd.empty()) EmitFp8Casts(list, i, Phase::kBwdData, false, deps, chans);
     for (const auto& d : o.bwd) {
       Step cs = ComputeStep(i, d.phase, &d, false);
       cs.deps = deps;
@@ -922,6 +940,7 @@ class Builder {
     std::set<std::string> seen;
     for (int i : st.ops) {
       const OpInfo& o = ops_[i];
+      if (o.fp8) rs.fp8_weight_bytes += Fp8WeightCopyBytes(o.local);
       for (const auto& t : o.local.tensors) {
         if (t.role != TensorRole::kWeight || !seen.insert(t.name).second) continue;
         int64_t params = LocalBytes(Layout(i, t, LayoutUse::kRead), GlobalBytes(i, t), axis_sizes_) / DTypeBytes(t.dtype);

@@ -50,7 +50,7 @@ struct Step {
   double flops = 0;
   bool recompute = false;
   bool last_microbatch_only = false;  // gradient buckets: once per iteration
-  bool first_microbatch_only = false; // overlapped parameter all-gathers: once per iteration
+  bool first_microbatch_only = false; // overlapped parameter all-gathers, fp8 weight casts: once per iteration
   // Collectives and p2p.
   CollOp op = CollOp::kAllReduce;
   int axis = -1;               // mesh axis of a collective
@@ -78,6 +78,7 @@ struct TailStep {
 /// Weight memory and gradient buckets of one pipeline rank (all its chunks).
 struct RankState {
   int64_t weight_bytes = 0, grad_bytes = 0, optimizer_bytes = 0;
+  int64_t fp8_weight_bytes = 0;  // cached fp8 weight copies + transposes (weights category; fp8_gemm.h)
   int64_t step_params = 0;     // parameters this rank's optimizer updates (after sharding)
   DType step_dtype = DType::kBf16;
   std::vector<Step> tail;      // after the last block: optimizer step, then parameter all_gathers

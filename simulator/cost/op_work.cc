@@ -22,13 +22,18 @@ KernelWork Matmul(const OpKey& key, int64_t batch, int64_t m, int64_t n, int64_t
   double b = static_cast<double>(batch), dm = static_cast<double>(m), dn = static_cast<double>(n),
          dk = static_cast<double>(k);
   w.flops = 2 * b * dm * dn * dk;
-  w.bytes = e * b * (dm * dk + dk * dn + dm * dn);
   // The output each phase writes decides its tile grid; the remaining dim is reduced over.
+  double out = dm * dn;
   switch (key.phase) {
-    case Phase::kBwdData: w.matmul = {batch, m, k, n}; break;
-    case Phase::kBwdWeight: w.matmul = {batch, k, n, m}; break;
+    case Phase::kBwdData: w.matmul = {batch, m, k, n}; out = dm * dk; break;
+    case Phase::kBwdWeight: w.matmul = {batch, k, n, m}; out = dk * dn; break;
     default: w.matmul = {batch, m, n, k}; break;
   }
+  // fp8 products read fp8 operands and write bf16 (cuBLASLt as Transformer Engine calls it, and as
+  // the profiler measures fp8 keys).
+  bool fp8 = key.dtype == DType::kFp8E4M3 || key.dtype == DType::kFp8E5M2;
+  double out_e = fp8 ? 2.0 : e;
+  w.bytes = b * (e * (dm * dk + dk * dn + dm * dn - out) + out_e * out);
   return w;
 }
 

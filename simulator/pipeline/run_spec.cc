@@ -30,7 +30,7 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
                        "grad_bucket_mb", "fsdp", "fsdp_prefetch", "reshard_after_forward", "overlap_param_gather",
-                       "tp_comm_overlap", "overlap_p2p"});
+                       "tp_comm_overlap", "overlap_p2p", "fp8", "fp8_scaling"});
   StrategyFlags f;
   f.tp = static_cast<int>(BoundedOr(s, "tp", kMaxGpus, 1));
   f.pp = static_cast<int>(BoundedOr(s, "pp", kMaxGpus, 1));
@@ -54,6 +54,8 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.sp = s.BoolOr("sp", false);
   f.pp_layers = s.StrOr("pp_layers", "");
   f.grad_bucket_mb = BoundedOr(s, "grad_bucket_mb", kMaxBucketMb, 0);
+  f.fp8 = s.StrOr("fp8", "");
+  f.fp8_scaling = s.StrOr("fp8_scaling", "");
   return f;
 }
 

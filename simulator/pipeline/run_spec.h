@@ -27,6 +27,8 @@ struct StrategyFlags {
   bool sp = false;
   std::string pp_layers;              // "10,12,12,14": layers per stage (uneven split)
   int64_t grad_bucket_mb = 0;         // 0: the default
+  std::string fp8;                    // --fp8 none | e4m3 | hybrid ("" = not given: none)
+  std::string fp8_scaling;            // --fp8-scaling delayed | current ("" = not given: delayed)
 };
 
 struct RunSpec {
@@ -54,7 +56,7 @@ struct Measured {
 
 /// Reads a case of a suite or a proteus.run/1 document: {name, model (a name, a file, or an inline
 /// {"zoo": ..., "overrides": {...}} object), cluster, strategy: {tp, pp,
-/// dp, mbs, gbs, schedule, zero, recompute, sp, pp_layers} | "file.json", databases, dtype}.
+/// dp, mbs, gbs, schedule, zero, recompute, sp, pp_layers, fp8, fp8_scaling} | "file.json", databases, dtype}.
 RunSpec RunSpecFromJson(const JsonView& v);
 Measured MeasuredFromJson(const JsonView& v);  // {"measured": {...}, "source": "..."}
 

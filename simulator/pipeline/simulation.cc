@@ -9,6 +9,7 @@
 #include "common/log.h"
 #include "common/units.h"
 #include "simulator/compile/compile.h"
+#include "simulator/compile/fp8_gemm.h"
 #include "simulator/compile/op_cost.h"
 #include "simulator/cost/compute_cost.h"
 #include "simulator/cost/cost_params.h"
@@ -45,8 +46,10 @@ Model LoadModelFor(const RunSpec& spec) {
                                            : LoadModel(spec.model);
   if (!spec.dtype.empty()) {
     auto dtype = ParseDType(spec.dtype);
-    if (!dtype || (*dtype != DType::kBf16 && *dtype != DType::kFp16 && *dtype != DType::kFp32))
-      throw UserError("--dtype", "expected bf16, fp16 or fp32, got \"" + spec.dtype + "\"");
+    // fp8_e4m3 is whole-model fp8 (every tensor one byte), not Transformer Engine's (--fp8).
+    if (!dtype || (*dtype != DType::kBf16 && *dtype != DType::kFp16 && *dtype != DType::kFp32 &&
+                   *dtype != DType::kFp8E4M3))
+      throw UserError("--dtype", "expected bf16, fp16, fp32 or fp8_e4m3 (whole-model fp8), got \"" + spec.dtype + "\"");
     ConvertDtype(model.root, model.dtype, *dtype);
     model.dtype = *dtype;
   }
@@ -141,10 +144,16 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   o.sequence_parallel = f.sp;
   if (!f.pp_layers.empty()) o.pp_layers = ParseLayerList(f.pp_layers);
   if (f.grad_bucket_mb > 0) o.grad_bucket_bytes = f.grad_bucket_mb * 1024 * 1024;
+  o.fp8 = f.fp8;
+  o.fp8_scaling = f.fp8_scaling;
   return o;
 }
 
 Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& cluster) {
+  // A strategy file holds its own precision; a flag beside it would be silently dropped.
+  if (!spec.strategy_file.empty() && (!spec.flags.fp8.empty() || !spec.flags.fp8_scaling.empty()))
+    throw UserError(spec.flags.fp8.empty() ? "--fp8-scaling" : "--fp8",
+                    "given with --strategy " + spec.strategy_file + "; set \"precision\": {\"fp8\": ...} in the strategy file");
   Strategy strategy = spec.strategy_file.empty() ? ExpandShorthand(model, ToShorthand(spec.flags, cluster.NumGpus()))
                                                  : LoadStrategy(spec.strategy_file);
   ValidateStrategy(model, strategy, cluster);
@@ -205,6 +214,9 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
       LogWarn("cluster " + st.cluster.name + " mixes GPU types (" + st.gpu_type + ", " + group.gpu_type +
               "): compute costs use " + st.gpu_type + " for every GPU; links and memory follow each group");
   st.gpu = LoadGpuSpec(st.gpu_type);
+  for (const auto& group : st.cluster.groups)
+    CheckFp8Supported(st.strategy.fp8, st.model,
+                      group.gpu_type == st.gpu_type ? st.gpu : LoadGpuSpec(group.gpu_type), Fp8SettingName(st.strategy));
 
   // Durations set while compiling are provisional (nothing in compile decides on them): Run()
   // prices every task again with the calibration it is given.
@@ -227,6 +239,7 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
   c.strategy = DescribeStrategy(st.strategy);
   c.gpu_type = st.gpu_type;
   c.dtype = std::string(DTypeName(st.model.dtype));
+  c.precision = PrecisionLabel(st.model.dtype, st.strategy.fp8);
   c.params = st.model.Params();
   c.global_batch = st.strategy.global_batch;
   c.micro_batches = st.strategy.NumMicrobatches();

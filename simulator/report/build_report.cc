@@ -38,6 +38,7 @@ Report BuildReport(const ReportContext& c, const ExecGraph& graph, const SimResu
   r.strategy = c.strategy;
   r.gpu_type = c.gpu_type;
   r.dtype = c.dtype;
+  r.precision = c.precision.empty() ? c.dtype : c.precision;
   r.params = c.params;
   r.gpus = graph.total_gpus;
   r.simulated_gpus = static_cast<int>(graph.gpus.size());

@@ -13,6 +13,7 @@ namespace proteus {
 /// What the report echoes and needs beyond the graph and the result.
 struct ReportContext {
   std::string model, cluster, strategy, gpu_type, dtype;
+  std::string precision;         // "bf16 + fp8 GEMMs (TE e4m3, delayed scaling)"; "" = dtype
   int64_t params = 0;
   int64_t global_batch = 0, micro_batches = 0, seq_len = 0;
   double model_flops = 0;        // per iteration, whole job, no recomputation

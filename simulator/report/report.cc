@@ -47,7 +47,8 @@ Json ReportToJson(const Report& r) {
   return {{"format", "proteus.report/1"},
           {"inputs",
            {{"model", r.model}, {"cluster", r.cluster}, {"strategy", r.strategy}, {"gpu_type", r.gpu_type},
-            {"dtype", r.dtype}, {"params", r.params}, {"gpus", r.gpus}, {"simulated_gpus", r.simulated_gpus},
+            {"dtype", r.dtype}, {"precision", r.precision}, {"params", r.params}, {"gpus", r.gpus},
+            {"simulated_gpus", r.simulated_gpus},
             {"global_batch", r.global_batch}, {"micro_batches", r.micro_batches}, {"seq_len", r.seq_len}}},
           {"iteration_time_s", r.iteration_time_s},
           {"samples_per_s", r.samples_per_s},
@@ -148,7 +149,8 @@ void PrintReportTable(const Report& r, std::ostream& out) {
   PrintLine(out, "strategy", r.strategy);
   std::snprintf(buf, sizeof buf, "%d (%s), %d simulated", r.gpus, r.gpu_type.c_str(), r.simulated_gpus);
   PrintLine(out, "GPUs", buf);
-  std::snprintf(buf, sizeof buf, "%.2fB, %s", static_cast<double>(r.params) / 1e9, r.dtype.c_str());
+  std::snprintf(buf, sizeof buf, "%.2fB, %s", static_cast<double>(r.params) / 1e9,
+                (r.precision.empty() ? r.dtype : r.precision).c_str());
   PrintLine(out, "parameters", buf);
   std::snprintf(buf, sizeof buf, "%lld (%lld micro-batches per pipeline), seq %lld", (long long)r.global_batch,
                 (long long)r.micro_batches, (long long)r.seq_len);

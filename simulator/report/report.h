@@ -37,6 +37,7 @@ struct GpuReport {
 struct Report {
   // Inputs, echoed.
   std::string model, cluster, strategy, gpu_type, dtype;
+  std::string precision;  // the dtype, or how fp8 is used ("bf16 + fp8 GEMMs (TE hybrid, delayed scaling)")
   int64_t params = 0;
   int gpus = 0, simulated_gpus = 0;
   int64_t global_batch = 0, micro_batches = 0, seq_len = 0;

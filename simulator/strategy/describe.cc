@@ -54,6 +54,8 @@ std::string DescribeStrategy(const Strategy& s) {
   if (std::string z = Sharding(s); !z.empty()) os << ", " << z;
   if (AnySet(s, &NodeSettings::weights) && !s.weight_gather.reshard_after_forward) os << " no-reshard";
   if (std::string r = Recomputation(s); !r.empty()) os << ", " << r;
+  if (s.fp8.enabled())
+    os << ", fp8 " << Fp8FormatName(s.fp8.format) << " (" << Fp8ScalingName(s.fp8.scaling) << " scaling)";
   std::string overlaps;
   if (s.overlap_grad_reduce) overlaps += " grad-reduce";
   if (s.overlap_param_gather) overlaps += " param-gather";

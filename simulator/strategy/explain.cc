@@ -103,6 +103,9 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
   os << " over " << s.PipelineRanks() << " pipeline ranks\n";
   os << "  gradient buckets: " << FormatBytes(s.grad_bucket_bytes)
      << (s.overlap_grad_reduce ? ", reduced while backward runs\n" : ", reduced after backward\n");
+  if (s.fp8.enabled())
+    os << "  precision: fp8 GEMMs in the transformer blocks' Linears (Transformer Engine " << Fp8FormatName(s.fp8.format)
+       << ", " << Fp8ScalingName(s.fp8.scaling) << " scaling); everything else in the model dtype\n";
   os << "  defaults: " << SettingsText(s.defaults) << "\n";
   os << "  rules (later wins):\n";
   for (size_t i = 0; i < s.nodes.size(); ++i)

@@ -178,6 +178,7 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.overlap_p2p_comm = o.overlap_p2p_comm;
   s.weight_gather = o.weight_gather;
   s.weight_gather.unit = o.fsdp ? GatherUnit::kBlock : GatherUnit::kOperator;
+  s.fp8 = Fp8RecipeFromFlags(o.fp8, o.fp8_scaling);
   s.defaults.partition["b"] = "dp";
   int zero = o.fsdp ? 3 : o.zero;
   if (zero >= 1) s.defaults.optimizer = "dp";

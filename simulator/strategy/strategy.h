@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/json_file.h"
+#include "simulator/strategy/fp8_recipe.h"
 
 namespace proteus {
 
@@ -103,6 +104,7 @@ struct Strategy {
   /// default on) and blocking for the others (send_forward_recv_backward waits).
   std::optional<bool> overlap_p2p_comm;
   WeightGather weight_gather;         // used where weights are sharded
+  Fp8Recipe fp8;                      // "precision": {"fp8", "fp8_scaling"} (fp8_recipe.h)
   NodeSettings defaults;              // root settings
   std::vector<StrategyRule> nodes;
 

@@ -520,5 +520,25 @@ TEST(MegatronLog, LooksLikeTrainingLog) {
   EXPECT_FALSE(LooksLikeTrainingLog("hello\n"));
 }
 
+// Megatron-Core with Transformer Engine fp8 keeps the model in bf16: the run simulates --fp8, not a
+// whole-model fp8 dtype.
+TEST(MegatronLog, Fp8RunsBecomeTransformerEngineFp8Flags) {
+  std::map<std::string, std::string> args = Gpt13bArgs();
+  args["fp8"] = "hybrid";
+  args["fp8_recipe"] = "tensorwise";
+  std::string log = ArgumentDump(args) + kVocabLine + IterationLine(10, 3000, 100) + IterationLine(20, 3000, 100);
+  TempDir dir("proteus_megatron_fp8");
+  MegatronLogOptions options;
+  options.cluster = "dgx-h100-2";
+  options.warmup_lines = 0;
+  MeasuredRun run = ReadMegatronLog(dir.Write("fp8.log", log), options);
+  EXPECT_EQ(run.spec.dtype, "bf16");
+  EXPECT_EQ(run.spec.flags.fp8, "hybrid");
+  EXPECT_EQ(run.spec.flags.fp8_scaling, "current");
+  args["fp8_recipe"] = "mxfp8";
+  std::string e = ReadError(ArgumentDump(args) + kVocabLine + IterationLine(10, 3000, 100), options);
+  EXPECT_TRUE(e.find("fp8_recipe") != std::string::npos && e.find("mxfp8") != std::string::npos) << e;
+}
+
 }  // namespace
 }  // namespace proteus

@@ -32,6 +32,10 @@ class FakeCoster : public OpCoster {
   TaskCost StepCost(int64_t params, DType) const override {
     return {1e-6 + static_cast<double>(params) * 1e-11, CostSource::kRoofline, "elementwise"};
   }
+  // Keys (fp8 casts: copies) at 1 us + bytes / 1 TB/s.
+  TaskCost KeyCost(const OpKey& key) const override {
+    return {1e-6 + static_cast<double>(key.shape.at("bytes")) / 1e12, CostSource::kRoofline, "copy", key.ToString()};
+  }
 };
 
 inline Cluster FakeCluster(int gpus) {

@@ -54,6 +54,18 @@ TEST_F(RooflineTest, GemmWorkByHand) {
   EXPECT_EQ(g.matmul.depth, 4096);
 }
 
+// fp8 products read 1-byte operands and write bf16 (the profiler's fp8 keys, cuBLASLt under TE):
+// the output of each phase counts 2 bytes per element.
+TEST_F(RooflineTest, Fp8GemmsWriteBf16Outputs) {
+  EXPECT_DOUBLE_EQ(WorkOf(Gemm(1024, 256, 512, Phase::kFwd, DType::kFp8E4M3)).bytes,
+                   1024.0 * 512 + 512.0 * 256 + 2 * 1024.0 * 256);
+  EXPECT_DOUBLE_EQ(WorkOf(Gemm(1024, 256, 512, Phase::kBwdData, DType::kFp8E5M2)).bytes,
+                   1024.0 * 256 + 512.0 * 256 + 2 * 1024.0 * 512);
+  EXPECT_DOUBLE_EQ(WorkOf(Gemm(1024, 256, 512, Phase::kBwdWeight, DType::kFp8E4M3)).bytes,
+                   1024.0 * 512 + 1024.0 * 256 + 2 * 512.0 * 256);
+  EXPECT_DOUBLE_EQ(WorkOf(Gemm(1024, 256, 512, Phase::kFwd, DType::kFp8E4M3)).flops, 2.0 * 1024 * 256 * 512);
+}
+
 TEST_F(RooflineTest, LargeBf16GemmOnH100ReachesMeasuredBestRatio) {
   // Wave-aligned: 132*128 = 16896 rows -> 132 x 64 tiles, exactly 64 full waves; depth 16384:
   // eff = 0.803 * 16384/16512 = 0.797, the best measured 794.5/989.4 = 0.803 (REFERENCE.md 2).
