@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "simulator/compile/mesh.h"
+#include "simulator/compile/schedule.h"
 #include "simulator/model/backward.h"
 #include "simulator/strategy/validate.h"
 
@@ -445,6 +446,8 @@ class Builder {
       cs.channels = chans;
       last_step = Add(list, std::move(cs));
     }
+    // Freed by the op's last backward step: bwd_weight when it has weights (it reads the saved
+    // input), so under a split backward (zb-h1, dualpipev) the memory stays until W runs.
     int64_t free_bytes = st.saved[i].fwd_bytes + st.saved[i].recompute_bytes;
     if (FirstOfRegion(st, k)) free_bytes += st.region_input_bytes[o.region];
     if (free_bytes > 0) list[last_step].mem.push_back({MemCategory::kActivations, true, -free_bytes});
@@ -514,7 +517,7 @@ class Builder {
       last = Add(list, std::move(s));
     }
     if (b.shard_axis >= 0) {
-      RankState& rs = job_.ranks[st.v % s_.PipelineRanks()];
+      RankState& rs = job_.ranks[RankOfStage(s_.schedule, st.v, s_.PipelineRanks())];
       Step ag;
       ag.kind = TaskKind::kCollective;
       ag.stream = StreamOfAxis(b.shard_axis);
@@ -530,7 +533,7 @@ class Builder {
 
   // ---- static memory and the optimizer step ----
   void AccountWeights(StageState& st) {
-    RankState& rs = job_.ranks[st.v % s_.PipelineRanks()];
+    RankState& rs = job_.ranks[RankOfStage(s_.schedule, st.v, s_.PipelineRanks())];
     std::set<std::string> seen;
     for (int i : st.ops) {
       const OpInfo& o = ops_[i];

@@ -35,13 +35,19 @@ enum class Recompute { kNone, kSelective, kFull };
 std::string_view RecomputeName(Recompute r);  // "none", "selective", "full"
 std::optional<Recompute> ParseRecompute(std::string_view name);
 
-enum class ScheduleKind { kGPipe, k1F1B, kInterleaved };
-std::string_view ScheduleKindName(ScheduleKind k);  // "gpipe", "1f1b", "interleaved"
+/// Pipeline schedules (compile/schedule.h has their block orders): zb-h1 splits the backward into
+/// input-gradient (B) and weight-gradient (W) blocks; dualpipev is DeepSeek's "cut-in-half"
+/// DualPipe (two chunks per GPU in V placement, F&B pairs).
+enum class ScheduleKind { kGPipe, k1F1B, kInterleaved, kZbH1, kDualPipeV };
+std::string_view ScheduleKindName(ScheduleKind k);  // "gpipe", "1f1b", "interleaved", "zb-h1", "dualpipev"
 std::optional<ScheduleKind> ParseScheduleKind(std::string_view name);
+/// Chunks per GPU a schedule fixes (1, or 2 for dualpipev's V placement); 0 when the user
+/// chooses them (interleaved).
+int FixedChunks(ScheduleKind k);
 
 struct Schedule {
   ScheduleKind kind = ScheduleKind::k1F1B;
-  int chunks = 1;  // virtual pipeline stages per GPU (interleaved only; 1 otherwise)
+  int chunks = 1;  // virtual pipeline stages per GPU (interleaved: chosen; else FixedChunks(kind))
 };
 
 /// What one node (rule or defaults) sets; unset members are inherited.
