@@ -63,8 +63,9 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--mbs", f.mbs, "Micro-batch size per data-parallel rank")->check(CLI::PositiveNumber);
   cmd->add_option("--gbs", f.gbs, "Global batch size (default: mbs x dp)")->check(CLI::PositiveNumber);
   cmd->add_option("--schedule", f.schedule,
-                  "Pipeline schedule: gpipe, 1f1b (default), interleaved:V, zb-h1 (zero bubble, split backward) or "
-                  "dualpipev (DeepSeek DualPipeV: 2 chunks per GPU in a V, needs micro-batches >= 2 pp)")
+                  "Pipeline schedule: gpipe, 1f1b (default), interleaved:V, zb-h1 (zero bubble, split backward), "
+                  "zb-v (zero bubble, 2 chunks per GPU in a V) or dualpipev (DeepSeek DualPipeV: 2 chunks in a V, "
+                  "F&B pairs, needs micro-batches >= 2 pp)")
       ->capture_default_str();
   cmd->add_option("--zero", f.zero, "ZeRO stage: 0, or 1 (distributed optimizer)")->check(CLI::Range(0, 1));
   cmd->add_option("--recompute", f.recompute, "Activation recomputation: none, selective, full")

@@ -533,8 +533,11 @@ class Builder {
 
   // ---- static memory and the optimizer step ----
   void AccountWeights(StageState& st) {
-    RankState& rs = job_.ranks[RankOfStage(s_.schedule, st.v, s_.PipelineRanks())];
-    std::set<std::string> seen;
+    int rank = RankOfStage(s_.schedule, st.v, s_.PipelineRanks());
+    RankState& rs = job_.ranks[rank];
+    // Per rank, not per stage: a tied weight read by two stages of one GPU (the embedding of stage
+    // 0 and the head of stage 2p-1 under a V placement) is stored once.
+    std::set<std::string>& seen = weights_of_rank_[rank];
     for (int i : st.ops) {
       const OpInfo& o = ops_[i];
       for (const auto& t : o.local.tensors) {
@@ -582,6 +585,7 @@ class Builder {
   std::map<std::string, int> channels_;
   std::vector<int> channel_sender_;
   int bucket_count_ = 0;
+  std::map<int, std::set<std::string>> weights_of_rank_;  // weights already counted per pipeline rank
 };
 
 }  // namespace

@@ -52,6 +52,53 @@ std::vector<PipelineBlock> ZbH1(int rank, int ranks, int m) {
   return out;
 }
 
+// ZB-V (Qi et al. 2024, sec. 6), in the closed form PyTorch's ScheduleZBVZeroBubble builds on rank r
+// of p: chunk 0 is stage r, chunk 1 stage 2p-1-r. Warm-up 2(p-r)-1 F0, r rounds F1 F0, p-r rounds
+// F1 B1 W1; steady rounds F0 B0 W0 F1 B1 W1; cool-down r rounds B0 B1, p-r rounds B0 W0, then the
+// W's still owed (chunk 1's first). The order is built for max(m, 2p-1) micro-batches and blocks of
+// the ones beyond m dropped, as PyTorch does, so any m runs.
+std::vector<PipelineBlock> ZbV(int r, int p, int m) {
+  int n = std::max(m, 2 * p - 1);
+  int f[2] = {0, 0}, b[2] = {0, 0};
+  std::vector<PipelineBlock> out;
+  auto F = [&](int c) { out.push_back(Fwd(c, f[c]++)); };
+  auto B = [&](int c) { out.push_back({c, b[c]++, BlockKind::kInputGrad}); };
+  auto W = [&](int c, int mb) { out.push_back({c, mb, BlockKind::kWeightGrad}); };
+  for (int i = 0; i < 2 * (p - r) - 1; ++i) F(0);
+  for (int i = 0; i < r; ++i) {
+    F(1);
+    F(0);
+  }
+  for (int i = 0; i < p - r; ++i) {
+    F(1);
+    B(1);
+    W(1, b[1] - 1);
+  }
+  while (f[1] < f[0] || f[0] < n) {
+    if (f[0] < n) F(0);
+    B(0);
+    W(0, b[0] - 1);
+    F(1);
+    B(1);
+    W(1, b[1] - 1);
+  }
+  int w[2] = {b[0], b[1]};
+  for (int i = 0; i < r; ++i) {
+    B(0);
+    B(1);
+  }
+  for (int i = 0; i < p - r; ++i) {
+    B(0);
+    W(0, w[0]++);
+  }
+  while (w[1] < b[1]) W(1, w[1]++);
+  while (w[0] < b[0]) W(0, w[0]++);
+  PROTEUS_CHECK(f[0] == n && f[1] == n && b[0] == n && b[1] == n && w[0] == n && w[1] == n,
+                "zb-v order does not cover every block");
+  std::erase_if(out, [m](const PipelineBlock& blk) { return blk.microbatch >= m; });
+  return out;
+}
+
 // DualPipeV, phase for phase as deepseek-ai/DualPipe's dualpipev.py runs it on rank r of p with m
 // micro-batches. Chunk 0 is stage r, chunk 1 stage 2p-1-r; each chunk runs its forwards and its
 // backwards in micro-batch order, and W's run first in, first out.
@@ -156,6 +203,9 @@ std::vector<PipelineBlock> PipelineOrder(const Schedule& schedule, int rank, int
     }
     case ScheduleKind::kZbH1:
       return ZbH1(rank, ranks, m);
+    case ScheduleKind::kZbV:
+      PROTEUS_CHECK(ranks >= 2, "zb-v needs pp >= 2 (validated)");
+      return ZbV(rank, ranks, m);
     case ScheduleKind::kDualPipeV:
       PROTEUS_CHECK(ranks >= 2 && m >= 2 * ranks, "dualpipev needs pp >= 2 and micro-batches >= 2 pp (validated)");
       return DualPipeVOrder(rank, ranks, m).Build();
@@ -163,13 +213,17 @@ std::vector<PipelineBlock> PipelineOrder(const Schedule& schedule, int rank, int
   return {};
 }
 
+bool VPlacement(const Schedule& schedule) {
+  return schedule.kind == ScheduleKind::kZbV || schedule.kind == ScheduleKind::kDualPipeV;
+}
+
 int StageOfChunk(const Schedule& schedule, int rank, int chunk, int ranks) {
-  if (schedule.kind == ScheduleKind::kDualPipeV) return chunk == 0 ? rank : 2 * ranks - 1 - rank;
+  if (VPlacement(schedule)) return chunk == 0 ? rank : 2 * ranks - 1 - rank;
   return chunk * ranks + rank;
 }
 
 int RankOfStage(const Schedule& schedule, int stage, int ranks) {
-  if (schedule.kind == ScheduleKind::kDualPipeV) return stage < ranks ? stage : 2 * ranks - 1 - stage;
+  if (VPlacement(schedule)) return stage < ranks ? stage : 2 * ranks - 1 - stage;
   return stage % ranks;
 }
 

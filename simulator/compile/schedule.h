@@ -21,6 +21,12 @@
 //                Parallelism", ICLR 2024, ZB-H1). In flight on rank i: p-i micro-batches as in
 //                1f1b plus i awaiting W, so every rank peaks at p (1f1b's rank 0). Bubble
 //                (p-1)(F+B-W), a third of 1f1b's when F = B = W.
+//   zb-v         two chunks per rank in V placement (chunk 0 is stage i, chunk 1 stage 2p-1-i), split
+//                backward: Qi et al.'s ZB-V (sec. 6) in PyTorch's closed form (ScheduleZBVZeroBubble):
+//                warm-up 2(p-i)-1 F, i rounds F' F, p-i rounds F' B' W'; steady F B W F' B' W';
+//                cool-down i rounds B B', p-i rounds B W, then the W's owed. Peak 2p chunks (half a
+//                stage each: 1f1b's p stages) on every rank; bubble (p-1)F of a chunk when F = B = W
+//                (only rank p-1's wait for the first micro-batch), half of zb-h1's on one model. Any m (built for max(m, 2p-1), the rest dropped).
 //   dualpipev    two chunks per rank in V placement: chunk 0 is stage i, chunk 1 stage 2p-1-i, so
 //                rank 0 holds the first and the last stage and the micro-batches turn around on
 //                rank p-1. The order is deepseek-ai/DualPipe's DualPipeV ("cut-in-half" DualPipe:
@@ -36,6 +42,8 @@
 //   1f1b rank 1:  F0 F1 F2 B0 F3 B1 F4 B2 F5 B3 F6 B4 F7 B5 B6 B7.
 //   zb-h1 rank 1: F0 F1 F2 B0 F3 B1 W0 F4 B2 W1 F5 B3 W2 F6 B4 W3 F7 B5 W4 B6 W5 B7 W6 W7
 //                 (rank 0 never holds a W back: ... F7 B4 W4 B5 W5 B6 W6 B7 W7; rank 3 holds three).
+//   zb-v rank 3 (' = chunk 1): F0 F0' F1 F1' F2 F2' F3 F3' B0' W0' F4 B0 W0 F4' B1' W1' F5 B1 W1 ...
+//                 F7' B4' W4' B4 B5' B5 B6' B6 B7' B7 W4 W5' W6' W7' W5 W6 W7
 //   dualpipev rank 0 (' = chunk 1, BW = an unsplit backward, (..) = an F&B pair):
 //                 F0 F1 F2 F3 F4 F5 F6 F0' B0' W0' F1' B1' W1' F2' B2' W2' F3' (F7 BW3') (F4' BW0)
 //                 BW4' (F5' BW1) BW5' (F6' BW2) BW6' (F7' BW3) BW7' B4 W4 B5 W5 B6 W6 B7 W7
@@ -70,8 +78,10 @@ struct PipelineBlock {
 /// Blocks of pipeline rank `rank` of `ranks`, in execution order.
 std::vector<PipelineBlock> PipelineOrder(const Schedule& schedule, int rank, int ranks, int microbatches);
 
+/// Whether the schedule places two chunks per rank in a V (zb-v, dualpipev).
+bool VPlacement(const Schedule& schedule);
 /// The virtual stage chunk `chunk` of pipeline rank `rank` runs: chunk*p + rank (interleaved
-/// placement), or for dualpipev's V placement rank (chunk 0) and 2p-1-rank (chunk 1).
+/// placement), or in a V rank (chunk 0) and 2p-1-rank (chunk 1).
 int StageOfChunk(const Schedule& schedule, int rank, int chunk, int ranks);
 /// The pipeline rank that holds virtual stage `stage` (the inverse of StageOfChunk).
 int RankOfStage(const Schedule& schedule, int stage, int ranks);

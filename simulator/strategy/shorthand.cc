@@ -41,7 +41,8 @@ Schedule ParseScheduleFlag(const std::string& text) {
   }
   auto k = ParseScheduleKind(kind);
   if (!k)
-    throw UserError("--schedule", "expected gpipe, 1f1b, interleaved:<V>, zb-h1 or dualpipev; got '" + text + "'");
+    throw UserError("--schedule",
+                    "expected gpipe, 1f1b, interleaved:<V>, zb-h1, zb-v or dualpipev; got '" + text + "'");
   s.kind = *k;
   if (s.kind != ScheduleKind::kInterleaved && colon != std::string::npos)
     throw UserError("--schedule", "only interleaved takes a chunk count (" + std::string(ScheduleKindName(s.kind)) +

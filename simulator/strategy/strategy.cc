@@ -11,10 +11,10 @@ namespace {
 
 constexpr std::array<std::pair<Recompute, std::string_view>, 3> kRecomputeNames = {{
     {Recompute::kNone, "none"}, {Recompute::kSelective, "selective"}, {Recompute::kFull, "full"}}};
-constexpr std::array<std::pair<ScheduleKind, std::string_view>, 5> kScheduleNames = {{
+constexpr std::array<std::pair<ScheduleKind, std::string_view>, 6> kScheduleNames = {{
     {ScheduleKind::kGPipe, "gpipe"}, {ScheduleKind::k1F1B, "1f1b"},
     {ScheduleKind::kInterleaved, "interleaved"}, {ScheduleKind::kZbH1, "zb-h1"},
-    {ScheduleKind::kDualPipeV, "dualpipev"}}};
+    {ScheduleKind::kZbV, "zb-v"}, {ScheduleKind::kDualPipeV, "dualpipev"}}};
 
 // Mesh axes given as a JSON object lose their order (keys are sorted), so the object form is only
 // accepted for the conventional names, ordered as Megatron orders ranks (tp fastest).
@@ -116,7 +116,7 @@ Schedule ParseSchedule(const JsonView& v) {
   v.RejectUnknownKeys({"kind", "chunks"});
   Schedule s;
   auto kind = ParseScheduleKind(v.Str("kind"));
-  if (!kind) v.FailField("kind", "expected gpipe, 1f1b, interleaved, zb-h1 or dualpipev");
+  if (!kind) v.FailField("kind", "expected gpipe, 1f1b, interleaved, zb-h1, zb-v or dualpipev");
   s.kind = *kind;
   int fixed = FixedChunks(s.kind);
   s.chunks = static_cast<int>(v.Has("chunks") ? BoundedPositive(v, "chunks", kMaxChunks) : std::max(fixed, 1));
@@ -166,6 +166,7 @@ int FixedChunks(ScheduleKind k) {
   switch (k) {
     case ScheduleKind::kInterleaved:
       return 0;
+    case ScheduleKind::kZbV:
     case ScheduleKind::kDualPipeV:
       return 2;  // V placement: stage i and stage 2p-1-i
     default:

@@ -73,6 +73,8 @@ void CheckMeshAndBatch(const Strategy& s, int cluster_gpus) {
       throw UserError(s.origin, "schedule.kind dualpipev needs micro-batches (" + std::to_string(s.NumMicrobatches()) +
                                     ") >= 2 x pp (" + std::to_string(2 * s.PipelineRanks()) + ")");
   }
+  if (s.schedule.kind == ScheduleKind::kZbV && s.PipelineRanks() < 2)
+    throw UserError(s.origin, "schedule.kind zb-v needs pp >= 2 (two chunks per GPU in a V)");
   if (s.grad_bucket_bytes < 1) throw UserError(s.origin, "grad_bucket_bytes must be positive");
 }
 

@@ -80,6 +80,7 @@ TEST(Schedule, EveryOrderIsCompleteAndNeverDeadlocks) {
     for (int m = 1; m <= 24; ++m) {
       std::vector<Schedule> kinds = {Make(ScheduleKind::kGPipe), Make(ScheduleKind::k1F1B), Make(ScheduleKind::kZbH1)};
       if (m % pp == 0 && pp >= 2) kinds.push_back(Make(ScheduleKind::kInterleaved, 2));
+      if (pp >= 2) kinds.push_back(Make(ScheduleKind::kZbV));
       if (pp >= 2 && m >= 2 * pp) kinds.push_back(Make(ScheduleKind::kDualPipeV));
       for (const auto& s : kinds) {
         std::string why;
@@ -107,6 +108,28 @@ TEST(Schedule, ZbH1HoldsBackRankIWeightGradients) {
     }
     EXPECT_EQ(peak, 4) << "rank " << rank;
   }
+}
+
+TEST(Schedule, ZbVInTheClosedForm) {
+  Schedule s = Make(ScheduleKind::kZbV);
+  EXPECT_EQ(s.chunks, 2);
+  EXPECT_EQ(StageOfChunk(s, 1, 1, 4), 6);  // the V placement, as dualpipev
+  // Rank 3 of 4, 8 micro-batches: warm-up 2(p-r)-1 = 1 F, r = 3 rounds F' F, p-r = 1 round F' B' W';
+  // steady F B W F' B' W'; cool-down 3 rounds B B', one round B W, then W' owed, then W.
+  EXPECT_EQ(Text(PipelineOrder(s, 3, 4, 8)),
+            "F0 F0' F1 F1' F2 F2' F3 F3' B0' W0' F4 B0 W0 F4' B1' W1' F5 B1 W1 F5' B2' W2' F6 B2 W2 F6' B3' W3' "
+            "F7 B3 W3 F7' B4' W4' B4 B5' B5 B6' B6 B7' B7 W4 W5' W6' W7' W5 W6 W7");
+  // 2p chunks of activations at the peak on every rank (1f1b's p stages), for m >= 2p-1.
+  for (int rank = 0; rank < 4; ++rank) {
+    int live = 0, peak = 0;
+    for (const auto& b : PipelineOrder(s, rank, 4, 16)) {
+      live += b.kind == BlockKind::kForward ? 1 : b.kind == BlockKind::kWeightGrad ? -1 : 0;
+      peak = std::max(peak, live);
+    }
+    EXPECT_EQ(peak, 8) << "rank " << rank;
+  }
+  // Fewer micro-batches than 2p-1: the padded order, blocks of absent micro-batches dropped.
+  EXPECT_EQ(Text(PipelineOrder(s, 1, 2, 2)), "F0 F0' F1 F1' B0' W0' B0 W0 B1' W1' B1 W1");
 }
 
 TEST(Schedule, DualPipeVFollowsDeepSeekPhases) {

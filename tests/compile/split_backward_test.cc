@@ -146,8 +146,30 @@ TEST(SplitBackward, DualPipeVPairStartsWhenBothInputsArrived) {
   EXPECT_EQ(found, 1);
 }
 
+TEST(SplitBackward, TiedEmbeddingOnOneGpuIsStoredOnce) {
+  // Under a V placement the embedding (stage 0) and the head (stage 2p-1) share rank 0: a tied
+  // weight is one tensor there, so rank 0 holds one [vocab 128, h 64] bf16 matrix less than untied.
+  auto weights_of_rank0 = [](bool tied) {
+    TransformerConfig c;
+    c.name = "small-gpt";
+    c.num_layers = 4;
+    c.hidden = 64;
+    c.num_heads = 4;
+    c.vocab = 128;
+    c.seq_len = 16;
+    c.tied_embeddings = tied;
+    ShorthandOptions o;
+    o.pp = 2;
+    o.global_batch = 4;
+    o.schedule = "dualpipev";
+    CompileResult r = MakeJob(BuildTransformer(c, "test"), o).Run();
+    return r.graph.gpus[0].static_memory[static_cast<int>(MemCategory::kWeights)];
+  };
+  EXPECT_EQ(weights_of_rank0(false) - weights_of_rank0(true), 128 * 64 * 2);
+}
+
 TEST(SplitBackward, SymmetryOnAndOffAgreeForSplitSchedules) {
-  for (std::string schedule : {"zb-h1", "dualpipev"}) {
+  for (std::string schedule : {"zb-h1", "zb-v", "dualpipev"}) {
     ShorthandOptions o;
     o.tp = 2;
     o.pp = 2;

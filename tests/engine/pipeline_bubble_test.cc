@@ -7,6 +7,7 @@
 //   1f1b       (p-1)(F + B + W)
 //   zb-h1      (p-1)(F + B - W)                      (Qi et al. 2024)
 //   dualpipev  (p-1)(F&B + BW - 3W), F&B = F + BW    (DeepSeek-V3 Table 2 with its PP/2 = p)
+//   zb-v       (p-1) F of a chunk when F = B = W     (what its order allows; schedule.h)
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -83,23 +84,26 @@ TEST(PipelineBubble, DualPipeVMatchesDeepSeekFormula) {
   }
 }
 
-TEST(PipelineBubble, OneModelThreeSchedules) {
+TEST(PipelineBubble, OneModelFourSchedules) {
   // 8 layers on p = 4: a 1f1b stage is two layers (F = B = W = 8 ms), a dualpipev chunk one (4 ms).
   const int p = 4, m = 16;
   const double layer = 4 * kGemm;
-  Bubble one = Simulate("1f1b", p, 8, m), zb = Simulate("zb-h1", p, 8, m), dp = Simulate("dualpipev", p, 8, m);
-  std::printf("8 layers, p %d, m %d: bubble 1f1b %.1f ms, zb-h1 %.1f ms, dualpipev %.1f ms; iteration %.1f / %.1f / "
-              "%.1f ms; peak activations %lld / %lld / %lld bytes\n",
-              p, m, one.max_idle_s * 1e3, zb.max_idle_s * 1e3, dp.max_idle_s * 1e3, one.makespan_s * 1e3,
-              zb.makespan_s * 1e3, dp.makespan_s * 1e3, static_cast<long long>(one.max_activations),
-              static_cast<long long>(zb.max_activations), static_cast<long long>(dp.max_activations));
+  Bubble one = Simulate("1f1b", p, 8, m), zb = Simulate("zb-h1", p, 8, m), zv = Simulate("zb-v", p, 8, m),
+         dp = Simulate("dualpipev", p, 8, m);
+  for (auto [name, b] : {std::pair{"1f1b", one}, {"zb-h1", zb}, {"zb-v", zv}, {"dualpipev", dp}})
+    std::printf("8 layers, p %d, m %d, %-9s: bubble %5.1f ms, iteration %5.1f ms, peak activations %lld bytes\n", p,
+                m, name, b.max_idle_s * 1e3, b.makespan_s * 1e3, static_cast<long long>(b.max_activations));
   EXPECT_NEAR(one.max_idle_s, (p - 1) * 3 * (2 * layer), 0.02 * layer);
   EXPECT_NEAR(zb.max_idle_s, (p - 1) * (2 * layer), 0.02 * layer);
   EXPECT_NEAR(dp.max_idle_s, (p - 1) * (layer + 2 * (2 * layer) - 3 * layer), 0.02 * layer);
+  EXPECT_NEAR(zv.max_idle_s, (p - 1) * layer, 0.02 * layer);  // (p-1) F of a chunk: half of zb-h1's
   // ZB-H1 keeps 1f1b's peak (rank 0's p micro-batches); every rank now reaches it. DualPipeV's
   // 2p+1 half-stage chunks are a little more than p stages.
   EXPECT_NEAR(static_cast<double>(zb.max_activations), static_cast<double>(one.max_activations),
               0.05 * static_cast<double>(one.max_activations));
+  // ZB-V's 2p chunks are p stages too; its rank 0 also keeps the head's activations (stage 2p-1).
+  EXPECT_GE(zv.max_activations, one.max_activations);
+  EXPECT_LT(static_cast<double>(zv.max_activations), 1.1 * static_cast<double>(one.max_activations));
   EXPECT_GT(dp.max_activations, one.max_activations);
   EXPECT_LT(static_cast<double>(dp.max_activations), 1.25 * static_cast<double>(one.max_activations));
 }

@@ -35,7 +35,10 @@ TEST(ScheduleKinds, ParseAndPrintRoundTrip) {
   EXPECT_EQ(dp.schedule.kind, ScheduleKind::kDualPipeV);
   EXPECT_EQ(dp.schedule.chunks, 2);  // fixed by the V placement
   EXPECT_EQ(dp.VirtualStages(), 4);
-  for (const Strategy& s : {zb, dp}) {
+  Strategy zv = Parse(Doc(R"({"kind": "zb-v"})"));
+  EXPECT_EQ(zv.schedule.kind, ScheduleKind::kZbV);
+  EXPECT_EQ(zv.VirtualStages(), 4);
+  for (const Strategy& s : {zb, zv, dp}) {
     Json printed = StrategyToJson(s);
     Strategy back = ParseStrategy(printed, "printed");
     EXPECT_EQ(back.schedule.kind, s.schedule.kind);
@@ -49,7 +52,8 @@ TEST(ScheduleKinds, FixedChunkCountsCannotBeChanged) {
   EXPECT_EQ(ErrorOf(Doc(R"({"kind": "dualpipev", "chunks": 3})")).rfind("s.json: schedule.chunks:", 0), 0u)
       << ErrorOf(Doc(R"({"kind": "dualpipev", "chunks": 3})"));
   EXPECT_NE(ErrorOf(Doc(R"({"kind": "zb-h1", "chunks": 2})")).find("schedule.chunks"), std::string::npos);
-  EXPECT_NE(ErrorOf(Doc(R"({"kind": "zb-v"})")).find("schedule.kind"), std::string::npos);
+  EXPECT_NE(ErrorOf(Doc(R"({"kind": "zb-v", "chunks": 4})")).find("schedule.chunks"), std::string::npos);
+  EXPECT_NE(ErrorOf(Doc(R"({"kind": "zb-h2"})")).find("schedule.kind"), std::string::npos);
 }
 
 TEST(ScheduleKinds, FlagParsesAndNamesItself) {
@@ -97,6 +101,8 @@ TEST(ScheduleKinds, DualPipeVNeedsTwoRanksAndTwiceAsManyMicroBatches) {
   Model small = testing::TinyGpt(4);
   EXPECT_EQ(Rejection(small, 4, 8, "dualpipev").rfind("--pp: 8 pipeline stages", 0), 0u) << Rejection(small, 4, 8, "dualpipev");
   EXPECT_EQ(Rejection(m, 3, 2, "zb-h1"), "(accepted)");  // any m, like 1f1b
+  EXPECT_EQ(Rejection(m, 3, 2, "zb-v"), "(accepted)");   // any m (padded order)
+  EXPECT_EQ(Rejection(m, 1, 2, "zb-v"), "shorthand: schedule.kind zb-v needs pp >= 2 (two chunks per GPU in a V)");
 }
 
 }  // namespace
