@@ -31,7 +31,7 @@ struct ShorthandOptions {
   int tp = 1, pp = 1, dp = 1;
   int64_t micro_batch = 1;
   int64_t global_batch = 0;           // 0: micro_batch * dp (one micro-batch per iteration)
-  std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V
+  std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V | zb-h1 | zb-v | dualpipev
   int zero = 0;                       // 0 or 1 (2 shards gradients too)
   std::string recompute = "none";     // none | selective | full
   bool sequence_parallel = false;
