@@ -26,7 +26,8 @@
 //                warm-up 2(p-i)-1 F, i rounds F' F, p-i rounds F' B' W'; steady F B W F' B' W';
 //                cool-down i rounds B B', p-i rounds B W, then the W's owed. Peak 2p chunks (half a
 //                stage each: 1f1b's p stages) on every rank; bubble (p-1)F of a chunk when F = B = W
-//                (only rank p-1's wait for the first micro-batch), half of zb-h1's on one model. Any m (built for max(m, 2p-1), the rest dropped).
+//                (only rank p-1's wait for the first micro-batch), half of zb-h1's on one model.
+//                Any m: the order is built for max(m, 2p-1) and the blocks beyond m dropped.
 //   dualpipev    two chunks per rank in V placement: chunk 0 is stage i, chunk 1 stage 2p-1-i, so
 //                rank 0 holds the first and the last stage and the micro-batches turn around on
 //                rank p-1. The order is deepseek-ai/DualPipe's DualPipeV ("cut-in-half" DualPipe:
@@ -36,7 +37,7 @@
 //                and communication; on one compute stream the gain is that each one's p2p hides
 //                under the other's compute). Needs p >= 2 and m >= 2p. Bubble on uniform chunks
 //                (p-1)(F&B + B - 3W) with F&B = F + B (DeepSeek-V3 report, Table 2, with its PP/2
-//                = p ranks of the V); parameters 1x, activations up to 2p chunk micro-batches.
+//                = p ranks of the V); parameters 1x, activations 2p+1 chunks on every rank.
 //
 // Worked examples, p 4, m 8:
 //   1f1b rank 1:  F0 F1 F2 B0 F3 B1 F4 B2 F5 B3 F6 B4 F7 B5 B6 B7.
