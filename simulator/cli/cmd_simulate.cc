@@ -62,7 +62,10 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--dp", f.dp, "Data-parallel degree (default: fill the cluster)")->check(CLI::PositiveNumber);
   cmd->add_option("--mbs", f.mbs, "Micro-batch size per data-parallel rank")->check(CLI::PositiveNumber);
   cmd->add_option("--gbs", f.gbs, "Global batch size (default: mbs x dp)")->check(CLI::PositiveNumber);
-  cmd->add_option("--schedule", f.schedule, "Pipeline schedule: gpipe, 1f1b, interleaved:V")
+  cmd->add_option("--schedule", f.schedule,
+                  "Pipeline schedule: gpipe, 1f1b (default), interleaved:V, zb-h1 (zero bubble, split backward), "
+                  "zb-v (zero bubble, 2 chunks per GPU in a V) or dualpipev (DeepSeek DualPipeV: 2 chunks in a V, "
+                  "F&B pairs, needs micro-batches >= 2 pp)")
       ->capture_default_str();
   cmd->add_option("--zero", f.zero,
                   "ZeRO stage: 0; 1 distributed optimizer (Adam states sharded over dp); 2 also gradients; 3 also "

@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "common/error.h"
+#include "simulator/compile/backward_split.h"
 #include "simulator/compile/mesh.h"
 #include "simulator/compile/program.h"
 #include "simulator/compile/schedule.h"
@@ -28,9 +29,11 @@ class Instantiator {
     AddGpus(symmetry);
     int pp = s_.PipelineRanks(), stages = s_.VirtualStages();
     m_ = static_cast<int>(s_.NumMicrobatches());
+    for (const StageProgram& prog : job_.stages) weight_part_.push_back(WeightGradSteps(prog.backward));
     std::vector<std::vector<PipelineBlock>> order(pp);
     for (int p = 0; p < pp; ++p) order[p] = PipelineOrder(s_.schedule, p, pp, m_);
-    std::vector<std::vector<char>> fwd_done(stages, std::vector<char>(m_, 0)), bwd_done = fwd_done;
+    fwd_done_.assign(stages, std::vector<char>(m_, 0));
+    bwd_done_ = fwd_done_;
     std::vector<size_t> next(pp, 0);
     // Emit blocks in an order where every cross-stage dependency already exists (AddTask needs it);
     // valid schedules always make progress.
@@ -39,19 +42,22 @@ class Instantiator {
       for (int p = 0; p < pp; ++p) {
         while (next[p] < order[p].size()) {
           const PipelineBlock& b = order[p][next[p]];
-          int v = b.chunk * pp + p;
-          bool ready = b.forward ? (v == 0 || fwd_done[v - 1][b.microbatch])
-                                 : (v == stages - 1 ? fwd_done[v][b.microbatch] != 0 : bwd_done[v + 1][b.microbatch] != 0);
-          if (!ready) break;
-          EmitBlock(p, v, b);
-          (b.forward ? fwd_done : bwd_done)[v][b.microbatch] = 1;
-          ++next[p];
+          bool pair = b.paired_with_next && next[p] + 1 < order[p].size();
+          if (!Ready(p, b) || (pair && !Ready(p, order[p][next[p] + 1]))) break;
+          if (pair) {
+            EmitPair(p, b, order[p][next[p] + 1]);
+            next[p] += 2;
+          } else {
+            EmitBlock(p, b, {});
+            ++next[p];
+          }
           progress = true;
         }
       }
     }
     for (int p = 0; p < pp; ++p)
       PROTEUS_CHECK(next[p] == order[p].size(), "pipeline schedule deadlocks at rank " + std::to_string(p));
+    PROTEUS_CHECK(pending_w_.empty(), "a B block's W never ran");
     for (int p = 0; p < pp; ++p) EmitTail(p);
   }
 
@@ -135,7 +141,7 @@ class Instantiator {
     for (int r = 0; r < mesh_.NumRanks(); ++r) {
       if (r == rank || PpCoord(r) != PpCoord(rank)) continue;
       std::vector<GpuId> g2;
-      if (p2p) g2 = {r, RankOnPp(r, st.peer_stage % s_.PipelineRanks())};
+      if (p2p) g2 = {r, RankOnPp(r, RankOf(st.peer_stage))};
       else if (cross_stage)
         for (int p : st.pp_peers) g2.push_back(RankOnPp(r, p));
       else if (mesh_.Coord(r, st.axis) == 0 && mesh_.Group(r, st.axis) != group) g2 = mesh_.Group(r, st.axis);
@@ -159,6 +165,13 @@ class Instantiator {
   // One step for one simulated rank. `comm_of_leader` shares a Comm between the ranks of a group.
   TaskId EmitStep(const Step& st, int rank, int sim, int mb, const std::vector<TaskId>& ids,
                   std::map<int, CommId>& comm_of_leader, const std::vector<TaskId>& extra = {}) {
+    if (st.kind == TaskKind::kP2P && RankOnPp(rank, RankOf(st.peer_stage)) == rank) {
+      // Two stages on one GPU (dualpipev turns around on rank p-1) hand the tensor over in memory:
+      // the receiver waits for its producer.
+      TaskId producer = ids[st.deps.front()];
+      channel_tasks_[ChannelKey(st.send_channel, mb, rank)] = producer;
+      return producer;
+    }
     std::vector<TaskId> deps = extra;
     for (int d : st.deps)
       if (ids[d] >= 0) deps.push_back(ids[d]);
@@ -172,7 +185,7 @@ class Instantiator {
       }
     }
     for (int c : st.channels) {
-      int sender = RankOnPp(rank, job_.channel_sender_stage[c] % s_.PipelineRanks());
+      int sender = RankOnPp(rank, RankOf(job_.channel_sender_stage[c]));
       auto it = channel_tasks_.find(ChannelKey(c, mb, sender));
       PROTEUS_CHECK(it != channel_tasks_.end(), "a receive before its send was instantiated");
       deps.push_back(it->second);
@@ -193,7 +206,7 @@ class Instantiator {
     t.recompute = st.recompute;
     if (st.kind == TaskKind::kCollective || st.kind == TaskKind::kP2P) {
       std::vector<GpuId> group;
-      if (st.kind == TaskKind::kP2P) group = {rank, RankOnPp(rank, st.peer_stage % s_.PipelineRanks())};
+      if (st.kind == TaskKind::kP2P) group = {rank, RankOnPp(rank, RankOf(st.peer_stage))};
       else if (!st.pp_peers.empty())
         for (int p : st.pp_peers) group.push_back(RankOnPp(rank, p));
       else group = mesh_.Group(rank, st.axis);
@@ -225,22 +238,92 @@ class Instantiator {
     return id;
   }
 
-  void EmitList(const std::vector<Step>& list, int p, int mb) {
+  int StageOf(int p, const PipelineBlock& b) const {
+    return StageOfChunk(s_.schedule, p, b.chunk, s_.PipelineRanks());
+  }
+  int RankOf(int stage) const { return RankOfStage(s_.schedule, stage, s_.PipelineRanks()); }
+
+  // Whether block b's inputs from other blocks have been emitted.
+  bool Ready(int p, const PipelineBlock& b) const {
+    int v = StageOf(p, b), mb = b.microbatch, last = s_.VirtualStages() - 1;
+    switch (b.kind) {
+      case BlockKind::kForward:
+        return v == 0 || fwd_done_[v - 1][mb];
+      case BlockKind::kBackward:
+      case BlockKind::kInputGrad:
+        return v == last ? fwd_done_[v][mb] != 0 : bwd_done_[v + 1][mb] != 0;
+      case BlockKind::kWeightGrad:
+        return bwd_done_[v][mb] != 0;
+    }
+    return false;
+  }
+
+  // Which steps of a list one block emits: all, or the B or W part of a split backward.
+  enum class Part { kAll, kInputGrad, kWeightGrad };
+
+  // Emits the steps of `list` in `part` for micro-batch mb on every simulated rank of pipeline rank
+  // p. ids[r][k] holds step k's task on sim r (-1 while not emitted); `roots[r]`, when given, are
+  // extra dependencies of the steps that depend on no other step of the list.
+  void EmitList(const std::vector<Step>& list, const std::vector<char>* weight_part, Part part, int p, int mb,
+                std::vector<std::vector<TaskId>>& ids, const std::vector<std::vector<TaskId>>& roots) {
     const auto& sims = sims_[p];
-    std::vector<std::vector<TaskId>> ids(sims.size(), std::vector<TaskId>(list.size(), -1));
+    if (ids.empty()) ids.assign(sims.size(), std::vector<TaskId>(list.size(), -1));
     for (size_t k = 0; k < list.size(); ++k) {
       const Step& st = list[k];
       if (st.last_microbatch_only && mb != m_ - 1) continue;
       if (st.first_microbatch_only && mb != 0) continue;
+      if (part != Part::kAll && ((*weight_part)[k] != 0) != (part == Part::kWeightGrad)) continue;
       std::map<int, CommId> comm_of_leader;
       for (size_t r = 0; r < sims.size(); ++r)
-        ids[r][k] = EmitStep(st, sims[r].first, sims[r].second, mb, ids[r], comm_of_leader);
+        ids[r][k] = EmitStep(st, sims[r].first, sims[r].second, mb, ids[r], comm_of_leader,
+                             st.deps.empty() && !roots.empty() ? roots[r] : std::vector<TaskId>{});
     }
   }
 
-  void EmitBlock(int p, int v, const PipelineBlock& b) {
+  void EmitBlock(int p, const PipelineBlock& b, const std::vector<std::vector<TaskId>>& roots) {
+    int v = StageOf(p, b), mb = b.microbatch;
     const StageProgram& prog = job_.stages[v];
-    EmitList(b.forward ? prog.forward : prog.backward, p, b.microbatch);
+    std::vector<std::vector<TaskId>> ids;
+    switch (b.kind) {
+      case BlockKind::kForward:
+        EmitList(prog.forward, nullptr, Part::kAll, p, mb, ids, roots);
+        fwd_done_[v][mb] = 1;
+        break;
+      case BlockKind::kBackward:
+        EmitList(prog.backward, nullptr, Part::kAll, p, mb, ids, roots);
+        bwd_done_[v][mb] = 1;
+        break;
+      case BlockKind::kInputGrad:
+        EmitList(prog.backward, &weight_part_[v], Part::kInputGrad, p, mb, ids, roots);
+        bwd_done_[v][mb] = 1;
+        pending_w_[{v, mb}] = std::move(ids);  // W's steps depend on these tasks
+        break;
+      case BlockKind::kWeightGrad: {
+        auto it = pending_w_.find({v, mb});
+        PROTEUS_CHECK(it != pending_w_.end(), "a W block before its B");
+        EmitList(prog.backward, &weight_part_[v], Part::kWeightGrad, p, mb, it->second, roots);
+        pending_w_.erase(it);
+        break;
+      }
+    }
+  }
+
+  // An F&B pair (dualpipev): both start once both inputs have arrived, as DualPipe waits for all
+  // its receives before the overlapped chunk, so the forward also waits for the gradients the
+  // backward receives.
+  void EmitPair(int p, const PipelineBlock& f, const PipelineBlock& b) {
+    const std::vector<Step>& list = job_.stages[StageOf(p, b)].backward;
+    std::vector<std::vector<TaskId>> roots(sims_[p].size());
+    for (size_t r = 0; r < roots.size(); ++r)
+      for (const Step& st : list)
+        for (int c : st.channels) {
+          int sender = RankOnPp(sims_[p][r].first, RankOf(job_.channel_sender_stage[c]));
+          auto it = channel_tasks_.find(ChannelKey(c, b.microbatch, sender));
+          PROTEUS_CHECK(it != channel_tasks_.end(), "an F&B pair before the backward's input was sent");
+          roots[r].push_back(it->second);
+        }
+    EmitBlock(p, f, roots);
+    EmitBlock(p, b, {});
   }
 
   void EmitTail(int p) {
@@ -279,6 +362,9 @@ class Instantiator {
   std::unordered_map<int64_t, TaskId> channel_tasks_;
   std::unordered_map<int, TaskId> pending_send_;               // per simulated GPU: its last unawaited send
   std::map<int32_t, std::map<int, CommId>> cross_stage_comms_;  // per step name: leader -> comm
+  std::vector<std::vector<char>> weight_part_;                 // per stage: backward step in W
+  std::vector<std::vector<char>> fwd_done_, bwd_done_;         // [stage][mb]: F, B emitted
+  std::map<std::pair<int, int>, std::vector<std::vector<TaskId>>> pending_w_;  // (stage, mb) -> B's task ids
 };
 
 }  // namespace

@@ -10,6 +10,7 @@
 #include "simulator/compile/mesh.h"
 #include "simulator/compile/tp_overlap.h"
 #include "simulator/compile/weight_units.h"
+#include "simulator/compile/schedule.h"
 #include "simulator/model/backward.h"
 #include "simulator/strategy/validate.h"
 
@@ -667,6 +668,8 @@ class Builder {
       cs.channels = chans;
       last_step = Add(list, std::move(cs));
     }
+    // Freed by the op's last backward step: bwd_weight when it has weights (it reads the saved
+    // input), so under a split backward (zb-h1, dualpipev) the memory stays until W runs.
     int64_t free_bytes = st.saved[i].fwd_bytes + st.saved[i].recompute_bytes;
     if (FirstOfRegion(st, k)) free_bytes += st.region_input_bytes[o.region];
     if (free_bytes > 0) list[last_step].mem.push_back({MemCategory::kActivations, true, -free_bytes});
@@ -740,7 +743,7 @@ class Builder {
     if (b.shard_axis >= 0 && s_.overlap_param_gather) {
       st.param_gathers.push_back({b.shard_axis, b.bytes, b.ops, id});
     } else if (b.shard_axis >= 0) {
-      RankState& rs = job_.ranks[st.v % s_.PipelineRanks()];
+      RankState& rs = job_.ranks[RankOfStage(s_.schedule, st.v, s_.PipelineRanks())];
       Step ag;
       ag.kind = TaskKind::kCollective;
       ag.stream = StreamOfAxis(b.shard_axis);
@@ -925,7 +928,7 @@ class Builder {
     for (size_t i = 0; i < ops_.size(); ++i)
       for (const auto& t : ops_[i].local.tensors) {
         if (t.role != TensorRole::kWeight) continue;
-        ranks[t.name].insert(ops_[i].stage % pp);
+        ranks[t.name].insert(RankOfStage(s_.schedule, ops_[i].stage, pp));
         int64_t local = LocalBytes(Layout(static_cast<int>(i), t, LayoutUse::kRead), GlobalBytes(static_cast<int>(i), t),
                                    axis_sizes_) / DTypeBytes(t.dtype);
         params[t.name] = std::max(params[t.name], local);
@@ -936,8 +939,11 @@ class Builder {
 
   // ---- static memory and the optimizer step ----
   void AccountWeights(StageState& st) {
-    RankState& rs = job_.ranks[st.v % s_.PipelineRanks()];
-    std::set<std::string> seen;
+    int rank = RankOfStage(s_.schedule, st.v, s_.PipelineRanks());
+    RankState& rs = job_.ranks[rank];
+    // Per rank, not per stage: a tied weight read by two stages of one GPU (the embedding of stage
+    // 0 and the head of stage 2p-1 under a V placement) is stored once.
+    std::set<std::string>& seen = weights_of_rank_[rank];
     for (int i : st.ops) {
       const OpInfo& o = ops_[i];
       if (o.fp8) rs.fp8_weight_bytes += Fp8WeightCopyBytes(o.local);
@@ -996,6 +1002,7 @@ class Builder {
     int64_t params = 0;      // local parameters of one copy
   };
   std::map<std::string, TiedWeight> tied_weights_;
+  std::map<int, std::set<std::string>> weights_of_rank_;  // weights already counted per pipeline rank
 };
 
 }  // namespace

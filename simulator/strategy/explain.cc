@@ -99,7 +99,7 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
   os << "  batch: micro_batch " << s.micro_batch << ", global_batch " << s.global_batch << ", dp "
      << s.DataParallel() << " -> " << s.NumMicrobatches() << " micro-batches per iteration\n";
   os << "  schedule: " << ScheduleKindName(s.schedule.kind);
-  if (s.schedule.kind == ScheduleKind::kInterleaved) os << " (" << s.schedule.chunks << " chunks per GPU)";
+  if (s.schedule.chunks > 1) os << " (" << s.schedule.chunks << " chunks per GPU)";
   os << " over " << s.PipelineRanks() << " pipeline ranks\n";
   os << "  gradient buckets: " << FormatBytes(s.grad_bucket_bytes)
      << (s.overlap_grad_reduce ? ", reduced while backward runs\n" : ", reduced after backward\n");

@@ -40,12 +40,16 @@ Schedule ParseScheduleFlag(const std::string& text) {
     s.chunks = chunks;
   }
   auto k = ParseScheduleKind(kind);
-  if (!k) throw UserError("--schedule", "expected gpipe, 1f1b or interleaved:<V>; got '" + text + "'");
+  if (!k)
+    throw UserError("--schedule",
+                    "expected gpipe, 1f1b, interleaved:<V>, zb-h1, zb-v or dualpipev; got '" + text + "'");
   s.kind = *k;
   if (s.kind != ScheduleKind::kInterleaved && colon != std::string::npos)
-    throw UserError("--schedule", "only interleaved takes a chunk count; got '" + text + "'");
+    throw UserError("--schedule", "only interleaved takes a chunk count (" + std::string(ScheduleKindName(s.kind)) +
+                                      " fixes its own); got '" + text + "'");
   if (s.kind == ScheduleKind::kInterleaved && colon == std::string::npos)
     throw UserError("--schedule", "interleaved needs a chunk count, e.g. interleaved:2");
+  if (s.kind != ScheduleKind::kInterleaved) s.chunks = FixedChunks(s.kind);
   return s;
 }
 

@@ -1,5 +1,6 @@
 #include "simulator/strategy/strategy.h"
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -10,9 +11,10 @@ namespace {
 
 constexpr std::array<std::pair<Recompute, std::string_view>, 3> kRecomputeNames = {{
     {Recompute::kNone, "none"}, {Recompute::kSelective, "selective"}, {Recompute::kFull, "full"}}};
-constexpr std::array<std::pair<ScheduleKind, std::string_view>, 3> kScheduleNames = {{
+constexpr std::array<std::pair<ScheduleKind, std::string_view>, 6> kScheduleNames = {{
     {ScheduleKind::kGPipe, "gpipe"}, {ScheduleKind::k1F1B, "1f1b"},
-    {ScheduleKind::kInterleaved, "interleaved"}}};
+    {ScheduleKind::kInterleaved, "interleaved"}, {ScheduleKind::kZbH1, "zb-h1"},
+    {ScheduleKind::kZbV, "zb-v"}, {ScheduleKind::kDualPipeV, "dualpipev"}}};
 
 constexpr std::array<std::pair<GatherUnit, std::string_view>, 2> kGatherUnitNames = {{
     {GatherUnit::kOperator, "operator"}, {GatherUnit::kBlock, "block"}}};
@@ -117,11 +119,14 @@ Schedule ParseSchedule(const JsonView& v) {
   v.RejectUnknownKeys({"kind", "chunks"});
   Schedule s;
   auto kind = ParseScheduleKind(v.Str("kind"));
-  if (!kind) v.FailField("kind", "expected gpipe, 1f1b or interleaved");
+  if (!kind) v.FailField("kind", "expected gpipe, 1f1b, interleaved, zb-h1, zb-v or dualpipev");
   s.kind = *kind;
-  s.chunks = static_cast<int>(v.Has("chunks") ? BoundedPositive(v, "chunks", kMaxChunks) : 1);
-  if (s.kind != ScheduleKind::kInterleaved && s.chunks != 1)
-    v.FailField("chunks", "only the interleaved schedule has chunks > 1");
+  int fixed = FixedChunks(s.kind);
+  s.chunks = static_cast<int>(v.Has("chunks") ? BoundedPositive(v, "chunks", kMaxChunks) : std::max(fixed, 1));
+  // The canonical form prints chunks for every kind, so a fixed count may be restated, not changed.
+  if (fixed > 0 && s.chunks != fixed)
+    v.FailField("chunks", "schedule " + std::string(ScheduleKindName(s.kind)) + " has " + std::to_string(fixed) +
+                              " chunk(s) per GPU, not " + std::to_string(s.chunks) + " (only interleaved chooses)");
   return s;
 }
 
@@ -186,6 +191,17 @@ std::string_view ScheduleKindName(ScheduleKind k) {
   for (auto& [kind, n] : kScheduleNames)
     if (kind == k) return n;
   return "?";
+}
+int FixedChunks(ScheduleKind k) {
+  switch (k) {
+    case ScheduleKind::kInterleaved:
+      return 0;
+    case ScheduleKind::kZbV:
+    case ScheduleKind::kDualPipeV:
+      return 2;  // V placement: stage i and stage 2p-1-i
+    default:
+      return 1;
+  }
 }
 std::optional<ScheduleKind> ParseScheduleKind(std::string_view name) {
   for (auto& [kind, n] : kScheduleNames)

@@ -36,13 +36,20 @@ enum class Recompute { kNone, kSelective, kFull };
 std::string_view RecomputeName(Recompute r);  // "none", "selective", "full"
 std::optional<Recompute> ParseRecompute(std::string_view name);
 
-enum class ScheduleKind { kGPipe, k1F1B, kInterleaved };
-std::string_view ScheduleKindName(ScheduleKind k);  // "gpipe", "1f1b", "interleaved"
+/// Pipeline schedules (compile/schedule.h has their block orders): zb-h1 and zb-v split the
+/// backward into input-gradient (B) and weight-gradient (W) blocks; zb-v and dualpipev (DeepSeek's
+/// "cut-in-half" DualPipe, with F&B pairs) run two chunks per GPU in V placement.
+enum class ScheduleKind { kGPipe, k1F1B, kInterleaved, kZbH1, kZbV, kDualPipeV };
+/// "gpipe", "1f1b", "interleaved", "zb-h1", "zb-v", "dualpipev"
+std::string_view ScheduleKindName(ScheduleKind k);
 std::optional<ScheduleKind> ParseScheduleKind(std::string_view name);
+/// Chunks per GPU a schedule fixes (1, or 2 for the V placement of zb-v and dualpipev); 0 when the user
+/// chooses them (interleaved).
+int FixedChunks(ScheduleKind k);
 
 struct Schedule {
   ScheduleKind kind = ScheduleKind::k1F1B;
-  int chunks = 1;  // virtual pipeline stages per GPU (interleaved only; 1 otherwise)
+  int chunks = 1;  // virtual pipeline stages per GPU (interleaved: chosen; else FixedChunks(kind))
 };
 
 /// What one node (rule or defaults) sets; unset members are inherited.

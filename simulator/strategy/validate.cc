@@ -63,6 +63,16 @@ void CheckMeshAndBatch(const Strategy& s, int cluster_gpus) {
       throw UserError(s.origin, "the interleaved schedule needs micro-batches (" + std::to_string(s.NumMicrobatches()) +
                                     ") divisible by pp (" + std::to_string(s.PipelineRanks()) + ")");
   }
+  if (s.schedule.kind == ScheduleKind::kDualPipeV) {
+    // DualPipeV (deepseek-ai/DualPipe, dualpipev.py) asserts num_chunks >= 2 x num_ranks: its
+    // warm-up alone runs 2(p-r-1) + 2(r+1) = 2p forwards before the first backward of rank r.
+    if (s.PipelineRanks() < 2) throw UserError(s.origin, "schedule.kind dualpipev needs pp >= 2");
+    if (s.NumMicrobatches() < 2 * int64_t{s.PipelineRanks()})
+      throw UserError(s.origin, "schedule.kind dualpipev needs micro-batches (" + std::to_string(s.NumMicrobatches()) +
+                                    ") >= 2 x pp (" + std::to_string(2 * s.PipelineRanks()) + ")");
+  }
+  if (s.schedule.kind == ScheduleKind::kZbV && s.PipelineRanks() < 2)
+    throw UserError(s.origin, "schedule.kind zb-v needs pp >= 2 (two chunks per GPU in a V)");
   if (s.grad_bucket_bytes < 1) throw UserError(s.origin, "grad_bucket_bytes must be positive");
 }
 
@@ -177,7 +187,8 @@ ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int
   // Bounded before CheckStages counts operators per stage in a vector of that length.
   int64_t stages = int64_t{strategy.PipelineRanks()} * strategy.schedule.chunks;
   if (stages > static_cast<int64_t>(r.ops.size()))
-    throw UserError(strategy.origin, "pp x chunks = " + std::to_string(stages) + " virtual stages but model " +
+    throw UserError(strategy.origin, "pp x chunks = " + std::to_string(stages) + " virtual stages (schedule " +
+                                         std::string(ScheduleKindName(strategy.schedule.kind)) + ") but model " +
                                          model.name + " has only " + std::to_string(r.ops.size()) +
                                          " operators; every stage needs at least one");
   CheckStages(strategy, r);

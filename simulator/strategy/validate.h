@@ -1,7 +1,8 @@
 // Validation: reject strategies that cannot run, with a message that names the conflict.
 //
 // Checked, in order: the mesh fits the cluster; the schedule and batch sizes agree
-// (global_batch % (micro_batch * dp) == 0; interleaving needs micro-batches % pp == 0); every rule's
+// (global_batch % (micro_batch * dp) == 0; interleaving needs micro-batches % pp == 0; zb-v needs
+// pp >= 2, dualpipev pp >= 2 and micro-batches >= 2 pp); every rule's
 // glob is well formed and matches at least one module or operator (a typo must not silently do
 // nothing); partitions and layouts name mesh axes; no op splits an opaque dim or two dims over one
 // axis; every partitioned dim is divisible by its axes ("tp=8 does not divide dim kv_heads=4 of

@@ -204,7 +204,7 @@ TEST(Schedule, OneFOneBWarmupAndInterleaving) {
   s.kind = ScheduleKind::k1F1B;
   auto order = PipelineOrder(s, 1, 4, 8);
   std::string text;
-  for (const auto& b : order) text += (b.forward ? "F" : "B") + std::to_string(b.microbatch) + " ";
+  for (const auto& b : order) text += (b.forward() ? "F" : "B") + std::to_string(b.microbatch) + " ";
   EXPECT_EQ(text, "F0 F1 F2 B0 F3 B1 F4 B2 F5 B3 F6 B4 F7 B5 B6 B7 ");
   s.kind = ScheduleKind::kInterleaved;
   s.chunks = 2;
@@ -216,7 +216,7 @@ TEST(Schedule, OneFOneBWarmupAndInterleaving) {
   EXPECT_EQ(il[2].microbatch, 0);
   // Warm-up on rank 0: (2-0-1)*2 + (2-1)*2 = 4 forward units before the first backward.
   int first_b = 0;
-  while (il[first_b].forward) ++first_b;
+  while (il[first_b].forward()) ++first_b;
   EXPECT_EQ(first_b, 5);  // 4 warm-up units + the first steady forward
   EXPECT_EQ(il[first_b].chunk, 1);  // backward starts on the last chunk
 }
