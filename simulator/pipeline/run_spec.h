@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,12 @@ struct StrategyFlags {
   bool sp = false;
   std::string pp_layers;              // "10,12,12,14": layers per stage (uneven split)
   int64_t grad_bucket_mb = 0;         // 0: the default
+  // Memory accounting (strategy/memory_settings.h); unset: the strategy's (file) or the defaults.
+  // Given with a strategy file, they override its "precision" / "memory" fields.
+  std::string main_grads;             // --main-grads fp32|bf16|fp16
+  std::string params;                 // --params compute|fp32
+  std::optional<double> reserve_gib;  // --memory-reserve-gib
+  std::optional<double> fragmentation;  // --fragmentation
 };
 
 struct RunSpec {

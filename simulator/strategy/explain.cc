@@ -103,6 +103,10 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
   os << " over " << s.PipelineRanks() << " pipeline ranks\n";
   os << "  gradient buckets: " << FormatBytes(s.grad_bucket_bytes)
      << (s.overlap_grad_reduce ? ", reduced while backward runs\n" : ", reduced after backward\n");
+  os << "  memory: main grads " << DTypeName(s.precision.main_grads) << ", params "
+     << ParamStorageName(s.precision.params) << "; reserve " << FormatBytes(s.memory.reserve_bytes)
+     << ", fragmentation x" << s.memory.fragmentation << ", NCCL_BUFFSIZE " << FormatBytes(s.memory.nccl_buffsize)
+     << "\n";
   os << "  defaults: " << SettingsText(s.defaults) << "\n";
   os << "  rules (later wins):\n";
   for (size_t i = 0; i < s.nodes.size(); ++i)

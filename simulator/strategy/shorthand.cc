@@ -164,6 +164,8 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.schedule = ParseScheduleFlag(o.schedule);
   s.grad_bucket_bytes = o.grad_bucket_bytes;
   s.overlap_grad_reduce = o.overlap_grad_reduce;
+  s.precision = o.precision;
+  s.memory = o.memory;
   s.defaults.partition["b"] = "dp";
   if (o.zero >= 1) s.defaults.optimizer = "dp";
   if (o.zero >= 2) s.defaults.grads = "dp";

@@ -10,7 +10,9 @@
 //          stages, or --pp-layers), top-level modules before the blocks to the first stage and those
 //          after them to the last;
 //   --zero 1 shards the optimizer states over dp (and the gradients are reduce-scattered);
-//   --recompute none|selective|full sets recompute on every block.
+//   --recompute none|selective|full sets recompute on every block;
+//   precision and memory settings (--main-grads, --params, --memory-reserve-gib, --fragmentation)
+//   are copied as they are (strategy/memory_settings.h).
 // Rules are emitted per layer-independent path ("layers.*.mlp.fc1") when every layer agrees.
 //
 // Worked example: a 4-layer GPT with --tp 2 --pp 2 --dp 2 gives mesh [pp 2, dp 2, tp 2],
@@ -38,6 +40,8 @@ struct ShorthandOptions {
   std::vector<int> pp_layers;         // layers per stage (uneven split); empty: even split
   int64_t grad_bucket_bytes = kDefaultGradBucketBytes;
   bool overlap_grad_reduce = true;
+  PrecisionSettings precision;
+  MemorySettings memory;
 };
 
 /// Expands flags into a strategy tree over `model`. UserError (naming the flag) for a malformed

@@ -197,7 +197,7 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   JsonView root(doc, origin);
   root.RequireFormat("proteus.strategy", 1);
   root.RejectUnknownKeys({"format", "mesh", "micro_batch", "global_batch", "schedule", "grad_bucket_bytes",
-                          "overlap_grad_reduce", "defaults", "nodes", "comment"});
+                          "overlap_grad_reduce", "defaults", "nodes", "comment", "precision", "memory"});
   Strategy s;
   s.origin = origin;
   s.mesh = ParseMesh(root.At("mesh"));
@@ -207,6 +207,8 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   if (auto sch = root.Find("schedule")) s.schedule = ParseSchedule(*sch);
   s.grad_bucket_bytes = root.PositiveIntOr("grad_bucket_bytes", kDefaultGradBucketBytes);
   s.overlap_grad_reduce = root.BoolOr("overlap_grad_reduce", true);
+  if (auto p = root.Find("precision")) ParsePrecisionSettings(*p, s.precision);
+  if (auto m = root.Find("memory")) ParseMemorySettings(*m, s.memory);
   if (auto d = root.Find("defaults")) s.defaults = ParseSettings(*d, false);
   if (auto nodes = root.Find("nodes")) {
     for (size_t i = 0; i < nodes->Size(); ++i) {
@@ -230,6 +232,8 @@ Json StrategyToJson(const Strategy& s) {
   j["schedule"] = {{"kind", std::string(ScheduleKindName(s.schedule.kind))}, {"chunks", s.schedule.chunks}};
   j["grad_bucket_bytes"] = s.grad_bucket_bytes;
   j["overlap_grad_reduce"] = s.overlap_grad_reduce;
+  j["precision"] = PrecisionSettingsToJson(s.precision);
+  j["memory"] = MemorySettingsToJson(s.memory);
   j["defaults"] = SettingsToJson(s.defaults);
   Json nodes = Json::array();
   for (const auto& r : s.nodes) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/json_file.h"
+#include "simulator/strategy/memory_settings.h"
 
 namespace proteus {
 
@@ -72,6 +73,8 @@ struct Strategy {
   Schedule schedule;
   int64_t grad_bucket_bytes = kDefaultGradBucketBytes;
   bool overlap_grad_reduce = true;    // issue each bucket as soon as its last gradient is ready
+  PrecisionSettings precision;        // "precision": main gradient and parameter storage dtypes
+  MemorySettings memory;              // "memory": reserve, fragmentation, NCCL buffer size
   NodeSettings defaults;              // root settings
   std::vector<StrategyRule> nodes;
 
