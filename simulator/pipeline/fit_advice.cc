@@ -42,6 +42,10 @@ std::string StaticText(const Report& r) {
          Gib(top->memory_capacity) + " on " + top->label;
 }
 
+// The highest ZeRO stage the --zero flag accepts today (raise it when --zero 2/3 are accepted, so
+// that the advice never names a flag value the command line refuses).
+constexpr int kMaxAdvisedZeroStage = 1;
+
 class Search {
  public:
   Search(const RunSpec& spec, const Strategy& s, int budget) : base_(spec), budget_(budget) {
@@ -105,7 +109,7 @@ void AdviseRecompute(Search& search, std::vector<std::string>& advice) {
 
 void AdviseZero(Search& search, std::vector<std::string>& advice) {
   const StrategyFlags& f = search.flags();
-  if (f.dp < 2 || f.zero >= 2) return;  // nothing to shard over, or already sharding gradients
+  if (f.dp < 2 || f.zero >= kMaxAdvisedZeroStage) return;  // nothing to shard over, or no higher stage
   int stage = f.zero + 1;
   std::string peak;
   if (search.Fits([stage](StrategyFlags& g) { g.zero = stage; }, peak))
@@ -124,7 +128,7 @@ void AdviseAllTogether(Search& search, std::vector<std::string>& advice) {
   const StrategyFlags& f = search.flags();
   bool halve_dp = f.dp % 2 == 0 && f.pp_layers.empty();
   int dp = halve_dp ? f.dp / 2 : f.dp;
-  int zero = dp >= 2 ? 2 : f.zero;
+  int zero = dp >= 2 ? std::max(f.zero, kMaxAdvisedZeroStage) : f.zero;
   std::string peak;
   auto all = [&](StrategyFlags& g) {
     g.mbs = 1;

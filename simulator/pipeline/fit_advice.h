@@ -7,9 +7,9 @@
 // changes whose simulation fits are advised (with the peak they reach):
 //   1. the largest micro-batch below the current one that divides gbs / dp and fits;
 //   2. recompute selective, then full;
-//   3. the next ZeRO stage (up to 2);
+//   3. the next ZeRO stage (up to the highest --zero accepts, kMaxAdvisedZeroStage);
 //   4. twice the pipeline stages at half the data parallelism;
-//   5. if none alone fits: all of them together (mbs 1, full recompute, ZeRO 2, pp x 2).
+//   5. if none alone fits: all of them together (mbs 1, full recompute, highest ZeRO, pp x 2).
 // The simulations are capped (kMaxFitSimulations); a change that is not a valid strategy (layers
 // not dividing, batch arithmetic) is skipped. When nothing fits, the advice says so and names the
 // static memory that is left. For a strategy file the advice is in words, unverified.
@@ -17,7 +17,7 @@
 // Worked example: GPT-3 1.3B, dp 8, --zero 1, mbs 30, gbs 480 on 8 A100 80 GB: peak 129 GiB, 49
 // GiB over. mbs 20 is simulated and does not fit, mbs 15 does: "--mbs 15 (peak 69.7 GiB of 80.0
 // GiB, iteration 4.790 s)"; selective recompute does not, full does: "--recompute full (peak 30.0
-// GiB ...)"; ZeRO 2 and pp 2 x dp 4 do not. 7 simulations, 0.6 s in all.
+// GiB ...)"; pp 2 x dp 4 does not. 6 simulations, 0.6 s in all.
 #pragma once
 
 #include <string>
