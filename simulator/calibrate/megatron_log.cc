@@ -347,6 +347,15 @@ std::string Recompute(const ArgReader& a) {
   return "none";
 }
 
+// Megatron's main-gradient dtype: fp32 when accumulate_allreduce_grads_in_fp32 (validate_args sets
+// it for bf16 unless --grad-reduce-in-bf16), else the 16-bit model dtype (fp16's default).
+std::string MainGrads(const ArgReader& a) {
+  if (!a.Flag("bf16") && !a.Flag("fp16")) return "fp32";
+  bool fp32 = a.Str("accumulate_allreduce_grads_in_fp32") ? a.Flag("accumulate_allreduce_grads_in_fp32")
+                                                           : a.Flag("bf16") && !a.Flag("grad_reduce_in_bf16");
+  return fp32 ? "fp32" : a.Flag("bf16") ? "bf16" : "fp16";
+}
+
 StrategyFlags Flags(const ArgReader& a) {
   if (a.PositiveInt("context_parallel_size").value_or(1) > 1)
     a.Fail("context_parallel_size", "context parallelism is not modelled by proteus yet");
@@ -386,6 +395,7 @@ StrategyFlags Flags(const ArgReader& a) {
       a.Fail("fp8_recipe", "only the delayed and tensorwise fp8 recipes are modelled, got " + Quoted(recipe));
     f.fp8_scaling = recipe == "tensorwise" ? "current" : "delayed";
   }
+  f.main_grads = MainGrads(a);
   return f;
 }
 

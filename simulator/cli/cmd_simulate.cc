@@ -102,6 +102,20 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--fp8-scaling", f.fp8_scaling,
                   "fp8 scaling recipe: delayed (default, amax history) or current (tensorwise: an amax pass "
                   "before each cast)");
+  // Memory accounting (docs/strategies.md, "Memory"); with --strategy they override its fields.
+  cmd->add_option("--main-grads", f.main_grads,
+                  "Main-gradient dtype: fp32 (default, Megatron-Core: 18 bytes/param, 6 + 12/dp with --zero 1) "
+                  "or bf16 (--grad-reduce-in-bf16; DeepSpeed ZeRO's 16 bytes/param)");
+  cmd->add_option("--params", f.params,
+                  "Parameter storage: compute (default: compute dtype + fp32 master copy) or fp32 (FSDP2: fp32 "
+                  "parameters cast when used, no master copy)");
+  cmd->add_option_function<double>(
+      "--memory-reserve-gib", [&f](double x) { f.reserve_gib = x; },
+      "Fixed memory per GPU outside tensors: CUDA context, kernels, cuBLAS workspaces, NCCL (default 1)");
+  cmd->add_option_function<double>(
+      "--fragmentation", [&f](double x) { f.fragmentation = x; },
+      "Allocator fragmentation factor on activations and transient buffers, 1..2 (default 1.1; 1 = "
+      "expandable segments)");
 }
 
 void WriteOutputs(const SimulateArgs& a, const SimulationOutput& sim, const std::optional<TraceSummary>& measured,
@@ -150,6 +164,7 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
   cmd->add_flag("--no-symmetry", [&spec](int64_t) { spec.symmetry = false; },
                 "Simulate every GPU instead of one per symmetry class");
   cmd->add_flag("--explain", args->request.explain_only, "Print the expanded strategy tree and stop");
+  args->request.fit_advice = true;  // an out-of-memory verdict says what would fit
   cmd->add_flag("--json", args->json, "Print the report as JSON (proteus.report/1)");
   cmd->add_option("--report", args->report_file, "Also write the JSON report to this file");
   cmd->add_option("--trace", args->trace, "Write a Chrome/Perfetto trace (one process per simulated GPU)");

@@ -8,6 +8,7 @@
 
 #include "common/error.h"
 #include "simulator/compile/backward_split.h"
+#include "simulator/compile/comm_buffers.h"
 #include "simulator/compile/mesh.h"
 #include "simulator/compile/program.h"
 #include "simulator/compile/schedule.h"
@@ -83,6 +84,8 @@ class Instantiator {
       gpu.static_memory[static_cast<int>(MemCategory::kWeights)] = rs.weight_bytes + rs.fp8_weight_bytes;
       gpu.static_memory[static_cast<int>(MemCategory::kGradients)] = rs.grad_bytes;
       gpu.static_memory[static_cast<int>(MemCategory::kOptimizer)] = rs.optimizer_bytes;
+      gpu.memory_reserve = s_.memory.reserve_bytes;
+      gpu.fragmentation = s_.memory.fragmentation;
       sims_[PpCoord(r)].push_back({r, static_cast<int>(g_.gpus.size())});
       g_.gpus.push_back(std::move(gpu));
     }
@@ -376,6 +379,7 @@ CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
   CompileResult res;
   JobProgram job = BuildJobProgram({in.model, in.strategy, &resolved, &mesh, in.coster}, res.graph);
   Instantiator(in, options, mesh, job, res.graph).Run(options.symmetry);
+  AddNcclBuffers(res.graph, in.strategy->memory.nccl_buffsize);
 
   CompileSummary& s = res.summary;
   s.samples = in.strategy->global_batch;

@@ -82,6 +82,8 @@ struct SimGpu {
   int64_t memory_capacity = 0;  // bytes
   std::string label;            // "pp0/tp0/dp0" or similar, for traces
   std::array<int64_t, kNumMemCategories> static_memory{};  // allocated before the first task
+  int64_t memory_reserve = 0;   // bytes held outside tensors (CUDA context, workspaces); never freed
+  double fragmentation = 1.0;   // allocator reserved/allocated ratio on memory allocated by tasks
   std::array<std::vector<TaskId>, kNumStreams> streams;     // in issue order
 };
 

@@ -11,6 +11,7 @@
 #include "simulator/compile/tp_overlap.h"
 #include "simulator/compile/weight_units.h"
 #include "simulator/compile/schedule.h"
+#include "simulator/compile/static_memory.h"
 #include "simulator/model/backward.h"
 #include "simulator/strategy/validate.h"
 
@@ -950,13 +951,15 @@ class Builder {
       for (const auto& t : o.local.tensors) {
         if (t.role != TensorRole::kWeight || !seen.insert(t.name).second) continue;
         int64_t params = LocalBytes(Layout(i, t, LayoutUse::kRead), GlobalBytes(i, t), axis_sizes_) / DTypeBytes(t.dtype);
-        int grad_div = o.r->settings.grads.empty() ? 1 : s_.AxisSize(o.r->settings.grads);
-        int opt_div = o.r->settings.optimizer.empty() ? 1 : s_.AxisSize(o.r->settings.optimizer);
-        int weight_div = o.r->settings.weights.empty() ? 1 : s_.AxisSize(o.r->settings.weights);
-        rs.weight_bytes += params * DTypeBytes(t.dtype) / weight_div;
-        rs.grad_bytes += params * DTypeBytes(t.dtype) / grad_div;
-        rs.optimizer_bytes += params * kAdamStateBytesPerParam / opt_div;
-        rs.step_params += params / opt_div;
+        auto shards_over = [&](const std::string& axis) { return axis.empty() ? 1 : s_.AxisSize(axis); };
+        ParamShards shards{shards_over(o.r->settings.weights), shards_over(o.r->settings.grads),
+                           shards_over(o.r->settings.optimizer)};
+        ParamStateBytes b = ParamStateOf(params, t.dtype, s_.precision, shards);  // static_memory.h
+        rs.weight_bytes += b.weights;
+        rs.grad_bytes += b.grads;
+        rs.optimizer_bytes += b.optimizer;
+        rs.step_grad_copy_bytes += b.step_grad_copy;
+        rs.step_params += params / shards.optimizer;
         rs.step_dtype = t.dtype;
       }
     }
@@ -973,6 +976,9 @@ class Builder {
     if (!c.key.empty()) step.cost_key = g_.Intern(c.key);
     step.compute_class = g_.Intern(c.compute_class);
     step.name = g_.Intern("optimizer step");
+    if (rs.step_grad_copy_bytes > 0)  // the fp32 copy of 16-bit main grads lives for the step only
+      step.mem = {{MemCategory::kOptimizer, false, rs.step_grad_copy_bytes},
+                  {MemCategory::kOptimizer, true, -rs.step_grad_copy_bytes}};
     std::vector<Step> tail = TiedGradientReductions(p);
     for (size_t k = 0; k < tail.size(); ++k) step.deps.push_back(static_cast<int32_t>(k));
     int32_t step_index = static_cast<int32_t>(tail.size());

@@ -77,8 +77,9 @@ struct TailStep {
 
 /// Weight memory and gradient buckets of one pipeline rank (all its chunks).
 struct RankState {
-  int64_t weight_bytes = 0, grad_bytes = 0, optimizer_bytes = 0;
+  int64_t weight_bytes = 0, grad_bytes = 0, optimizer_bytes = 0;  // static_memory.h
   int64_t fp8_weight_bytes = 0;  // cached fp8 weight copies + transposes (weights category; fp8_gemm.h)
+  int64_t step_grad_copy_bytes = 0;  // allocated by the optimizer step only (16-bit main grads)
   int64_t step_params = 0;     // parameters this rank's optimizer updates (after sharding)
   DType step_dtype = DType::kBf16;
   std::vector<Step> tail;      // after the last block: optimizer step, then parameter all_gathers
@@ -104,8 +105,9 @@ struct ProgramInputs {
 /// Builds every stage's program. Names and compute classes are interned into `graph`.
 JobProgram BuildJobProgram(const ProgramInputs& in, ExecGraph& graph);
 
-/// Optimizer-state bytes per parameter (fp32 master weights, Adam m and v: 4 + 4 + 4; ZeRO,
-/// Rajbhandari et al. 2020, sec. 3.1: K = 12 in the 2 + 2 + K = 16 bytes of mixed-precision Adam).
+/// ZeRO's K (Rajbhandari et al. 2020, sec. 3.1): fp32 master weights, Adam m and v, 4 + 4 + 4 bytes
+/// per parameter. Static memory follows the strategy's precision settings (static_memory.h).
 inline constexpr int64_t kAdamStateBytesPerParam = 12;
+
 
 }  // namespace proteus

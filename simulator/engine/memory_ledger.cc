@@ -1,5 +1,6 @@
 #include "simulator/engine/memory_ledger.h"
 
+#include <cmath>
 #include <sstream>
 
 #include "common/error.h"
@@ -10,15 +11,19 @@ MemoryLedger::MemoryLedger(const ExecGraph& graph) : graph_(graph) {
   const size_t n = graph.gpus.size();
   current_.resize(n);
   total_.assign(n, 0);
+  static_total_.assign(n, 0);
   memory_.resize(n);
   for (size_t g = 0; g < n; ++g) {
     const SimGpu& gpu = graph.gpus[g];
     memory_[g].capacity = gpu.memory_capacity;
+    memory_[g].reserve = gpu.memory_reserve;
+    PROTEUS_CHECK(gpu.memory_reserve >= 0 && gpu.fragmentation >= 1, "bad memory reserve or fragmentation on " + gpu.label);
     for (int c = 0; c < kNumMemCategories; ++c) {
       PROTEUS_CHECK(gpu.static_memory[c] >= 0, "negative static memory on GPU " + gpu.label);
       current_[g][c] = gpu.static_memory[c];
       total_[g] += gpu.static_memory[c];
     }
+    static_total_[g] = total_[g];
     RaisePeak(static_cast<int>(g), -1, 0);
   }
 }
@@ -43,12 +48,16 @@ void MemoryLedger::Apply(TaskId t, bool at_end, double now) {
       throw InternalError(os.str());
     }
   }
-  if (changed && total_[g] > memory_[g].peak) RaisePeak(g, t, now);
+  // The peak minus reserve and fragmentation is what was allocated at the peak.
+  if (changed && total_[g] > memory_[g].peak - memory_[g].reserve - memory_[g].fragmentation) RaisePeak(g, t, now);
 }
 
 void MemoryLedger::RaisePeak(int gpu, TaskId t, double now) {
   GpuMemory& m = memory_[gpu];
-  m.peak = total_[gpu];
+  const int64_t dynamic = total_[gpu] - static_total_[gpu];
+  const double factor = graph_.gpus[gpu].fragmentation;
+  m.fragmentation = dynamic > 0 ? std::llround(static_cast<double>(dynamic) * factor) - dynamic : 0;
+  m.peak = total_[gpu] + m.reserve + m.fragmentation;
   m.peak_breakdown = current_[gpu];
   m.peak_time_s = now;
   m.peak_task = t;

@@ -14,8 +14,10 @@ namespace proteus {
 /// The memory ledger of one simulated GPU (bytes).
 struct GpuMemory {
   int64_t capacity = 0;                               // SimGpu::memory_capacity
-  int64_t peak = 0;                                   // highest total allocated
+  int64_t peak = 0;                                   // sum of the breakdown + reserve + fragmentation
   std::array<int64_t, kNumMemCategories> peak_breakdown{};  // per MemCategory at the first peak
+  int64_t reserve = 0;                                // SimGpu::memory_reserve
+  int64_t fragmentation = 0;                          // (factor - 1) x task allocations at the peak
   double peak_time_s = 0;                             // when the peak was first reached
   TaskId peak_task = -1;                              // the task whose allocation reached it (-1: static memory)
   std::array<int64_t, kNumMemCategories> final_breakdown{};  // still allocated at the end

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "simulator/strategy/memory_settings.h"
+
 namespace proteus {
 
 const std::vector<std::string>& KnownMetrics() {
@@ -30,7 +32,8 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
                        "grad_bucket_mb", "fsdp", "fsdp_prefetch", "reshard_after_forward", "overlap_param_gather",
-                       "tp_comm_overlap", "overlap_p2p", "fp8", "fp8_scaling"});
+                       "tp_comm_overlap", "overlap_p2p", "fp8", "fp8_scaling", "main_grads", "params",
+                       "reserve_gib", "fragmentation"});
   StrategyFlags f;
   f.tp = static_cast<int>(BoundedOr(s, "tp", kMaxGpus, 1));
   f.pp = static_cast<int>(BoundedOr(s, "pp", kMaxGpus, 1));
@@ -56,6 +59,19 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.grad_bucket_mb = BoundedOr(s, "grad_bucket_mb", kMaxBucketMb, 0);
   f.fp8 = s.StrOr("fp8", "");
   f.fp8_scaling = s.StrOr("fp8_scaling", "");
+  // Memory accounting, checked here so that an error names the case's field.
+  f.main_grads = s.StrOr("main_grads", "");
+  if (!f.main_grads.empty()) ParseMainGrads(f.main_grads, s.WhereField("main_grads"));
+  f.params = s.StrOr("params", "");
+  if (!f.params.empty()) ParseParamStorage(f.params, s.WhereField("params"));
+  if (s.Has("reserve_gib")) {
+    f.reserve_gib = s.Num("reserve_gib");
+    CheckedReserveBytes(*f.reserve_gib, s.WhereField("reserve_gib"));
+  }
+  if (s.Has("fragmentation")) {
+    f.fragmentation = s.Num("fragmentation");
+    CheckedFragmentation(*f.fragmentation, s.WhereField("fragmentation"));
+  }
   return f;
 }
 

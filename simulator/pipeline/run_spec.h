@@ -4,6 +4,7 @@
 #pragma once
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -29,6 +30,12 @@ struct StrategyFlags {
   int64_t grad_bucket_mb = 0;         // 0: the default
   std::string fp8;                    // --fp8 none | e4m3 | hybrid ("" = not given: none)
   std::string fp8_scaling;            // --fp8-scaling delayed | current ("" = not given: delayed)
+  // Memory accounting (strategy/memory_settings.h); unset: the strategy's (file) or the defaults.
+  // Given with a strategy file, they override its "precision" / "memory" fields.
+  std::string main_grads;             // --main-grads fp32|bf16|fp16
+  std::string params;                 // --params compute|fp32
+  std::optional<double> reserve_gib;  // --memory-reserve-gib
+  std::optional<double> fragmentation;  // --fragmentation
 };
 
 struct RunSpec {

@@ -19,6 +19,7 @@
 #include "simulator/engine/engine.h"
 #include "simulator/model/model_file.h"
 #include "simulator/model/zoo.h"
+#include "simulator/pipeline/fit_advice.h"
 #include "simulator/report/build_report.h"
 #include "simulator/strategy/explain.h"
 #include "simulator/strategy/describe.h"
@@ -149,6 +150,14 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   return o;
 }
 
+// The memory-accounting flags, over the shorthand's defaults or a strategy file's fields.
+void ApplyMemoryFlags(const StrategyFlags& f, PrecisionSettings& p, MemorySettings& m) {
+  if (!f.main_grads.empty()) p.main_grads = ParseMainGrads(f.main_grads, "--main-grads");
+  if (!f.params.empty()) p.params = ParseParamStorage(f.params, "--params");
+  if (f.reserve_gib) m.reserve_bytes = CheckedReserveBytes(*f.reserve_gib, "--memory-reserve-gib");
+  if (f.fragmentation) m.fragmentation = CheckedFragmentation(*f.fragmentation, "--fragmentation");
+}
+
 Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& cluster) {
   // A strategy file holds its own precision; a flag beside it would be silently dropped.
   if (!spec.strategy_file.empty() && (!spec.flags.fp8.empty() || !spec.flags.fp8_scaling.empty()))
@@ -156,6 +165,7 @@ Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& clu
                     "given with --strategy " + spec.strategy_file + "; set \"precision\": {\"fp8\": ...} in the strategy file");
   Strategy strategy = spec.strategy_file.empty() ? ExpandShorthand(model, ToShorthand(spec.flags, cluster.NumGpus()))
                                                  : LoadStrategy(spec.strategy_file);
+  ApplyMemoryFlags(spec.flags, strategy.precision, strategy.memory);
   ValidateStrategy(model, strategy, cluster);
   return strategy;
 }
@@ -302,6 +312,7 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
 }
 
 const std::string& PreparedSimulation::gpu_type() const { return s_->gpu_type; }
+const Strategy& PreparedSimulation::strategy() const { return s_->strategy; }
 const ExecGraph& PreparedSimulation::graph() const { return s_->graph; }
 const SimResult& PreparedSimulation::result() const { return s_->result; }
 const Calibration* PreparedSimulation::calibration() const { return s_->calibration; }
@@ -321,6 +332,7 @@ SimulationOutput RunSimulation(const SimulationRequest& request) {
   }
   PreparedSimulation prepared(spec);
   out.report = prepared.Run(request.calibration_override ? &*request.calibration_override : nullptr);
+  if (request.fit_advice && out.report.oom) out.report.fit_advice = FitAdvice(spec, prepared.strategy(), out.report);
   out.unmeasured = prepared.Unmeasured();
   out.gpu_type = prepared.gpu_type();
   out.database = prepared.database();

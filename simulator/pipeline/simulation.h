@@ -19,6 +19,7 @@
 #include "simulator/compile/exec_graph.h"
 #include "simulator/engine/sim_result.h"
 #include "simulator/report/report.h"
+#include "simulator/strategy/strategy.h"
 
 namespace proteus {
 
@@ -36,6 +37,9 @@ struct SimulationOutput {
 struct SimulationRequest {
   RunSpec spec;
   bool explain_only = false;       // stop after expanding and validating the strategy
+  /// When the run is out of memory, fill Report::fit_advice (pipeline/fit_advice.h; simulates
+  /// a few changed strategies).
+  bool fit_advice = false;
   /// Cost-model parameters to use instead of any calibration in the databases (calibrate's trial
   /// values); its `gpu` must be the cluster's GPU type to take effect.
   std::optional<Calibration> calibration_override;
@@ -56,6 +60,7 @@ class PreparedSimulation {
   /// if any), runs HTAE and builds the report. The graph and result stay inside (graph(), result()).
   const Report& Run(const Calibration* calibration = nullptr);
   const std::string& gpu_type() const;
+  const Strategy& strategy() const;  // expanded and validated
   const ExecGraph& graph() const;
   const SimResult& result() const;
   /// After Run: the calibration applied (null: none), the keys estimated without a measurement.

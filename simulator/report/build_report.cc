@@ -19,6 +19,8 @@ GpuReport GpuFromResult(const SimGpu& gpu, const GpuMemory& mem, const GpuTimes&
   g.peak_memory = mem.peak;
   g.memory_capacity = mem.capacity;
   g.memory_at_peak = mem.peak_breakdown;
+  g.memory_reserve = mem.reserve;
+  g.memory_fragmentation = mem.fragmentation;
   g.oom = mem.oom;
   g.compute_s = times.compute_busy_s;
   for (int s = 1; s < kNumStreams; ++s) {

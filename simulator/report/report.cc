@@ -31,6 +31,8 @@ Json ReportToJson(const Report& r) {
     Json mem = Json::object();
     for (int c = 0; c < kNumMemCategories; ++c)
       mem[std::string(MemCategoryName(static_cast<MemCategory>(c)))] = g.memory_at_peak[c];
+    mem["reserve"] = g.memory_reserve;
+    mem["fragmentation"] = g.memory_fragmentation;
     Json exposed = Json::object(), hidden = Json::object();
     for (int s = 1; s < kNumStreams; ++s) {
       exposed[std::string(StreamName(static_cast<StreamKind>(s)))] = g.exposed_comm_s[s];
@@ -61,6 +63,7 @@ Json ReportToJson(const Report& r) {
           {"bubble_fraction", r.bubble_fraction},
           {"peak_memory_bytes", r.PeakMemory()},
           {"oom", r.oom},
+          {"fit_advice", r.fit_advice},
           {"gpus", gpus},
           {"cost_sources", sources},
           {"calibration", r.calibration},
@@ -96,17 +99,37 @@ void PrintLine(std::ostream& out, const char* key, const std::string& value) {
 void PrintMemory(const Report& r, std::ostream& out) {
   out << "\nMemory per GPU (at peak)\n";
   char buf[256];
-  std::snprintf(buf, sizeof buf, "  %-18s %5s %11s %11s %11s %11s %11s %11s %11s\n", "gpu", "x", "weights",
-                "gradients", "optimizer", "activations", "buffers", "peak", "capacity");
+  std::snprintf(buf, sizeof buf, "  %-18s %5s %11s %11s %11s %11s %11s %11s %11s %11s\n", "gpu", "x", "weights",
+                "gradients", "optimizer", "activations", "buffers", "reserve", "peak", "capacity");
   out << buf;
   for (const auto& g : r.per_gpu) {
-    std::snprintf(buf, sizeof buf, "  %-18s %5d %11s %11s %11s %11s %11s %11s %11s%s\n", g.label.c_str(),
+    std::snprintf(buf, sizeof buf, "  %-18s %5d %11s %11s %11s %11s %11s %11s %11s %11s%s\n", g.label.c_str(),
                   g.multiplicity, Gib(g.memory_at_peak[0]).c_str(), Gib(g.memory_at_peak[1]).c_str(),
                   Gib(g.memory_at_peak[2]).c_str(), Gib(g.memory_at_peak[3]).c_str(),
-                  Gib(g.memory_at_peak[4]).c_str(), Gib(g.peak_memory).c_str(), Gib(g.memory_capacity).c_str(),
-                  g.oom ? "  OOM" : "");
+                  Gib(g.memory_at_peak[4]).c_str(), Gib(g.memory_reserve + g.memory_fragmentation).c_str(),
+                  Gib(g.peak_memory).c_str(), Gib(g.memory_capacity).c_str(), g.oom ? "  OOM" : "");
     out << buf;
   }
+  if (r.per_gpu.empty()) return;
+  const GpuReport& first = r.per_gpu.front();
+  out << "  (buffers: NCCL channel buffers and transient gather buffers; reserve: " << Gib(first.memory_reserve)
+      << " fixed per GPU for the CUDA context, kernels and cuBLAS workspaces, plus allocator fragmentation on "
+         "task allocations, "
+      << Gib(first.memory_fragmentation) << " on " << first.label << ")\n";
+}
+
+// By how much the most loaded GPU is over its capacity, and the advice that would make it fit.
+void PrintVerdict(const Report& r, std::ostream& out) {
+  const GpuReport* worst = nullptr;
+  for (const auto& g : r.per_gpu)
+    if (g.oom && (!worst || g.peak_memory - g.memory_capacity > worst->peak_memory - worst->memory_capacity))
+      worst = &g;
+  out << "  VERDICT: OUT OF MEMORY (peak " << Gib(r.PeakMemory()) << " exceeds a GPU's capacity";
+  if (worst)
+    out << "; " << worst->label << " is " << Gib(worst->peak_memory - worst->memory_capacity) << " over its "
+        << Gib(worst->memory_capacity);
+  out << ")\n";
+  for (const auto& a : r.fit_advice) out << "    to fit: " << a << "\n";
 }
 
 void PrintTime(const Report& r, std::ostream& out) {
@@ -156,7 +179,7 @@ void PrintReportTable(const Report& r, std::ostream& out) {
                 (long long)r.micro_batches, (long long)r.seq_len);
   PrintLine(out, "global batch", buf);
   out << "\n";
-  if (r.oom) out << "  VERDICT: OUT OF MEMORY (peak " << Gib(r.PeakMemory()) << " exceeds a GPU's capacity)\n";
+  if (r.oom) PrintVerdict(r, out);
   PrintLine(out, "iteration time", FormatSeconds(r.iteration_time_s));
   std::snprintf(buf, sizeof buf, "%.2f samples/s, %.0f tokens/s", r.samples_per_s, r.tokens_per_s);
   PrintLine(out, "throughput", buf);

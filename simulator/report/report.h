@@ -27,6 +27,8 @@ struct GpuReport {
   int64_t peak_memory = 0;
   int64_t memory_capacity = 0;
   std::array<int64_t, kNumMemCategories> memory_at_peak{};
+  int64_t memory_reserve = 0;        // fixed: CUDA context, workspaces, NCCL internals
+  int64_t memory_fragmentation = 0;  // allocator overhead on task allocations at the peak
   bool oom = false;
   double compute_s = 0;                          // compute stream busy
   std::array<double, kNumStreams> exposed_comm_s{};  // per stream kind (tp/dp/pp/copy)
@@ -53,6 +55,9 @@ struct Report {
   // mean |error| 3.1% (data/db/a100-calibrated.json)".
   std::string calibration;
   bool oom = false;
+  /// When out of memory: what would make it fit, each line checked by a simulation where the
+  /// strategy came from shorthand flags (pipeline/fit_advice.h).
+  std::vector<std::string> fit_advice;
   /// True when no compute task came from a measurement or a calibration: every number rests on the
   /// datasheet roofline alone.
   bool UncalibratedOnly() const;

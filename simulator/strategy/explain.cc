@@ -106,6 +106,10 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
   if (s.fp8.enabled())
     os << "  precision: fp8 GEMMs in the transformer blocks' Linears (Transformer Engine " << Fp8FormatName(s.fp8.format)
        << ", " << Fp8ScalingName(s.fp8.scaling) << " scaling); everything else in the model dtype\n";
+  os << "  memory: main grads " << DTypeName(s.precision.main_grads) << ", params "
+     << ParamStorageName(s.precision.params) << "; reserve " << FormatBytes(s.memory.reserve_bytes)
+     << ", fragmentation x" << s.memory.fragmentation << ", NCCL_BUFFSIZE " << FormatBytes(s.memory.nccl_buffsize)
+     << "\n";
   os << "  defaults: " << SettingsText(s.defaults) << "\n";
   os << "  rules (later wins):\n";
   for (size_t i = 0; i < s.nodes.size(); ++i)

@@ -183,6 +183,8 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.weight_gather = o.weight_gather;
   s.weight_gather.unit = o.fsdp ? GatherUnit::kBlock : GatherUnit::kOperator;
   s.fp8 = Fp8RecipeFromFlags(o.fp8, o.fp8_scaling);
+  s.precision = o.precision;
+  s.memory = o.memory;
   s.defaults.partition["b"] = "dp";
   int zero = o.fsdp ? 3 : o.zero;
   if (zero >= 1) s.defaults.optimizer = "dp";

@@ -13,7 +13,9 @@
 //          the gradients, 3 also the weights (gathered per operator, DeepSpeed ZeRO-3);
 //   --fsdp   shards weights, gradients and optimizer states over dp, gathered per layer (FSDP2);
 //   --recompute none|selective|full sets recompute on every block;
-//   --fp8 e4m3|hybrid, --fp8-scaling delayed|current set the strategy's fp8 recipe (fp8_recipe.h).
+//   --fp8 e4m3|hybrid, --fp8-scaling delayed|current set the strategy's fp8 recipe (fp8_recipe.h);
+//   precision and memory settings (--main-grads, --params, --memory-reserve-gib, --fragmentation)
+//   are copied as they are (strategy/memory_settings.h).
 // Rules are emitted per layer-independent path ("layers.*.mlp.fc1") when every layer agrees.
 //
 // Worked example: a 4-layer GPT with --tp 2 --pp 2 --dp 2 gives mesh [pp 2, dp 2, tp 2],
@@ -49,6 +51,8 @@ struct ShorthandOptions {
   bool overlap_grad_reduce = true;
   std::string fp8;                    // --fp8 none | e4m3 | hybrid ("" = not given)
   std::string fp8_scaling;            // --fp8-scaling delayed | current ("" = not given)
+  PrecisionSettings precision;
+  MemorySettings memory;
 };
 
 /// Expands flags into a strategy tree over `model`. UserError (naming the flag) for a malformed

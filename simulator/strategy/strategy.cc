@@ -256,7 +256,7 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   root.RequireFormat("proteus.strategy", 1);
   root.RejectUnknownKeys({"format", "mesh", "micro_batch", "global_batch", "schedule", "grad_bucket_bytes",
                           "overlap_grad_reduce", "overlap_param_gather", "tp_comm_overlap", "overlap_p2p_comm",
-                          "weight_gather", "precision", "defaults", "nodes", "comment"});
+                          "weight_gather", "precision", "memory", "defaults", "nodes", "comment"});
   Strategy s;
   s.origin = origin;
   s.mesh = ParseMesh(root.At("mesh"));
@@ -271,9 +271,11 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   if (root.Has("overlap_p2p_comm")) s.overlap_p2p_comm = root.Bool("overlap_p2p_comm");
   if (auto g = root.Find("weight_gather")) s.weight_gather = ParseWeightGather(*g);
   if (auto p = root.Find("precision")) {
-    p->RejectUnknownKeys({"fp8", "fp8_scaling"});
+    p->RejectUnknownKeys({"fp8", "fp8_scaling", "main_grads", "params"});
     s.fp8 = ParseFp8Precision(*p);
+    ParsePrecisionSettings(*p, s.precision);
   }
+  if (auto m = root.Find("memory")) ParseMemorySettings(*m, s.memory);
   if (auto d = root.Find("defaults")) s.defaults = ParseSettings(*d, false);
   if (auto nodes = root.Find("nodes")) {
     for (size_t i = 0; i < nodes->Size(); ++i) {
@@ -297,9 +299,10 @@ Json StrategyToJson(const Strategy& s) {
   j["schedule"] = {{"kind", std::string(ScheduleKindName(s.schedule.kind))}, {"chunks", s.schedule.chunks}};
   j["grad_bucket_bytes"] = s.grad_bucket_bytes;
   j["overlap_grad_reduce"] = s.overlap_grad_reduce;
-  Json precision = Json::object();
+  Json precision = PrecisionSettingsToJson(s.precision);
   Fp8RecipeToJson(s.fp8, precision);
-  if (!precision.empty()) j["precision"] = precision;
+  j["precision"] = precision;
+  j["memory"] = MemorySettingsToJson(s.memory);
   j["defaults"] = SettingsToJson(s.defaults);
   Json nodes = Json::array();
   for (const auto& r : s.nodes) {

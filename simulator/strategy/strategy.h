@@ -24,6 +24,7 @@
 
 #include "common/json_file.h"
 #include "simulator/strategy/fp8_recipe.h"
+#include "simulator/strategy/memory_settings.h"
 
 namespace proteus {
 
@@ -112,6 +113,8 @@ struct Strategy {
   std::optional<bool> overlap_p2p_comm;
   WeightGather weight_gather;         // used where weights are sharded
   Fp8Recipe fp8;                      // "precision": {"fp8", "fp8_scaling"} (fp8_recipe.h)
+  PrecisionSettings precision;        // "precision": main gradient and parameter storage dtypes
+  MemorySettings memory;              // "memory": reserve, fragmentation, NCCL buffer size
   NodeSettings defaults;              // root settings
   std::vector<StrategyRule> nodes;
 

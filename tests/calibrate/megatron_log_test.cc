@@ -133,6 +133,7 @@ TEST(MegatronLog, ReadsEveryFieldOfAMegatronLog) {
   EXPECT_EQ(f.gbs, 512);
   EXPECT_EQ(f.schedule, "1f1b");
   EXPECT_EQ(f.zero, 1);
+  EXPECT_EQ(f.main_grads, "fp32");  // bf16: Megatron accumulates and reduces in fp32
   EXPECT_EQ(f.recompute, "selective");
   EXPECT_TRUE(f.sp);
 
@@ -202,6 +203,7 @@ TEST(MegatronLog, LlamaStyleArgumentsGiveALlamaModelAndInterleavedSchedule) {
   EXPECT_EQ(f.recompute, "full");
   EXPECT_EQ(f.zero, 0);
   EXPECT_FALSE(f.sp);
+  EXPECT_EQ(f.main_grads, "fp16");  // fp16 without accumulate_allreduce_grads_in_fp32
   const Json& hf = run.spec.model_doc.at("hf_config");
   EXPECT_EQ(hf.at("model_type"), "llama");
   EXPECT_EQ(hf.at("num_key_value_heads"), 4);
@@ -216,6 +218,20 @@ TEST(MegatronLog, LlamaStyleArgumentsGiveALlamaModelAndInterleavedSchedule) {
   EXPECT_EQ(m.num_kv_heads, 4);
   // Samples 1.001, 1.002 after one warm-up line.
   EXPECT_NEAR(run.measured.values.at("iteration_time_s"), 1.0015, 1e-12);
+}
+
+TEST(MegatronLog, GradReduceInBf16GivesBf16MainGrads) {
+  std::map<std::string, std::string> args = Gpt13bArgs();
+  args["grad_reduce_in_bf16"] = "True";
+  args["vocab_size"] = "50257";
+  std::string log = ArgumentDump(args);
+  for (int i = 0; i < 3; ++i) log += IterationLine(i + 1, 1000.0, 100.0);
+  TempDir dir("proteus_megatron_bf16_grads");
+  EXPECT_EQ(ReadMegatronLog(dir.Write("a.log", log)).spec.flags.main_grads, "bf16");
+  args["accumulate_allreduce_grads_in_fp32"] = "True";  // printed by validate_args: it decides
+  log = ArgumentDump(args);
+  for (int i = 0; i < 3; ++i) log += IterationLine(i + 1, 1000.0, 100.0);
+  EXPECT_EQ(ReadMegatronLog(dir.Write("b.log", log)).spec.flags.main_grads, "fp32");
 }
 
 TEST(MegatronLog, OldLogsWithoutTimestampOrThroughputAndWithRankPrefixes) {

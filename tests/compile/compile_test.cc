@@ -108,7 +108,7 @@ TEST(Compile, DataParallelBucketsAndZeroOne) {
   EXPECT_EQ(CountTasks(z.graph, 0, "param bucket"), buckets);  // all_gather of updated params
 }
 
-TEST(Compile, StaticMemoryIsSixteenBytesPerParamOverShards) {
+TEST(Compile, StaticMemoryIsEighteenBytesPerParamOverShards) {
   Model m = SmallGpt(2);
   const int64_t params = m.Params();
   ShorthandOptions o;
@@ -116,16 +116,20 @@ TEST(Compile, StaticMemoryIsSixteenBytesPerParamOverShards) {
   CompileResult r = MakeJob(m, o).Run();
   const auto& mem = r.graph.gpus[0].static_memory;
   auto at = [&](MemCategory c) { return mem[static_cast<int>(c)]; };
-  // bf16 weights 2 + bf16 grads 2 + fp32 master, m, v 12 = 16 bytes per parameter.
+  // Megatron-Core: bf16 weights 2 + fp32 main grads 4 + fp32 master, m, v 12 = 18 bytes per parameter.
   EXPECT_EQ(at(MemCategory::kWeights), 2 * params);
-  EXPECT_EQ(at(MemCategory::kGradients), 2 * params);
+  EXPECT_EQ(at(MemCategory::kGradients), 4 * params);
   EXPECT_EQ(at(MemCategory::kOptimizer), 12 * params);
   o.zero = 1;  // the 12 are sharded over dp 4
   CompileResult z = MakeJob(m, o).Run();
   const auto& zm = z.graph.gpus[0].static_memory;
   EXPECT_EQ(zm[static_cast<int>(MemCategory::kWeights)] + zm[static_cast<int>(MemCategory::kGradients)] +
                 zm[static_cast<int>(MemCategory::kOptimizer)],
-            4 * params + 12 * params / 4);
+            6 * params + 12 * params / 4);
+  o.precision.main_grads = DType::kBf16;  // DeepSpeed's 16-bit gradients: 2 + 2 + 12/4
+  CompileResult h = MakeJob(m, o).Run();
+  EXPECT_EQ(h.graph.gpus[0].static_memory[static_cast<int>(MemCategory::kGradients)], 2 * params);
+  o.precision.main_grads = DType::kFp32;
   o.zero = 0;
   o.dp = 1;
   o.tp = 2;  // tp shards the split matrices; norms, biases of row-parallel layers stay whole

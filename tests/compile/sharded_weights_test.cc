@@ -63,9 +63,13 @@ TEST(ShardedWeights, ZeroThreeStaticBytesAreSixteenPerParamOverDp) {
     ShorthandOptions o;
     o.dp = dp;
     o.zero = 3;
+    o.precision.main_grads = DType::kBf16;  // DeepSpeed keeps 16-bit gradients
     CompileResult r = MakeJob(m, o).Run();
     // Mixed-precision Adam: (2 + 2 + 12) bytes per parameter, all of it sharded over dp.
     EXPECT_NEAR(static_cast<double>(StaticBytes(r.graph)), 16.0 * params / dp, 16.0 * 8) << "dp " << dp;
+    // Megatron-Core's fp32 main gradients: (2 + 4 + 12) / dp.
+    o.precision.main_grads = DType::kFp32;
+    EXPECT_NEAR(static_cast<double>(StaticBytes(MakeJob(m, o).Run().graph)), 18.0 * params / dp, 18.0 * 8);
   }
 }
 

@@ -105,3 +105,44 @@ TEST(Memory, FreeingUnallocatedMemoryIsAnInternalError) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+// Reserve 10 and fragmentation 1.2 on PeakGraph: peak = 100 static + 10 reserve + 1.2 x 50 dynamic
+// = 170, with 10 of fragmentation; the moment (fwd at t = 0) and the breakdown stay as without them.
+TEST(Memory, ReserveAndFragmentationCountInThePeak) {
+  testing::TestGraph t = PeakGraph(0);
+  t.graph.gpus[0].memory_reserve = 10;
+  t.graph.gpus[0].fragmentation = 1.2;
+  SimResult r = Simulate(t.graph);
+  const GpuMemory& m = r.memory[0];
+  EXPECT_EQ(m.reserve, 10);
+  EXPECT_EQ(m.fragmentation, 10);  // 0.2 x 50
+  EXPECT_EQ(m.peak, 170);
+  EXPECT_EQ(m.peak_task, 0);
+  EXPECT_EQ(m.peak_breakdown[kActivations], 50);
+  EXPECT_EQ(m.peak_breakdown[kWeights], 100);
+
+  testing::TestGraph tight = PeakGraph(169);  // fits without them (150), not with them (170)
+  tight.graph.gpus[0].memory_reserve = 10;
+  tight.graph.gpus[0].fragmentation = 1.2;
+  EXPECT_TRUE(Simulate(tight.graph).memory[0].oom);
+  EXPECT_FALSE(Simulate(PeakGraph(169).graph).memory[0].oom);
+}
+
+// Fragmentation applies to what tasks allocate, never to static memory: a graph whose peak is its
+// static memory keeps it exactly (plus the reserve).
+TEST(Memory, FragmentationSparesStaticMemory) {
+  testing::TestGraph t(1);
+  t.graph.gpus[0].static_memory[kWeights] = 1000;
+  t.graph.gpus[0].fragmentation = 2.0;
+  t.graph.gpus[0].memory_reserve = 7;
+  t.Compute(0, 1, {}, "idle", StreamKind::kCompute, {});
+  SimResult r = Simulate(t.graph);
+  EXPECT_EQ(r.memory[0].peak, 1007);
+  EXPECT_EQ(r.memory[0].fragmentation, 0);
+}
+
+}  // namespace
+}  // namespace proteus
