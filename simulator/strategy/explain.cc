@@ -10,6 +10,13 @@
 namespace proteus {
 namespace {
 
+bool AnyShardedWeights(const Strategy& s) {
+  if (s.defaults.weights && !s.defaults.weights->empty()) return true;
+  for (const auto& r : s.nodes)
+    if (r.settings.weights && !r.settings.weights->empty()) return true;
+  return false;
+}
+
 std::string PartitionText(const std::map<std::string, std::optional<std::string>>& p) {
   std::string t;
   for (const auto& [dim, axis] : p) t += (t.empty() ? "" : ", ") + dim + ": " + (axis ? *axis : "none");
@@ -103,6 +110,16 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
   os << " over " << s.PipelineRanks() << " pipeline ranks\n";
   os << "  gradient buckets: " << FormatBytes(s.grad_bucket_bytes)
      << (s.overlap_grad_reduce ? ", reduced while backward runs\n" : ", reduced after backward\n");
+  os << "  overlaps: param gather " << (s.overlap_param_gather ? "during the next forward" : "after the optimizer step")
+     << "; tp comm " << (s.tp_comm_overlap ? "pipelined with the GEMMs (tp chunks)" : "not overlapped") << "; p2p "
+     << (s.OverlapP2P() ? "beside compute" : "blocking the sender")
+     << (s.overlap_p2p_comm ? "" : " (the schedule's Megatron-Core default)") << "\n";
+  if (AnyShardedWeights(s))
+    os << "  sharded weights: gathered per " << GatherUnitName(s.weight_gather.unit) << " ("
+       << (s.weight_gather.unit == GatherUnit::kBlock ? "FSDP2" : "DeepSpeed ZeRO-3") << "), prefetch "
+       << s.weight_gather.prefetch << ", "
+       << (s.weight_gather.reshard_after_forward ? "gathered again for backward" : "kept from forward to backward")
+       << "; gradients reduce-scattered per unit every micro-batch\n";
   if (s.fp8.enabled())
     os << "  precision: fp8 GEMMs in the transformer blocks' Linears (Transformer Engine " << Fp8FormatName(s.fp8.format)
        << ", " << Fp8ScalingName(s.fp8.scaling) << " scaling); everything else in the model dtype\n";

@@ -171,3 +171,32 @@ TEST(Shorthand, InconsistentShardingAndOverlapFlagsAreRefused) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+TEST(Explain, NamesTheOverlapsAndTheWeightGathering) {
+  Model m = testing::TinyGpt(2);
+  ShorthandOptions o;
+  o.dp = 2;
+  o.tp = 2;
+  o.sequence_parallel = true;
+  o.tp_comm_overlap = true;
+  o.fsdp = true;
+  o.weight_gather.prefetch = 2;
+  std::string text = ExplainStrategy(m, ExpandShorthand(m, o));
+  EXPECT_NE(text.find("tp comm pipelined with the GEMMs"), std::string::npos) << text;
+  EXPECT_NE(text.find("p2p blocking the sender (the schedule's Megatron-Core default)"), std::string::npos) << text;
+  EXPECT_NE(text.find("sharded weights: gathered per block (FSDP2), prefetch 2"), std::string::npos) << text;
+  o.fsdp = false;
+  o.zero = 1;
+  o.overlap_param_gather = true;
+  o.overlap_p2p_comm = true;
+  text = ExplainStrategy(m, ExpandShorthand(m, o));
+  EXPECT_NE(text.find("param gather during the next forward"), std::string::npos) << text;
+  EXPECT_NE(text.find("p2p beside compute\n"), std::string::npos) << text;
+  EXPECT_EQ(text.find("sharded weights"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace proteus

@@ -1,0 +1,41 @@
+// The report's strategy line tells runs apart: every setting that changes time or memory is named.
+#include "simulator/strategy/describe.h"
+
+#include <gtest/gtest.h>
+
+#include "simulator/strategy/shorthand.h"
+#include "tests/strategy/tiny_model.h"
+
+namespace proteus {
+namespace {
+
+TEST(DescribeStrategy, NamesSequenceParallelismShardingRecomputeFp8AndOverlaps) {
+  Model m = testing::TinyGpt(2);
+  ShorthandOptions o;
+  o.tp = 2;
+  o.pp = 2;
+  o.dp = 2;
+  o.global_batch = 8;
+  EXPECT_EQ(DescribeStrategy(ExpandShorthand(m, o)), "pp 2 x dp 2 x tp 2, mbs 1, gbs 8, 1f1b, overlap: grad-reduce");
+  o.sequence_parallel = true;
+  o.zero = 1;
+  o.recompute = "selective";
+  o.overlap_param_gather = true;
+  o.tp_comm_overlap = true;
+  o.overlap_p2p_comm = true;
+  o.fp8 = "e4m3";
+  EXPECT_EQ(DescribeStrategy(ExpandShorthand(m, o)),
+            "pp 2 x dp 2 x tp 2, mbs 1, gbs 8, 1f1b, sp, distributed optimizer (zero-1), recompute selective, "
+            "fp8 e4m3 (delayed scaling), overlap: grad-reduce param-gather tp-comm p2p");
+  ShorthandOptions z;
+  z.dp = 2;
+  for (auto [zero, fsdp, text] : {std::tuple{2, false, "zero-2"}, std::tuple{3, false, "zero-3 (per-operator units)"},
+                                  std::tuple{0, true, "fsdp (zero-3, per-layer units)"}}) {
+    z.zero = zero;
+    z.fsdp = fsdp;
+    EXPECT_NE(DescribeStrategy(ExpandShorthand(m, z)).find(text), std::string::npos) << text;
+  }
+}
+
+}  // namespace
+}  // namespace proteus
