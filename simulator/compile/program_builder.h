@@ -1,0 +1,287 @@
+// The builder of stage programs (program.h), shared by the files that implement it, one part of
+// the job each: program.cc (analysis, stage assembly, pricing), program_forward.cc (forward steps,
+// activation memory, recomputation), program_backward.cc (gradients, sends), program_grad_buckets.cc
+// (data-parallel buckets, overlapped parameter gathers), program_sharding.cc (ZeRO-3 / FSDP gather
+// units, tied weights), program_tp_overlap.cc (pipelined tp communication, tp_overlap.h),
+// program_rank_state.cc (static memory, the optimizer step). Internal to simulator/compile.
+#pragma once
+
+#include <algorithm>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "simulator/compile/program.h"
+#include <algorithm>
+#include <map>
+#include <set>
+#include <unordered_map>
+#include "common/error.h"
+#include "simulator/compile/fp8_gemm.h"
+#include "simulator/compile/mesh.h"
+#include "simulator/compile/tp_overlap.h"
+#include "simulator/compile/weight_units.h"
+#include "simulator/compile/schedule.h"
+#include "simulator/compile/static_memory.h"
+#include "simulator/model/backward.h"
+#include "simulator/strategy/validate.h"
+
+namespace proteus::program_build {
+
+struct OpInfo {
+  const ResolvedOp* r = nullptr;
+  Operator local;                       // local sizes
+  AxisPartition part;
+  int stage = 0;
+  bool core = false;                    // attention core (selective recompute unit)
+  bool fp8 = false;                     // Transformer Engine fp8 GEMM (fp8_gemm.h)
+  Recompute mode = Recompute::kNone;
+  std::string region;
+  std::vector<Operator> bwd;            // derived from `local`
+};
+
+struct TensorInfo {
+  int producer = -1, out_index = -1;
+  std::vector<int> consumers;           // op indices, in order
+};
+
+struct Bucket {
+  std::vector<int> axes;                // mesh axes the gradients are partial over
+  int shard_axis = -1;                  // optimizer shard axis (reduce_scatter there)
+  int64_t bytes = 0;
+  std::vector<int> ops;                 // operators whose weight gradients it holds
+};
+
+// The parameters one gather unit of sharded weights all-gathers (weight_units.h).
+struct UnitPlan {
+  std::string name;
+  std::vector<size_t> ks;               // positions in the stage's operator list, in order
+  int axis = -1;                        // shard axis
+  int64_t bytes = 0;                    // unsharded local weight bytes: the all_gather size
+  DType dtype = DType::kBf16;
+  std::set<std::string> weights;
+  int fwd_gather = -1, fwd_last = -1;   // forward list: its all_gather, its last compute step
+  int bwd_gather = -1, bwd_first = -1, bwd_last = -1;  // backward list
+};
+
+// A distributed-optimizer parameter all_gather moved into the next forward (overlap_param_gather).
+struct ParamGather {
+  int axis = -1;
+  int64_t bytes = 0;
+  std::vector<int> ops;
+  int id = 0;
+};
+
+inline bool IsCore(const Operator& op) {
+  return op.kind == OpKind::kAttention || op.kind == OpKind::kBatchedMatmul || op.kind == OpKind::kSoftmax ||
+         (op.kind == OpKind::kDropout && op.FindDim("t") != nullptr);
+}
+
+inline std::string BaseName(const std::string& saved) { return saved.substr(0, saved.find('#')); }
+
+class ProgramBuilder {
+ public:
+  ProgramBuilder(const ProgramInputs& in, ExecGraph& g) : in_(in), s_(*in.strategy), mesh_(*in.mesh), g_(g) {}
+
+  JobProgram Build();
+
+ private:
+  // ---- analysis: local ops, partitions, dataflow ----
+  void Analyze();
+
+  const Operator& Global(int i) const { return *ops_[i].r->op; }
+
+  int64_t GlobalBytes(int i, const TensorUse& t) const;
+
+  TensorLayout Layout(int i, const TensorUse& t, LayoutUse use) const {
+    return LayoutOf(ops_[i].local, ops_[i].part, t.axes, use, mesh_.NumAxes());
+  }
+
+  TensorLayout WriteLayoutOf(const std::string& tensor) const;
+
+  StreamKind StreamOfAxis(int axis) const {
+    return mesh_.AxisName(axis) == "dp" ? StreamKind::kDpComm : StreamKind::kTpComm;
+  }
+
+  int Channel(const std::string& tensor, bool forward, int other_stage, int sender_stage);
+
+  static int Add(std::vector<Step>& list, Step s);
+
+  // Collectives converting a tensor; returns the last step, or -1 when none were needed.
+  int EmitConversions(std::vector<Step>& list, const std::vector<Conversion>& convs, const std::string& what,
+                      DType dtype, Phase phase, bool recompute, std::vector<int32_t> deps,
+                      std::vector<int32_t> channels);
+
+  // Chunk `index` of `chunks` of a pipelined GEMM (tp_overlap.h) takes that share of the whole.
+  Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, int chunks = 1, int index = 0);
+
+  // ---- tensor-parallel communication overlap (tp_overlap.h) ----
+  struct PipelinedComm {
+    Conversion conv;
+    std::string tensor;
+    DType dtype = DType::kBf16;
+    std::vector<int32_t> deps, chans;   // what the communication waits for
+    std::string cache_key;              // forward: where the converted tensor is cached
+  };
+
+  // A single tp all_gather / reduce_scatter next to GEMM op i that can be pipelined with it.
+  std::optional<Conversion> Pipelinable(int i, const std::vector<Conversion>& convs, CollOp op) const;
+
+  int EmitPiece(std::vector<Step>& list, const PipelinedComm& pc, int64_t bytes, int index, int pieces, Phase phase,
+                bool recompute, std::vector<int32_t> deps, std::vector<int32_t> chans);
+
+  // The all_gather in n - 1 pieces in front of op i's `phase` in n chunks: chunk 0 runs on the local
+  // shard, chunk c waits for piece c. `first` carries the compute's own deps, channels and memory.
+  // Returns the last chunk; `gathered` is set to the last piece.
+  int EmitGatherPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived, bool recompute,
+                          const Step& first, const PipelinedComm& pc, int* gathered);
+
+  // Op i's `phase` in n chunks, each followed by the reduce_scatter of its share of the output.
+  // Returns the last chunk; `scattered` is set to the last piece.
+  int EmitScatterPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived, bool recompute,
+                           const Step& first, const PipelinedComm& pc, int* scattered);
+
+  // Forward: an output of op i that a consumer of this stage reduce-scatters over tp.
+  std::optional<PipelinedComm> ScatterAfterForward(int stage, int i) const;
+
+  // Backward: an input gradient of op i that its producer (this stage) needs reduce-scattered over tp.
+  std::optional<PipelinedComm> ScatterAfterBackward(int stage, int i) const;
+
+  // Transformer Engine's cast kernels before an fp8 GEMM phase, awaiting what the GEMM awaits.
+  void EmitFp8Casts(std::vector<Step>& list, int i, Phase phase, bool recompute, const std::vector<int32_t>& deps,
+                    const std::vector<int32_t>& chans);
+
+  // ---- activation memory ----
+  struct SavedPlan {
+    int64_t fwd_bytes = 0;       // allocated by the forward step, freed by the last backward step
+    int64_t recompute_bytes = 0; // allocated by the recompute step
+    std::set<std::string> regather;  // inputs kept sharded and gathered again for backward
+  };
+
+  int64_t SavedTensorBytes(int i, const SavedTensor& st, const std::map<std::string, int64_t>& gather_factor) const;
+
+  // ---- stage programs ----
+  struct StageState {
+    int v = 0;
+    std::vector<int> ops;                         // op indices in this stage
+    std::map<int, int> fwd_step, bwd_data_step;   // op -> step
+    std::map<std::string, int> conv_cache;        // tensor|layout -> last conversion step (forward)
+    std::set<std::string> allocated;              // saved names already allocated in forward
+    std::map<int, SavedPlan> saved;
+    std::map<std::string, int64_t> region_input_bytes;
+    std::set<std::string> sent_grad;              // tensors whose gradient was sent back
+    std::set<std::string> bucketed;               // weights already in a bucket
+    std::map<std::pair<std::vector<int>, int>, Bucket> open;
+    std::vector<UnitPlan> units;                  // sharded-weight gather units, in execution order
+    std::map<size_t, int> unit_of;                // stage position -> unit
+    int next_fwd_gather = 0, next_bwd_gather = -1;
+    std::vector<ParamGather> param_gathers;       // overlapped with the first forward
+    std::map<std::pair<std::string, int>, int> grad_scattered;  // (tensor, consumer) -> last pipelined piece
+  };
+
+  StageProgram BuildStage(int v);
+
+  bool InFullRegion(int i) const { return ops_[i].mode == Recompute::kFull; }
+  bool SelectiveCore(int i) const { return ops_[i].mode == Recompute::kSelective && ops_[i].core; }
+
+  void PlanSaved(StageState& st, int i);
+
+  bool FirstOfRegion(const StageState& st, size_t k) const;
+  bool LastOfRun(const StageState& st, size_t k, bool selective) const;
+
+  // Bytes of the tensors a full-recompute region reads from outside itself (kept instead of its
+  // activations).
+  int64_t RegionInputBytes(const StageState& st, size_t k0);
+
+  // One forward operator: input conversions, the compute step, sends. `scope` (recompute) holds the
+  // ops being recomputed together; inputs from outside it are the kept ones (no dependency).
+  void EmitForwardOp(StageState& st, std::vector<Step>& list, int i, bool recompute, std::map<int, int>& op_step,
+                     std::map<std::string, int>& cache, const std::set<int>* scope, std::vector<MemEffect> mem);
+
+  void EmitSend(std::vector<Step>& list, const std::string& tensor, bool forward, int from, int to, int64_t bytes,
+                DType dtype, int dep, Phase phase);
+
+  void EmitForward(StageState& st, std::vector<Step>& list, int i, size_t k);
+
+  void EmitRecompute(StageState& st, std::vector<Step>& list, size_t k_last, bool selective);
+
+  static int LastCompute(const std::vector<Step>& list);
+
+  // Gradients of op i's outputs, converted to the layout op i expects; returns deps and channels.
+  // A gradient all-gather that op i's data gradient can pipeline is returned in `gather` instead.
+  void GatherOutputGrads(StageState& st, std::vector<Step>& list, int i, std::vector<int32_t>& deps,
+                         std::vector<int32_t>& chans, std::optional<PipelinedComm>* gather);
+
+  void EmitBackward(StageState& st, std::vector<Step>& list, int i, size_t k);
+
+  void SendInputGrads(StageState& st, std::vector<Step>& list, int i);
+
+  // ---- data-parallel gradient reduction ----
+  void AddToBuckets(StageState& st, std::vector<Step>& list, int i, int wgrad_step);
+
+  void FlushBuckets(StageState& st, std::vector<Step>& list, int dep);
+
+  void EmitBucket(StageState& st, std::vector<Step>& list, const Bucket& b, int dep);
+
+  // ---- sharded weights (ZeRO-3 / FSDP) ----
+  int UnitAt(const StageState& st, size_t k) const;
+
+  void PlanUnits(StageState& st);
+
+  Step UnitCollective(const UnitPlan& u, CollOp op, Phase phase, const std::string& what);
+
+  // Gathers up to `prefetch` units past `u`; each is issued once the unit `prefetch` + 1 before it
+  // has finished (FSDP2 issues the next unit's all_gather when a unit's forward starts).
+  void EmitForwardGathers(StageState& st, std::vector<Step>& list, int u);
+
+  static int FirstComputeFrom(const std::vector<Step>& list, size_t from);
+
+  void AfterUnitForwardOp(StageState& st, std::vector<Step>& list, int u, size_t k, size_t first_new);
+
+  // Backward runs units in reverse: unit g's gather waits for unit g + prefetch + 1's backward.
+  void EmitBackwardGathers(StageState& st, std::vector<Step>& list, int u);
+
+  void AfterUnitBackwardOp(StageState& st, std::vector<Step>& list, int u, size_t k, size_t first_new);
+
+  // ---- overlapped distributed-optimizer parameter gathers ----
+  // Puts the gathers before the forward's steps (first micro-batch only), first layers first, and
+  // makes the first operator reading a bucket's weights wait for its gather.
+  void PrependParamGathers(StageState& st, std::vector<Step>& forward);
+
+  // ---- weights shared across pipeline ranks ----
+  // Megatron's embedding group: the word embedding's gradient (fp32 main grad) is all-reduced
+  // between the first and last pipeline ranks before the optimizer step.
+  std::vector<Step> TiedGradientReductions(int p);
+
+  void FindTiedWeights();
+
+  // ---- static memory and the optimizer step ----
+  void AccountWeights(StageState& st);
+
+  void BuildTail(int p);
+
+  const ProgramInputs& in_;
+  const Strategy& s_;
+  const DeviceMesh& mesh_;
+  ExecGraph& g_;
+  JobProgram job_;
+  std::vector<OpInfo> ops_;
+  std::unordered_map<std::string, TensorInfo> tensors_;
+  std::vector<int> axis_sizes_;
+  std::vector<std::string> axis_names_;
+  std::map<std::string, int> channels_;
+  std::vector<int> channel_sender_;
+  int bucket_count_ = 0;
+  int tp_overlaps_ = 0;  // GEMMs pipelined with their tp communication
+  struct TiedWeight {
+    std::vector<int> ranks;  // pipeline ranks holding a copy
+    int64_t params = 0;      // local parameters of one copy
+  };
+  std::map<std::string, TiedWeight> tied_weights_;
+  std::map<int, std::set<std::string>> weights_of_rank_;  // weights already counted per pipeline rank
+};
+
+}  // namespace proteus::program_build

@@ -1,0 +1,101 @@
+// Data-parallel gradient buckets and the distributed optimizer's parameter gathers (overlapped or not).
+#include "simulator/compile/program_builder.h"
+
+namespace proteus::program_build {
+
+void ProgramBuilder::AddToBuckets(StageState& st, std::vector<Step>& list, int i, int wgrad_step) {
+  const OpInfo& o = ops_[i];
+  if (!o.r->settings.weights.empty()) return;  // reduce-scattered per gather unit
+  int shard = o.r->settings.optimizer.empty() ? -1 : mesh_.AxisIndex(o.r->settings.optimizer);
+  for (const auto& t : o.local.tensors) {
+    if (t.role != TensorRole::kWeight || !st.bucketed.insert(t.name).second) continue;
+    TensorLayout gl = Layout(i, t, LayoutUse::kWeightGrad);
+    std::vector<int> axes;
+    for (int a = 0; a < static_cast<int>(gl.size()); ++a)
+      if (gl[a] == kPartial && axis_sizes_[a] > 1) axes.push_back(a);
+    if (axes.empty()) continue;
+    auto key = std::make_pair(axes, shard);
+    Bucket& b = st.open[key];
+    b.axes = axes;
+    b.shard_axis = shard;
+    b.bytes += LocalBytes(gl, GlobalBytes(i, t), axis_sizes_);
+    b.ops.push_back(i);
+    if (s_.overlap_grad_reduce && b.bytes >= s_.grad_bucket_bytes) {
+      EmitBucket(st, list, b, wgrad_step);
+      st.open.erase(key);
+    }
+  }
+}
+
+void ProgramBuilder::FlushBuckets(StageState& st, std::vector<Step>& list, int dep) {
+  for (auto& [key, b] : st.open) EmitBucket(st, list, b, dep);
+  st.open.clear();
+}
+
+void ProgramBuilder::EmitBucket(StageState& st, std::vector<Step>& list, const Bucket& b, int dep) {
+  int id = bucket_count_++;
+  int last = dep;
+  for (int a : b.axes) {
+    Step s;
+    s.kind = TaskKind::kCollective;
+    s.stream = StreamOfAxis(a);
+    s.phase = Phase::kBwdWeight;
+    s.op = a == b.shard_axis ? CollOp::kReduceScatter : CollOp::kAllReduce;
+    s.axis = a;
+    s.bytes = b.bytes;
+    s.last_microbatch_only = true;
+    s.name = g_.Intern("grad bucket " + std::to_string(id) + " " + std::string(CollOpName(s.op)) + " " + axis_names_[a]);
+    s.compute_class = g_.Intern(CollOpName(s.op));
+    if (last >= 0) s.deps = {last};
+    last = Add(list, std::move(s));
+  }
+  if (b.shard_axis >= 0 && s_.overlap_param_gather) {
+    st.param_gathers.push_back({b.shard_axis, b.bytes, b.ops, id});
+  } else if (b.shard_axis >= 0) {
+    RankState& rs = job_.ranks[RankOfStage(s_.schedule, st.v, s_.PipelineRanks())];
+    Step ag;
+    ag.kind = TaskKind::kCollective;
+    ag.stream = StreamOfAxis(b.shard_axis);
+    ag.phase = Phase::kStep;
+    ag.op = CollOp::kAllGather;
+    ag.axis = b.shard_axis;
+    ag.bytes = b.bytes;
+    ag.name = g_.Intern("param bucket " + std::to_string(id) + " all_gather " + axis_names_[b.shard_axis]);
+    ag.compute_class = g_.Intern("all_gather");
+    rs.tail.push_back(std::move(ag));
+  }
+}
+
+void ProgramBuilder::PrependParamGathers(StageState& st, std::vector<Step>& forward) {
+  if (st.param_gathers.empty()) return;
+  std::vector<Step> out;
+  for (auto it = st.param_gathers.rbegin(); it != st.param_gathers.rend(); ++it) {
+    Step ag;
+    ag.kind = TaskKind::kCollective;
+    ag.stream = StreamOfAxis(it->axis);
+    ag.phase = Phase::kFwd;
+    ag.op = CollOp::kAllGather;
+    ag.axis = it->axis;
+    ag.bytes = it->bytes;
+    ag.first_microbatch_only = true;
+    ag.name = g_.Intern("param bucket " + std::to_string(it->id) + " all_gather " + axis_names_[it->axis] +
+                        " (overlapped)");
+    ag.compute_class = g_.Intern("all_gather");
+    out.push_back(std::move(ag));
+  }
+  int32_t shift = static_cast<int32_t>(out.size());
+  for (auto& step : forward) {
+    for (auto& d : step.deps) d += shift;
+    out.push_back(std::move(step));
+  }
+  for (int32_t g = 0; g < shift; ++g) {
+    const ParamGather& pg = st.param_gathers[st.param_gathers.size() - 1 - g];
+    int first = -1;
+    for (int op : pg.ops)
+      if (auto f = st.fwd_step.find(op); f != st.fwd_step.end() && (first < 0 || f->second < first)) first = f->second;
+    if (first >= 0) out[first + shift].deps.push_back(g);
+  }
+  forward = std::move(out);
+}
+
+}  // namespace proteus::program_build

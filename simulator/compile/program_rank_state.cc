@@ -1,0 +1,57 @@
+// Per pipeline rank: static memory (static_memory.h) and the optimizer step with what precedes and follows it.
+#include "simulator/compile/program_builder.h"
+
+namespace proteus::program_build {
+
+void ProgramBuilder::AccountWeights(StageState& st) {
+  int rank = RankOfStage(s_.schedule, st.v, s_.PipelineRanks());
+  RankState& rs = job_.ranks[rank];
+  // Per rank, not per stage: a tied weight read by two stages of one GPU (the embedding of stage
+  // 0 and the head of stage 2p-1 under a V placement) is stored once.
+  std::set<std::string>& seen = weights_of_rank_[rank];
+  for (int i : st.ops) {
+    const OpInfo& o = ops_[i];
+    if (o.fp8) rs.fp8_weight_bytes += Fp8WeightCopyBytes(o.local);
+    for (const auto& t : o.local.tensors) {
+      if (t.role != TensorRole::kWeight || !seen.insert(t.name).second) continue;
+      int64_t params = LocalBytes(Layout(i, t, LayoutUse::kRead), GlobalBytes(i, t), axis_sizes_) / DTypeBytes(t.dtype);
+      auto shards_over = [&](const std::string& axis) { return axis.empty() ? 1 : s_.AxisSize(axis); };
+      ParamShards shards{shards_over(o.r->settings.weights), shards_over(o.r->settings.grads),
+                         shards_over(o.r->settings.optimizer)};
+      ParamStateBytes b = ParamStateOf(params, t.dtype, s_.precision, shards);  // static_memory.h
+      rs.weight_bytes += b.weights;
+      rs.grad_bytes += b.grads;
+      rs.optimizer_bytes += b.optimizer;
+      rs.step_grad_copy_bytes += b.step_grad_copy;
+      rs.step_params += params / shards.optimizer;
+      rs.step_dtype = t.dtype;
+    }
+  }
+}
+
+void ProgramBuilder::BuildTail(int p) {
+  RankState& rs = job_.ranks[p];
+  TaskCost c = in_.coster->StepCost(rs.step_params, rs.step_dtype);
+  Step step;
+  step.kind = TaskKind::kCompute;
+  step.phase = Phase::kStep;
+  step.duration_s = c.seconds;
+  step.source = c.source;
+  if (!c.key.empty()) step.cost_key = g_.Intern(c.key);
+  step.compute_class = g_.Intern(c.compute_class);
+  step.name = g_.Intern("optimizer step");
+  if (rs.step_grad_copy_bytes > 0)  // the fp32 copy of 16-bit main grads lives for the step only
+    step.mem = {{MemCategory::kOptimizer, false, rs.step_grad_copy_bytes},
+                {MemCategory::kOptimizer, true, -rs.step_grad_copy_bytes}};
+  std::vector<Step> tail = TiedGradientReductions(p);
+  for (size_t k = 0; k < tail.size(); ++k) step.deps.push_back(static_cast<int32_t>(k));
+  int32_t step_index = static_cast<int32_t>(tail.size());
+  tail.push_back(step);
+  for (auto& ag : rs.tail) {
+    ag.deps = {step_index};
+    tail.push_back(ag);
+  }
+  rs.tail = std::move(tail);
+}
+
+}  // namespace proteus::program_build

@@ -1,0 +1,144 @@
+// Sharded weights (ZeRO-3 / FSDP gather units, weight_units.h) and weights tied across pipeline ranks.
+#include "simulator/compile/program_builder.h"
+
+namespace proteus::program_build {
+
+auto ProgramBuilder::UnitAt(const StageState& st, size_t k) const -> int {
+  auto it = st.unit_of.find(k);
+  return it == st.unit_of.end() ? -1 : it->second;
+}
+
+void ProgramBuilder::PlanUnits(StageState& st) {
+  for (size_t k = 0; k < st.ops.size(); ++k) {
+    int i = st.ops[k];
+    const OpInfo& o = ops_[i];
+    if (o.r->settings.weights.empty() || o.local.WeightParams() == 0) continue;
+    std::string name = GatherUnitOf(o.r->path, s_.weight_gather.unit);
+    // Operators without weights between a unit's operators do not split it.
+    if (st.units.empty() || st.units.back().name != name) {
+      UnitPlan u;
+      u.name = name;
+      u.axis = mesh_.AxisIndex(o.r->settings.weights);
+      st.units.push_back(std::move(u));
+    }
+    UnitPlan& u = st.units.back();
+    u.ks.push_back(k);
+    st.unit_of[k] = static_cast<int>(st.units.size()) - 1;
+    for (const auto& t : o.local.tensors) {
+      if (t.role != TensorRole::kWeight || !u.weights.insert(t.name).second) continue;
+      u.bytes += LocalBytes(Layout(i, t, LayoutUse::kRead), GlobalBytes(i, t), axis_sizes_);
+      u.dtype = t.dtype;
+    }
+  }
+}
+
+auto ProgramBuilder::UnitCollective(const UnitPlan& u, CollOp op, Phase phase, const std::string& what) -> Step {
+  Step s;
+  s.kind = TaskKind::kCollective;
+  s.stream = StreamOfAxis(u.axis);
+  s.phase = phase;
+  s.op = op;
+  s.axis = u.axis;
+  s.bytes = u.bytes;
+  s.dtype = u.dtype;
+  s.name = g_.Intern(u.name + " " + what + " " + std::string(CollOpName(op)) + " " + axis_names_[u.axis]);
+  s.compute_class = g_.Intern(CollOpName(op));
+  return s;
+}
+
+void ProgramBuilder::EmitForwardGathers(StageState& st, std::vector<Step>& list, int u) {
+  int n = static_cast<int>(st.units.size()), ahead = s_.weight_gather.prefetch;
+  for (; st.next_fwd_gather <= std::min(u + ahead, n - 1); ++st.next_fwd_gather) {
+    int g = st.next_fwd_gather, gate = g - ahead - 1;
+    Step ag = UnitCollective(st.units[g], CollOp::kAllGather, Phase::kFwd, "weights");
+    if (gate >= 0) ag.deps = {st.units[gate].fwd_last};
+    ag.mem.push_back({MemCategory::kBuffers, false, st.units[g].bytes});
+    st.units[g].fwd_gather = Add(list, std::move(ag));
+  }
+}
+
+auto ProgramBuilder::FirstComputeFrom(const std::vector<Step>& list, size_t from) -> int {
+  for (size_t k = from; k < list.size(); ++k)
+    if (list[k].kind == TaskKind::kCompute) return static_cast<int>(k);
+  return -1;
+}
+
+void ProgramBuilder::AfterUnitForwardOp(StageState& st, std::vector<Step>& list, int u, size_t k, size_t first_new) {
+  UnitPlan& unit = st.units[u];
+  if (unit.ks.front() == k) {
+    int first = FirstComputeFrom(list, first_new);
+    if (first >= 0) list[first].deps.push_back(unit.fwd_gather);
+  }
+  if (unit.ks.back() != k) return;
+  unit.fwd_last = LastCompute(list);
+  if (s_.weight_gather.reshard_after_forward)
+    list[unit.fwd_last].mem.push_back({MemCategory::kBuffers, true, -unit.bytes});
+}
+
+void ProgramBuilder::EmitBackwardGathers(StageState& st, std::vector<Step>& list, int u) {
+  int n = static_cast<int>(st.units.size()), ahead = s_.weight_gather.prefetch;
+  for (; st.next_bwd_gather >= std::max(u - ahead, 0); --st.next_bwd_gather) {
+    int g = st.next_bwd_gather, gate = g + ahead + 1;
+    Step ag = UnitCollective(st.units[g], CollOp::kAllGather, Phase::kBwdData, "weights");
+    if (gate < n) ag.deps = {st.units[gate].bwd_last};
+    ag.mem.push_back({MemCategory::kBuffers, false, st.units[g].bytes});
+    st.units[g].bwd_gather = Add(list, std::move(ag));
+  }
+}
+
+void ProgramBuilder::AfterUnitBackwardOp(StageState& st, std::vector<Step>& list, int u, size_t k, size_t first_new) {
+  UnitPlan& unit = st.units[u];
+  if (unit.ks.back() == k) {
+    unit.bwd_first = FirstComputeFrom(list, first_new);
+    if (unit.bwd_first >= 0) {
+      if (unit.bwd_gather >= 0) list[unit.bwd_first].deps.push_back(unit.bwd_gather);
+      // The unit's unsharded gradients, until they are reduce-scattered.
+      list[unit.bwd_first].mem.push_back({MemCategory::kBuffers, false, unit.bytes});
+    }
+  }
+  if (unit.ks.front() != k) return;
+  unit.bwd_last = LastCompute(list);
+  list[unit.bwd_last].mem.push_back({MemCategory::kBuffers, true, -unit.bytes});  // gathered weights
+  Step rs = UnitCollective(unit, CollOp::kReduceScatter, Phase::kBwdWeight, "grads");
+  rs.deps = {unit.bwd_last};
+  if (unit.bwd_first >= 0) rs.mem.push_back({MemCategory::kBuffers, true, -unit.bytes});
+  Add(list, std::move(rs));
+}
+
+auto ProgramBuilder::TiedGradientReductions(int p) -> std::vector<Step> {
+  std::vector<Step> out;
+  for (const auto& [name, tied] : tied_weights_) {
+    if (std::find(tied.ranks.begin(), tied.ranks.end(), p) == tied.ranks.end()) continue;
+    Step s;
+    s.kind = TaskKind::kCollective;
+    s.stream = StreamKind::kDpComm;
+    s.phase = Phase::kStep;
+    s.op = CollOp::kAllReduce;
+    s.pp_peers = tied.ranks;
+    s.bytes = tied.params * DTypeBytes(DType::kFp32);
+    s.dtype = DType::kFp32;
+    s.name = g_.Intern("tied " + name + " grad all_reduce pp");
+    s.compute_class = g_.Intern("all_reduce");
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+void ProgramBuilder::FindTiedWeights() {
+  int pp = s_.PipelineRanks();
+  if (pp < 2) return;
+  std::map<std::string, std::set<int>> ranks;
+  std::map<std::string, int64_t> params;
+  for (size_t i = 0; i < ops_.size(); ++i)
+    for (const auto& t : ops_[i].local.tensors) {
+      if (t.role != TensorRole::kWeight) continue;
+      ranks[t.name].insert(RankOfStage(s_.schedule, ops_[i].stage, pp));
+      int64_t local = LocalBytes(Layout(static_cast<int>(i), t, LayoutUse::kRead), GlobalBytes(static_cast<int>(i), t),
+                                 axis_sizes_) / DTypeBytes(t.dtype);
+      params[t.name] = std::max(params[t.name], local);
+    }
+  for (const auto& [name, r] : ranks)
+    if (r.size() > 1) tied_weights_[name] = {std::vector<int>(r.begin(), r.end()), params[name]};
+}
+
+}  // namespace proteus::program_build
