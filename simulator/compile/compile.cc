@@ -222,9 +222,10 @@ class Instantiator {
         c.op = st.op;
         c.stream = st.stream;
         c.plan = Plan(st.op, group, st.bytes, st.dtype);
-        if (st.userbuffers && c.plan.latency_s > kUserbufferLatencyS) {
-          c.plan.time_s -= c.plan.latency_s - kUserbufferLatencyS;
-          c.plan.latency_s = kUserbufferLatencyS;
+        double piece_startup = st.userbuffer_pieces * kUserbufferLatencyS;
+        if (st.userbuffer_pieces > 0 && c.plan.latency_s > piece_startup) {
+          c.plan.time_s -= c.plan.latency_s - piece_startup;
+          c.plan.latency_s = piece_startup;
         }
         if (symmetry_) AddMirrorFlows(c.plan, st, rank, group);
         c.bytes = st.bytes;

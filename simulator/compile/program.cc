@@ -107,7 +107,7 @@ auto ProgramBuilder::EmitConversions(std::vector<Step>& list, const std::vector<
   return last;
 }
 
-auto ProgramBuilder::ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, int chunks, int index) -> Step {
+auto ProgramBuilder::ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, ChunkOf chunk) -> Step {
   const OpInfo& o = ops_[i];
   TaskCost c = o.fp8 ? in_.coster->Cost(Fp8PricedOp(o.local, phase, s_.fp8), phase)
                      : in_.coster->Cost(o.local, phase);
@@ -115,15 +115,16 @@ auto ProgramBuilder::ComputeStep(int i, Phase phase, const Operator* derived, bo
   st.kind = TaskKind::kCompute;
   st.stream = StreamKind::kCompute;
   st.phase = phase;
-  st.duration_s = c.seconds / chunks;
-  st.cost_share = 1.0f / static_cast<float>(chunks);
+  double share = static_cast<double>(chunk.count) / chunk.of;
+  st.duration_s = c.seconds * share;
+  st.cost_share = static_cast<float>(share);
   st.source = c.source;
   if (!c.key.empty()) st.cost_key = g_.Intern(c.key);
   st.compute_class = g_.Intern(c.compute_class);
-  st.flops = (derived ? derived->ForwardFlops() : o.local.ForwardFlops()) / chunks;
+  st.flops = (derived ? derived->ForwardFlops() : o.local.ForwardFlops()) * share;
   st.recompute = recompute;
   std::string suffix = recompute ? "recompute" : std::string(PhaseName(phase));
-  if (chunks > 1) suffix += " [" + std::to_string(index + 1) + "/" + std::to_string(chunks) + "]";
+  if (chunk.of > 1) suffix += " " + chunk.Label();
   st.name = g_.Intern(o.r->path + " " + suffix);
   return st;
 }

@@ -55,7 +55,8 @@ struct Step {
   CollOp op = CollOp::kAllReduce;
   int axis = -1;               // mesh axis of a collective
   std::vector<int> pp_peers;   // a collective across pipeline ranks (tied embeddings): its ranks
-  bool userbuffers = false;    // a piece of a pipelined tp collective (tp_overlap.h): no NCCL launch latency
+  int userbuffer_pieces = 0;   // pipelined tp pieces this collective stands for (tp_overlap.h): their
+                               // start-up replaces NCCL's launch latency
   int64_t bytes = 0;
   DType dtype = DType::kBf16;
   int peer_stage = -1;         // p2p: the virtual stage receiving

@@ -115,8 +115,8 @@ class ProgramBuilder {
                       DType dtype, Phase phase, bool recompute, std::vector<int32_t> deps,
                       std::vector<int32_t> channels);
 
-  // Chunk `index` of `chunks` of a pipelined GEMM (tp_overlap.h) takes that share of the whole.
-  Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, int chunks = 1, int index = 0);
+  // A chunk of a pipelined GEMM (tp_overlap.h) takes its share of the whole.
+  Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, ChunkOf chunk = {});
 
   // ---- tensor-parallel communication overlap (tp_overlap.h) ----
   struct PipelinedComm {
@@ -130,16 +130,16 @@ class ProgramBuilder {
   // A single tp all_gather / reduce_scatter next to GEMM op i that can be pipelined with it.
   std::optional<Conversion> Pipelinable(int i, const std::vector<Conversion>& convs, CollOp op) const;
 
-  int EmitPiece(std::vector<Step>& list, const PipelinedComm& pc, int64_t bytes, int index, int pieces, Phase phase,
-                bool recompute, std::vector<int32_t> deps, std::vector<int32_t> chans);
+  // Pieces first..first+count-1 of `of` as one collective of `bytes` (through userbuffers).
+  int EmitPieces(std::vector<Step>& list, const PipelinedComm& pc, int64_t bytes, int first, int count, int of,
+                 Phase phase, bool recompute, std::vector<int32_t> deps, std::vector<int32_t> chans);
 
-  // The all_gather in n - 1 pieces in front of op i's `phase` in n chunks: chunk 0 runs on the local
-  // shard, chunk c waits for piece c. `first` carries the compute's own deps, channels and memory.
-  // Returns the last chunk; `gathered` is set to the last piece.
+  // The all_gather of n - 1 pieces pipelined with op i's `phase` in n chunks (tp_overlap.h).
+  // Returns the last chunk; `gathered` is set to the gather.
   int EmitGatherPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived, bool recompute,
                           const Step& first, const PipelinedComm& pc, int* gathered);
 
-  // Op i's `phase` in n chunks, each followed by the reduce_scatter of its share of the output.
+  // Op i's `phase` in n chunks pipelined with the reduce_scatter of the output (tp_overlap.h).
   // Returns the last chunk; `scattered` is set to the last piece.
   int EmitScatterPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived, bool recompute,
                            const Step& first, const PipelinedComm& pc, int* scattered);

@@ -11,55 +11,53 @@ auto ProgramBuilder::Pipelinable(int i, const std::vector<Conversion>& convs, Co
   return c;
 }
 
-auto ProgramBuilder::EmitPiece(std::vector<Step>& list, const PipelinedComm& pc, int64_t bytes, int index, int pieces, Phase phase,
-              bool recompute, std::vector<int32_t> deps, std::vector<int32_t> chans) -> int {
-  std::string what = pc.tensor + " [" + std::to_string(index) + "/" + std::to_string(pieces) + "]";
+auto ProgramBuilder::EmitPieces(std::vector<Step>& list, const PipelinedComm& pc, int64_t bytes, int first, int count,
+                                int of, Phase phase, bool recompute, std::vector<int32_t> deps,
+                                std::vector<int32_t> chans) -> int {
+  std::string what = pc.tensor + " pieces " + ChunkOf{first, count, of}.Label();
   int k = EmitConversions(list, {{pc.conv.op, pc.conv.axis, bytes}}, what, pc.dtype, phase, recompute, std::move(deps),
                           std::move(chans));
-  list[k].userbuffers = true;
+  list[k].userbuffer_pieces = count;
   return k;
 }
 
-auto ProgramBuilder::EmitGatherPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived, bool recompute,
-                        const Step& first, const PipelinedComm& pc, int* gathered) -> int {
-  int n = axis_sizes_[pc.conv.axis], piece = -1, last = -1;
-  for (int c = 0; c < n; ++c) {
-    if (c > 0)
-      piece = EmitPiece(list, pc, pc.conv.bytes / (n - 1), c, n - 1, phase, recompute,
-                        c == 1 ? pc.deps : std::vector<int32_t>{piece}, c == 1 ? pc.chans : std::vector<int32_t>{});
-    Step cs = ComputeStep(i, phase, derived, recompute, n, c);
-    if (c == 0) {
-      cs.deps = first.deps;
-      cs.deps.insert(cs.deps.end(), pc.deps.begin(), pc.deps.end());
-      cs.channels = first.channels;
-      cs.channels.insert(cs.channels.end(), pc.chans.begin(), pc.chans.end());
-      cs.mem = first.mem;
-    } else {
-      cs.deps = {piece};
-    }
-    last = Add(list, std::move(cs));
-  }
-  *gathered = piece;
+// Chunk 0 on the local shard, chunks 1..n-2 after it, the n-1 gathered pieces as one all_gather,
+// chunk n-1 after them (tp_overlap.h). `first` carries the compute's own deps, channels and memory.
+auto ProgramBuilder::EmitGatherPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived,
+                                         bool recompute, const Step& first, const PipelinedComm& pc, int* gathered)
+    -> int {
+  int n = axis_sizes_[pc.conv.axis];
+  *gathered = EmitPieces(list, pc, pc.conv.bytes, 0, n - 1, n - 1, phase, recompute, pc.deps, pc.chans);
+  Step head = ComputeStep(i, phase, derived, recompute, {0, 1, n});
+  head.deps = first.deps;
+  head.deps.insert(head.deps.end(), pc.deps.begin(), pc.deps.end());
+  head.channels = first.channels;
+  head.channels.insert(head.channels.end(), pc.chans.begin(), pc.chans.end());
+  head.mem = first.mem;
+  Add(list, std::move(head));
+  if (n > 2) Add(list, ComputeStep(i, phase, derived, recompute, {1, n - 2, n}));
+  Step last = ComputeStep(i, phase, derived, recompute, {n - 1, 1, n});
+  last.deps = {*gathered};
   ++tp_overlaps_;
-  return last;
+  return Add(list, std::move(last));
 }
 
-auto ProgramBuilder::EmitScatterPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived, bool recompute,
-                         const Step& first, const PipelinedComm& pc, int* scattered) -> int {
-  int n = axis_sizes_[pc.conv.axis], piece = -1, last = -1;
-  for (int c = 0; c < n; ++c) {
-    Step cs = ComputeStep(i, phase, derived, recompute, n, c);
-    if (c == 0) {
-      cs.deps = first.deps;
-      cs.channels = first.channels;
-      cs.mem = first.mem;
-    }
-    last = Add(list, std::move(cs));
-    piece = EmitPiece(list, pc, pc.conv.bytes / n, c + 1, n, phase, recompute, {last}, {});
-  }
-  *scattered = piece;
+// Chunk 0, the reduce_scatter of pieces 1..n-1 after it, chunks 1..n-1, the last piece after them.
+auto ProgramBuilder::EmitScatterPipelined(std::vector<Step>& list, int i, Phase phase, const Operator* derived,
+                                          bool recompute, const Step& first, const PipelinedComm& pc, int* scattered)
+    -> int {
+  int n = axis_sizes_[pc.conv.axis];
+  Step head = ComputeStep(i, phase, derived, recompute, {0, 1, n});
+  head.deps = first.deps;
+  head.channels = first.channels;
+  head.mem = first.mem;
+  int h = Add(list, std::move(head));
+  int64_t piece = pc.conv.bytes / n;
+  EmitPieces(list, pc, piece * (n - 1), 0, n - 1, n, phase, recompute, {h}, {});
+  int rest = Add(list, ComputeStep(i, phase, derived, recompute, {1, n - 1, n}));
+  *scattered = EmitPieces(list, pc, piece, n - 1, 1, n, phase, recompute, {rest}, {});
   ++tp_overlaps_;
-  return last;
+  return rest;
 }
 
 auto ProgramBuilder::ScatterAfterForward(int stage, int i) const -> std::optional<PipelinedComm> {

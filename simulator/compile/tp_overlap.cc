@@ -2,6 +2,12 @@
 
 namespace proteus {
 
+std::string ChunkOf::Label() const {
+  std::string first_text = std::to_string(first + 1);
+  if (count > 1) first_text += "-" + std::to_string(first + count);
+  return "[" + first_text + "/" + std::to_string(of) + "]";
+}
+
 bool SplitsAlongSequence(const Operator& local, int n) {
   if (n < 2) return false;
   const Dim* s = local.FindDim("s");

@@ -1,6 +1,8 @@
 // End-to-end simulation speed (ARCHITECTURE.md performance targets):
 //   GPT-3 175B, 1,024 GPUs (128 DGX-H100 nodes), TP 8 x PP 8 x DP 16, mbs 1, gbs 1536 (96
-//   micro-batches per pipeline): target under 0.5 s per simulated iteration on one core.
+//   micro-batches per pipeline), distributed optimizer: target under 0.5 s per simulated iteration
+//   on one core; also with sequence parallelism and every overlap on (tp communication pipelined
+//   in tp chunks: more tasks).
 // Each benchmark runs the whole pipeline (load, validate, compile, HTAE, report), and the HTAE part
 // alone on a precompiled graph.
 #include <benchmark/benchmark.h>
@@ -21,6 +23,16 @@ SimulationRequest Gpt3Request(int nodes, int dp) {
   r.spec.flags.dp = dp;
   r.spec.flags.mbs = 1;
   r.spec.flags.gbs = 1536;
+  r.spec.flags.zero = 1;
+  return r;
+}
+
+SimulationRequest Gpt3OverlapRequest() {
+  SimulationRequest r = Gpt3Request(128, 16);
+  r.spec.flags.sp = true;
+  r.spec.flags.tp_comm_overlap = true;
+  r.spec.flags.overlap_param_gather = true;
+  r.spec.flags.overlap_p2p = "on";
   return r;
 }
 
@@ -34,6 +46,17 @@ void BM_Gpt3_175B_1024Gpus_EndToEnd(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_Gpt3_175B_1024Gpus_EndToEnd)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_Gpt3_175B_1024Gpus_AllOverlaps_EndToEnd(benchmark::State& state) {
+  SetLogLevel(LogLevel::kQuiet);
+  for (auto _ : state) {
+    SimulationOutput out = RunSimulation(Gpt3OverlapRequest());
+    benchmark::DoNotOptimize(out.graph.tasks.data());
+    state.counters["tasks"] = static_cast<double>(out.graph.tasks.size());
+    state.counters["iteration_s"] = out.report.iteration_time_s;
+  }
+}
+BENCHMARK(BM_Gpt3_175B_1024Gpus_AllOverlaps_EndToEnd)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 void BM_Gpt3_175B_1024Gpus_EngineOnly(benchmark::State& state) {
   SetLogLevel(LogLevel::kQuiet);

@@ -132,7 +132,21 @@ INSTANTIATE_TEST_SUITE_P(
         BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--recompute", "most"}, "most"},
         BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--db", "/nonexistent/db.json"}, "db.json"},
         BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--dtype", "int8"}, "--dtype"},
-        BadInput{{"--model", "gpt2-small"}, "--cluster"}));
+        BadInput{{"--model", "gpt2-small"}, "--cluster"},
+        // ZeRO stages, FSDP and overlaps the strategy cannot take name their flag.
+        BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--dp", "8", "--zero", "4"}, "--zero"},
+        BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--dp", "8", "--zero", "1", "--fsdp"}, "--fsdp"},
+        BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--dp", "8", "--overlap-param-gather"},
+                 "--overlap-param-gather"},
+        BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--tp", "2", "--dp", "4", "--tp-comm-overlap"},
+                 "--tp-comm-overlap"},
+        BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--dp", "8", "--overlap-p2p", "maybe"},
+                 "--overlap-p2p"},
+        BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--dp", "8", "--fsdp", "--fsdp-prefetch", "99"},
+                 "--fsdp-prefetch"},
+        // sp with tp 1 leaves no tp communication to overlap.
+        BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--dp", "8", "--sp", "--tp-comm-overlap"},
+                 "tp_comm_overlap"}));
 
 TEST(SimulateFiles, MalformedFilesNameTheFileAndField) {
   SetLogLevel(LogLevel::kQuiet);

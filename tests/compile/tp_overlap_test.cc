@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "simulator/compile/tp_overlap.h"
 #include "tests/compile/compile_fixture.h"
 
 namespace proteus {
@@ -42,25 +43,34 @@ TEST(TpOverlap, GemmsNextToSequenceParallelCommunicationRunInTpChunks) {
   CompileResult plain = MakeJob(SmallGpt(2), TpSp(tp, false)).Run();
   CompileResult over = MakeJob(SmallGpt(2), TpSp(tp, true)).Run();
   const ExecGraph& g = over.graph;
-  // Column-parallel fc1 after an all-gather, row-parallel fc2 before a reduce-scatter: tp chunks each.
-  for (const char* op : {"layers.0.mlp.fc1 fwd", "layers.0.mlp.fc2 fwd", "layers.0.mlp.fc2 bwd_data",
-                         "layers.0.mlp.fc1 bwd_data"})
-    for (int c = 1; c <= tp; ++c)
-      EXPECT_EQ(CountTasks(g, 0, std::string(op) + " [" + std::to_string(c) + "/4]"), 1) << op << " chunk " << c;
+  // Column-parallel fc1 after an all-gather, row-parallel fc2 before a reduce-scatter, and their
+  // backward counterparts: tp chunks, emitted compactly (tp_overlap.h): gathers as chunk 1, chunks
+  // 2..n-1, chunk n; scatters as chunk 1, chunks 2..n.
+  for (const char* op : {"layers.0.mlp.fc1 fwd", "layers.0.mlp.fc2 bwd_data"})
+    for (const char* part : {" [1/4]", " [2-3/4]", " [4/4]"})
+      EXPECT_EQ(CountTasks(g, 0, std::string(op) + part), 1) << op << part;
+  for (const char* op : {"layers.0.mlp.fc2 fwd", "layers.0.mlp.fc1 bwd_data"})
+    for (const char* part : {" [1/4]", " [2-4/4]"}) EXPECT_EQ(CountTasks(g, 0, std::string(op) + part), 1) << op << part;
   // The chunks share the whole GEMM's time.
   EXPECT_NEAR(ComputeSeconds(g, "layers.0.mlp.fc1 fwd"), ComputeSeconds(plain.graph, "layers.0.mlp.fc1 fwd"), 1e-15);
-  // Gather in tp - 1 pieces (chunk 0 uses the local shard), scatter in tp pieces.
-  EXPECT_EQ(CountTasks(g, 0, "layers.0.mlp.norm.out [3/3] all_gather tp"), 1);
-  EXPECT_EQ(CountTasks(g, 0, "layers.0.mlp.norm.out [4/3]"), 0);
-  EXPECT_EQ(CountTasks(g, 0, "layers.0.mlp.fc2.out [4/4] reduce_scatter tp"), 1);
+  // The gather's tp - 1 pieces as one collective; the scatter's first tp - 1 pieces, then the last.
+  EXPECT_EQ(CountTasks(g, 0, "layers.0.mlp.norm.out pieces [1-3/3] all_gather tp"), 1);
+  EXPECT_EQ(CountTasks(g, 0, "layers.0.mlp.fc2.out pieces [1-3/4] reduce_scatter tp"), 1);
+  EXPECT_EQ(CountTasks(g, 0, "layers.0.mlp.fc2.out pieces [4/4] reduce_scatter tp"), 1);
   // The same bytes cross the links, only cut into pieces.
-  // (up to the bytes lost dividing a gather into tp - 1 integer pieces)
+  // (up to the bytes lost dividing a scatter into tp integer pieces)
   EXPECT_NEAR(TpTrafficPerRank(g, tp), TpTrafficPerRank(plain.graph, tp), 1e-3 * TpTrafficPerRank(plain.graph, tp));
-  // Chunk c > 0 of fc1 waits for gather piece c, not for the whole gather.
+  // Only the last chunk of fc1 waits for the gather; the first runs on the local shard.
   for (const auto& t : g.tasks) {
-    if (t.gpu != 0 || g.NameOf(t) != "layers.0.mlp.fc1 fwd [2/4]") continue;
-    ASSERT_EQ(t.dep_count, 1);
-    EXPECT_EQ(g.NameOf(g.tasks[g.deps[t.dep_begin]]), "layers.0.mlp.norm.out [1/3] all_gather tp");
+    if (t.gpu != 0) continue;
+    if (g.NameOf(t) == "layers.0.mlp.fc1 fwd [4/4]") {
+      ASSERT_EQ(t.dep_count, 1);
+      EXPECT_EQ(g.NameOf(g.tasks[g.deps[t.dep_begin]]), "layers.0.mlp.norm.out pieces [1-3/3] all_gather tp");
+    }
+    if (g.NameOf(t) == "layers.0.mlp.fc1 fwd [2-3/4]") EXPECT_EQ(t.dep_count, 0);
+    // Pieces pay userbuffer start-ups, not NCCL's launch latency.
+    if (g.NameOf(t) == "layers.0.mlp.norm.out pieces [1-3/3] all_gather tp")
+      EXPECT_LE(g.comms[t.comm].plan.latency_s, 3 * kUserbufferLatencyS + 1e-15);
   }
 }
 
