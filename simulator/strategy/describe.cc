@@ -29,7 +29,7 @@ bool SequenceParallel(const Strategy& s) {
 }
 
 std::string Sharding(const Strategy& s) {
-  if (AnySet(s, &NodeSettings::weights))
+  if (s.ShardsWeights())
     return s.weight_gather.unit == GatherUnit::kBlock ? "fsdp (zero-3, per-layer units)" : "zero-3 (per-operator units)";
   if (AnySet(s, &NodeSettings::grads)) return "zero-2";
   if (AnySet(s, &NodeSettings::optimizer)) return "distributed optimizer (zero-1)";
@@ -52,7 +52,7 @@ std::string DescribeStrategy(const Strategy& s) {
   if (s.schedule.kind == ScheduleKind::kInterleaved) os << ":" << s.schedule.chunks;
   if (SequenceParallel(s)) os << ", sp";
   if (std::string z = Sharding(s); !z.empty()) os << ", " << z;
-  if (AnySet(s, &NodeSettings::weights) && !s.weight_gather.reshard_after_forward) os << " no-reshard";
+  if (s.ShardsWeights() && !s.weight_gather.reshard_after_forward) os << " no-reshard";
   if (std::string r = Recomputation(s); !r.empty()) os << ", " << r;
   if (s.fp8.enabled())
     os << ", fp8 " << Fp8FormatName(s.fp8.format) << " (" << Fp8ScalingName(s.fp8.scaling) << " scaling)";

@@ -10,13 +10,6 @@
 namespace proteus {
 namespace {
 
-bool AnyShardedWeights(const Strategy& s) {
-  if (s.defaults.weights && !s.defaults.weights->empty()) return true;
-  for (const auto& r : s.nodes)
-    if (r.settings.weights && !r.settings.weights->empty()) return true;
-  return false;
-}
-
 std::string PartitionText(const std::map<std::string, std::optional<std::string>>& p) {
   std::string t;
   for (const auto& [dim, axis] : p) t += (t.empty() ? "" : ", ") + dim + ": " + (axis ? *axis : "none");
@@ -114,7 +107,7 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
      << "; tp comm " << (s.tp_comm_overlap ? "pipelined with the GEMMs (tp chunks)" : "not overlapped") << "; p2p "
      << (s.OverlapP2P() ? "beside compute" : "blocking the sender")
      << (s.overlap_p2p_comm ? "" : " (the schedule's Megatron-Core default)") << "\n";
-  if (AnyShardedWeights(s))
+  if (s.ShardsWeights())
     os << "  sharded weights: gathered per " << GatherUnitName(s.weight_gather.unit) << " ("
        << (s.weight_gather.unit == GatherUnit::kBlock ? "FSDP2" : "DeepSpeed ZeRO-3") << "), prefetch "
        << s.weight_gather.prefetch << ", "

@@ -168,12 +168,7 @@ WeightGather ParseWeightGather(const JsonView& v) {
   return g;
 }
 
-bool AnyWeightsSharded(const Strategy& s) {
-  if (s.defaults.weights && !s.defaults.weights->empty()) return true;
-  for (const auto& r : s.nodes)
-    if (r.settings.weights && !r.settings.weights->empty()) return true;
-  return false;
-}
+
 
 }  // namespace
 
@@ -233,6 +228,12 @@ int Strategy::MeshGpus() const {
   for (const auto& a : mesh) n *= a.size;
   PROTEUS_CHECK(n < (int64_t{1} << 31), "mesh too large");
   return static_cast<int>(n);
+}
+bool Strategy::ShardsWeights() const {
+  if (defaults.weights && !defaults.weights->empty()) return true;
+  for (const auto& r : nodes)
+    if (r.settings.weights && !r.settings.weights->empty()) return true;
+  return false;
 }
 int64_t Strategy::NumMicrobatches() const {
   int64_t per_step = micro_batch * DataParallel();
@@ -314,7 +315,7 @@ Json StrategyToJson(const Strategy& s) {
   j["overlap_param_gather"] = s.overlap_param_gather;
   j["tp_comm_overlap"] = s.tp_comm_overlap;
   if (s.overlap_p2p_comm) j["overlap_p2p_comm"] = *s.overlap_p2p_comm;
-  if (AnyWeightsSharded(s))
+  if (s.ShardsWeights())
     j["weight_gather"] = {{"unit", std::string(GatherUnitName(s.weight_gather.unit))},
                           {"prefetch", s.weight_gather.prefetch},
                           {"reshard_after_forward", s.weight_gather.reshard_after_forward}};

@@ -130,6 +130,8 @@ struct Strategy {
   int DataParallel() const { return AxisSize("dp"); }
   /// Micro-batches per iteration: global / (micro * dp) (exact when validated).
   int64_t NumMicrobatches() const;
+  /// Whether any node shards its weights (ZeRO-3 / FSDP).
+  bool ShardsWeights() const;
   /// Whether p2p sends overlap compute, with the schedule's default applied.
   bool OverlapP2P() const { return overlap_p2p_comm.value_or(schedule.kind == ScheduleKind::kInterleaved); }
 };

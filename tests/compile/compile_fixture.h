@@ -27,10 +27,10 @@ class FakeCoster : public OpCoster {
  public:
   TaskCost Cost(const Operator& local, Phase phase) const override {
     return {1e-6 + local.ForwardFlops() / 1e14, CostSource::kRoofline,
-            local.kind == OpKind::kLinear ? "gemm" : "other"};
+            local.kind == OpKind::kLinear ? "gemm" : "other", ""};
   }
   TaskCost StepCost(int64_t params, DType) const override {
-    return {1e-6 + static_cast<double>(params) * 1e-11, CostSource::kRoofline, "elementwise"};
+    return {1e-6 + static_cast<double>(params) * 1e-11, CostSource::kRoofline, "elementwise", ""};
   }
   // Keys (fp8 casts: copies) at 1 us + bytes / 1 TB/s.
   TaskCost KeyCost(const OpKey& key) const override {

@@ -161,7 +161,7 @@ TEST(ParamGather, OverlappedGathersMoveIntoTheFirstForward) {
   int buckets = CountTasks(tail.graph, 0, "param bucket");
   ASSERT_GT(buckets, 0);
   for (const auto& t : tail.graph.tasks)
-    if (std::string(tail.graph.NameOf(t)).find("param bucket") != std::string::npos) EXPECT_EQ(t.phase, Phase::kStep);
+    if (std::string(tail.graph.NameOf(t)).find("param bucket") != std::string::npos) { EXPECT_EQ(t.phase, Phase::kStep); }
 
   o.overlap_param_gather = true;
   CompileResult over = MakeJob(m, o).Run();
@@ -232,7 +232,7 @@ TEST(Pipeline, TiedEmbeddingGradientsAreAllReducedAcrossFirstAndLastStage) {
   EXPECT_EQ(g.comms[ar->comm].bytes, m.vocab / 2 * 64 * 4);
   // Before each rank's optimizer step.
   for (const auto& t : g.tasks)
-    if (g.NameOf(t) == "optimizer step") EXPECT_TRUE(DependsOn(g, t, "tied embed.word.weight grad all_reduce pp"));
+    if (g.NameOf(t) == "optimizer step") { EXPECT_TRUE(DependsOn(g, t, "tied embed.word.weight grad all_reduce pp")); }
   // Untied: none.
   EXPECT_EQ(CountTasks(MakeJob(SmallGpt(2), o).Run().graph, 0, "tied "), 0);
 }

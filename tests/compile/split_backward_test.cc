@@ -40,8 +40,8 @@ TEST(SplitBackward, WeightPartIsBwdWeightAndWhatFollowsIt) {
   int buckets = 0, sends = 0;
   for (size_t k = 0; k < bwd.size(); ++k) {
     std::string name = g.names[bwd[k].name];
-    if (bwd[k].phase == Phase::kBwdWeight) EXPECT_TRUE(w[k]) << name;
-    if (bwd[k].phase == Phase::kBwdData) EXPECT_FALSE(w[k]) << name;
+    if (bwd[k].phase == Phase::kBwdWeight) { EXPECT_TRUE(w[k]) << name; }
+    if (bwd[k].phase == Phase::kBwdData) { EXPECT_FALSE(w[k]) << name; }
     if (bwd[k].kind == TaskKind::kP2P) {
       EXPECT_FALSE(w[k]) << name;  // the input gradient leaves with B
       ++sends;
@@ -183,7 +183,7 @@ TEST(SplitBackward, SymmetryOnAndOffAgreeForSplitSchedules) {
     for (int p = 0; p < 2; ++p) {
       size_t n_sym = sym.graph.gpus[p].streams[0].size();
       for (const auto& gpu : full.graph.gpus)
-        if (gpu.label.rfind("pp" + std::to_string(p), 0) == 0) EXPECT_EQ(gpu.streams[0].size(), n_sym) << schedule;
+        if (gpu.label.rfind("pp" + std::to_string(p), 0) == 0) { EXPECT_EQ(gpu.streams[0].size(), n_sym) << schedule; }
     }
   }
 }
