@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 BUILD_DIR=${BUILD_DIR:-build}
 scripts/setup.sh >/dev/null
 exec "$BUILD_DIR/simulator/cli/proteus-sim" simulate --model gpt3-175b --cluster dgx-h100-128 \
-  --tp 8 --pp 8 --dp 16 --mbs 1 --gbs 1536 --db h100-calibrated "$@"
+  --tp 8 --pp 8 --dp 16 --mbs 1 --gbs 1536 --zero 1 --db h100-calibrated "$@"
