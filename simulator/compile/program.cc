@@ -84,22 +84,29 @@ auto ProgramBuilder::Add(std::vector<Step>& list, Step s) -> int {
   return static_cast<int>(list.size()) - 1;
 }
 
+auto ProgramBuilder::CollectiveStep(CollOp op, int axis, int64_t bytes, DType dtype, Phase phase,
+                                    const std::string& name) -> Step {
+  Step st;
+  st.kind = TaskKind::kCollective;
+  if (axis >= 0) st.stream = StreamOfAxis(axis);
+  st.phase = phase;
+  st.op = op;
+  st.axis = axis;
+  st.bytes = bytes;
+  st.dtype = dtype;
+  st.name = g_.Intern(name);
+  st.compute_class = g_.Intern(CollOpName(op));
+  return st;
+}
+
 auto ProgramBuilder::EmitConversions(std::vector<Step>& list, const std::vector<Conversion>& convs, const std::string& what,
                     DType dtype, Phase phase, bool recompute, std::vector<int32_t> deps,
                     std::vector<int32_t> channels) -> int {
   int last = -1;
   for (const auto& c : convs) {
-    Step st;
-    st.kind = TaskKind::kCollective;
-    st.stream = StreamOfAxis(c.axis);
-    st.phase = phase;
-    st.op = c.op;
-    st.axis = c.axis;
-    st.bytes = c.bytes;
-    st.dtype = dtype;
+    Step st = CollectiveStep(c.op, c.axis, c.bytes, dtype, phase,
+                             what + " " + std::string(CollOpName(c.op)) + " " + axis_names_[c.axis]);
     st.recompute = recompute;
-    st.name = g_.Intern(what + " " + std::string(CollOpName(c.op)) + " " + axis_names_[c.axis]);
-    st.compute_class = g_.Intern(CollOpName(c.op));
     st.deps = last >= 0 ? std::vector<int32_t>{last} : deps;
     if (last < 0) st.channels = channels;
     last = Add(list, std::move(st));

@@ -110,6 +110,9 @@ class ProgramBuilder {
 
   static int Add(std::vector<Step>& list, Step s);
 
+  // One collective step over mesh axis `axis` (its stream; -1: none, the caller sets it), named `name`.
+  Step CollectiveStep(CollOp op, int axis, int64_t bytes, DType dtype, Phase phase, const std::string& name);
+
   // Collectives converting a tensor; returns the last step, or -1 when none were needed.
   int EmitConversions(std::vector<Step>& list, const std::vector<Conversion>& convs, const std::string& what,
                       DType dtype, Phase phase, bool recompute, std::vector<int32_t> deps,

@@ -36,16 +36,10 @@ void ProgramBuilder::EmitBucket(StageState& st, std::vector<Step>& list, const B
   int id = bucket_count_++;
   int last = dep;
   for (int a : b.axes) {
-    Step s;
-    s.kind = TaskKind::kCollective;
-    s.stream = StreamOfAxis(a);
-    s.phase = Phase::kBwdWeight;
-    s.op = a == b.shard_axis ? CollOp::kReduceScatter : CollOp::kAllReduce;
-    s.axis = a;
-    s.bytes = b.bytes;
+    CollOp op = a == b.shard_axis ? CollOp::kReduceScatter : CollOp::kAllReduce;
+    Step s = CollectiveStep(op, a, b.bytes, DType::kBf16, Phase::kBwdWeight,
+                            "grad bucket " + std::to_string(id) + " " + std::string(CollOpName(op)) + " " + axis_names_[a]);
     s.last_microbatch_only = true;
-    s.name = g_.Intern("grad bucket " + std::to_string(id) + " " + std::string(CollOpName(s.op)) + " " + axis_names_[a]);
-    s.compute_class = g_.Intern(CollOpName(s.op));
     if (last >= 0) s.deps = {last};
     last = Add(list, std::move(s));
   }
@@ -53,16 +47,8 @@ void ProgramBuilder::EmitBucket(StageState& st, std::vector<Step>& list, const B
     st.param_gathers.push_back({b.shard_axis, b.bytes, b.ops, id});
   } else if (b.shard_axis >= 0) {
     RankState& rs = job_.ranks[RankOfStage(s_.schedule, st.v, s_.PipelineRanks())];
-    Step ag;
-    ag.kind = TaskKind::kCollective;
-    ag.stream = StreamOfAxis(b.shard_axis);
-    ag.phase = Phase::kStep;
-    ag.op = CollOp::kAllGather;
-    ag.axis = b.shard_axis;
-    ag.bytes = b.bytes;
-    ag.name = g_.Intern("param bucket " + std::to_string(id) + " all_gather " + axis_names_[b.shard_axis]);
-    ag.compute_class = g_.Intern("all_gather");
-    rs.tail.push_back(std::move(ag));
+    rs.tail.push_back(CollectiveStep(CollOp::kAllGather, b.shard_axis, b.bytes, DType::kBf16, Phase::kStep,
+                                     "param bucket " + std::to_string(id) + " all_gather " + axis_names_[b.shard_axis]));
   }
 }
 
@@ -70,17 +56,10 @@ void ProgramBuilder::PrependParamGathers(StageState& st, std::vector<Step>& forw
   if (st.param_gathers.empty()) return;
   std::vector<Step> out;
   for (auto it = st.param_gathers.rbegin(); it != st.param_gathers.rend(); ++it) {
-    Step ag;
-    ag.kind = TaskKind::kCollective;
-    ag.stream = StreamOfAxis(it->axis);
-    ag.phase = Phase::kFwd;
-    ag.op = CollOp::kAllGather;
-    ag.axis = it->axis;
-    ag.bytes = it->bytes;
+    Step ag = CollectiveStep(CollOp::kAllGather, it->axis, it->bytes, DType::kBf16, Phase::kFwd,
+                             "param bucket " + std::to_string(it->id) + " all_gather " + axis_names_[it->axis] +
+                                 " (overlapped)");
     ag.first_microbatch_only = true;
-    ag.name = g_.Intern("param bucket " + std::to_string(it->id) + " all_gather " + axis_names_[it->axis] +
-                        " (overlapped)");
-    ag.compute_class = g_.Intern("all_gather");
     out.push_back(std::move(ag));
   }
   int32_t shift = static_cast<int32_t>(out.size());

@@ -33,17 +33,8 @@ void ProgramBuilder::PlanUnits(StageState& st) {
 }
 
 auto ProgramBuilder::UnitCollective(const UnitPlan& u, CollOp op, Phase phase, const std::string& what) -> Step {
-  Step s;
-  s.kind = TaskKind::kCollective;
-  s.stream = StreamOfAxis(u.axis);
-  s.phase = phase;
-  s.op = op;
-  s.axis = u.axis;
-  s.bytes = u.bytes;
-  s.dtype = u.dtype;
-  s.name = g_.Intern(u.name + " " + what + " " + std::string(CollOpName(op)) + " " + axis_names_[u.axis]);
-  s.compute_class = g_.Intern(CollOpName(op));
-  return s;
+  return CollectiveStep(op, u.axis, u.bytes, u.dtype, phase,
+                        u.name + " " + what + " " + std::string(CollOpName(op)) + " " + axis_names_[u.axis]);
 }
 
 void ProgramBuilder::EmitForwardGathers(StageState& st, std::vector<Step>& list, int u) {
@@ -109,16 +100,10 @@ auto ProgramBuilder::TiedGradientReductions(int p) -> std::vector<Step> {
   std::vector<Step> out;
   for (const auto& [name, tied] : tied_weights_) {
     if (std::find(tied.ranks.begin(), tied.ranks.end(), p) == tied.ranks.end()) continue;
-    Step s;
-    s.kind = TaskKind::kCollective;
+    Step s = CollectiveStep(CollOp::kAllReduce, -1, tied.params * DTypeBytes(DType::kFp32), DType::kFp32, Phase::kStep,
+                            "tied " + name + " grad all_reduce pp");
     s.stream = StreamKind::kDpComm;
-    s.phase = Phase::kStep;
-    s.op = CollOp::kAllReduce;
     s.pp_peers = tied.ranks;
-    s.bytes = tied.params * DTypeBytes(DType::kFp32);
-    s.dtype = DType::kFp32;
-    s.name = g_.Intern("tied " + name + " grad all_reduce pp");
-    s.compute_class = g_.Intern("all_reduce");
     out.push_back(std::move(s));
   }
   return out;
