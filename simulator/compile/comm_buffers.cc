@@ -11,7 +11,7 @@ std::vector<int64_t> NcclBufferBytes(const ExecGraph& graph, int64_t simple_buff
   std::vector<std::map<int, int>> collective(n), p2p(n);
   for (const Comm& c : graph.comms) {
     if (c.members.empty()) continue;
-    const int channels = std::max(1, c.plan.channels);
+    const int channels = std::max(1, c.plan->channels);
     const bool is_p2p = graph.tasks[c.members.front()].kind == TaskKind::kP2P;
     for (TaskId m : c.members) {
       const int g = graph.tasks[m].gpu;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <limits>
 #include <map>
+#include <memory>
 #include <tuple>
 #include <unordered_map>
 
@@ -105,6 +106,23 @@ class Instantiator {
     auto key = std::make_tuple(static_cast<int>(op), group, bytes, static_cast<int>(dtype));
     auto it = plans_.find(key);
     if (it == plans_.end()) it = plans_.emplace(key, in_.collectives->Plan({op, group, bytes, dtype})).first;
+    return it->second;
+  }
+
+  // The plan every comm of step `st` on `rank`'s group runs, whatever the micro-batch: the group's
+  // plan, with userbuffer start-up for pipelined pieces and, under symmetry, the mirror groups'
+  // flows. Built once per (step, rank) and shared by its comms.
+  std::shared_ptr<const CollectivePlan> CommPlan(const Step& st, int rank, const std::vector<GpuId>& group) {
+    auto [it, fresh] = comm_plans_.try_emplace({&st, rank});
+    if (!fresh) return it->second;
+    CollectivePlan plan = Plan(st.op, group, st.bytes, st.dtype);
+    double piece_startup = st.userbuffer_pieces * kUserbufferLatencyS;
+    if (st.userbuffer_pieces > 0 && plan.latency_s > piece_startup) {
+      plan.time_s -= plan.latency_s - piece_startup;
+      plan.latency_s = piece_startup;
+    }
+    if (symmetry_) AddMirrorFlows(plan, st, rank, group);
+    it->second = std::make_shared<const CollectivePlan>(std::move(plan));
     return it->second;
   }
 
@@ -221,19 +239,13 @@ class Instantiator {
         Comm c;
         c.op = st.op;
         c.stream = st.stream;
-        c.plan = Plan(st.op, group, st.bytes, st.dtype);
-        double piece_startup = st.userbuffer_pieces * kUserbufferLatencyS;
-        if (st.userbuffer_pieces > 0 && c.plan.latency_s > piece_startup) {
-          c.plan.time_s -= c.plan.latency_s - piece_startup;
-          c.plan.latency_s = piece_startup;
-        }
-        if (symmetry_) AddMirrorFlows(c.plan, st, rank, group);
+        c.plan = CommPlan(st, rank, group);
         c.bytes = st.bytes;
         it = comms.emplace(leader, static_cast<CommId>(g_.comms.size())).first;
         g_.comms.push_back(std::move(c));
       }
       t.comm = it->second;
-      t.source = SourceOfPlan(g_.comms[t.comm].plan);
+      t.source = SourceOfPlan(*g_.comms[t.comm].plan);
     }
     TaskId id = g_.AddTask(t, deps, st.mem);
     if (t.comm >= 0) g_.comms[t.comm].members.push_back(id);
@@ -361,6 +373,12 @@ class Instantiator {
   int m_ = 1;
   std::vector<std::vector<std::pair<int, int>>> sims_;  // per pp rank: (global rank, sim index)
   std::map<std::tuple<int, std::vector<GpuId>, int64_t, int>, CollectivePlan> plans_;
+  struct StepRankHash {
+    size_t operator()(const std::pair<const Step*, int>& k) const {
+      return std::hash<const void*>()(k.first) * 31 + static_cast<size_t>(k.second);
+    }
+  };
+  std::unordered_map<std::pair<const Step*, int>, std::shared_ptr<const CollectivePlan>, StepRankHash> comm_plans_;
   std::map<std::tuple<int, int>, std::vector<std::vector<GpuId>>> mirrors_;  // (axis or -1-peer, rank)
   bool symmetry_ = true;
   std::unordered_map<int64_t, TaskId> channel_tasks_;

@@ -26,8 +26,8 @@ void DumpGraph(const ExecGraph& g, std::ostream& out, int max_per_stream) {
         if (t.microbatch >= 0) out << " mb" << t.microbatch;
         if (t.comm >= 0) {
           const Comm& c = g.comms[t.comm];
-          out << "  [" << CollOpName(c.op) << " " << FormatBytes(c.bytes) << ", " << c.plan.algo << ", "
-              << FormatSeconds(c.plan.time_s) << "]";
+          out << "  [" << CollOpName(c.op) << " " << FormatBytes(c.bytes) << ", " << c.plan->algo << ", "
+              << FormatSeconds(c.plan->time_s) << "]";
         } else {
           out << "  " << FormatSeconds(t.duration_s) << " (" << CostSourceName(t.source) << ")";
         }

@@ -16,6 +16,7 @@
 
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -72,7 +73,9 @@ struct Comm {
   CollOp op = CollOp::kAllReduce;
   StreamKind stream = StreamKind::kDpComm;
   std::vector<TaskId> members;  // one task per simulated participant
-  CollectivePlan plan;          // latency, flows, algorithm; plan.time_s is the time alone
+  // Latency, flows, algorithm; plan->time_s is the time alone. Shared by every comm of the same
+  // collective (one step of one group, every micro-batch): a graph holds each distinct plan once.
+  std::shared_ptr<const CollectivePlan> plan = std::make_shared<const CollectivePlan>();
   int64_t bytes = 0;
 };
 

@@ -73,7 +73,8 @@ std::string CommRef(const ExecGraph& g, size_t c) {
 }
 
 void ValidatePlan(const ExecGraph& g, size_t c) {
-  const CollectivePlan& plan = g.comms[c].plan;
+  if (!g.comms[c].plan) Bad(CommRef(g, c) + " has no plan");
+  const CollectivePlan& plan = *g.comms[c].plan;
   if (!std::isfinite(plan.latency_s) || plan.latency_s < 0 || !std::isfinite(plan.time_s) || plan.time_s < 0) {
     Bad(CommRef(g, c) + " has a latency or time that is not finite and >= 0");
   }

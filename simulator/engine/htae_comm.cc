@@ -15,7 +15,7 @@ void Htae::StartComm(CommId c) {
   result_.comm_start_s[c] = now_;
   for (TaskId m : g_.comms[c].members) BeginTask(m);
   if (interference()) OverlapCommStart(c);
-  events_.Push(now_ + g_.comms[c].plan.latency_s, EventKind::kCommLatencyEnd, c, 0);
+  events_.Push(now_ + g_.comms[c].plan->latency_s, EventKind::kCommLatencyEnd, c, 0);
 }
 
 int32_t Htae::AllocFlow() {
@@ -34,7 +34,7 @@ double Htae::FlowBound(const FlowState& f, double slowdown) const {
 
 void Htae::StartFlows(CommId c) {
   CommState& comm = comms_[c];
-  const CollectivePlan& plan = g_.comms[c].plan;
+  const CollectivePlan& plan = *g_.comms[c].plan;
   comm.phase = CommPhase::kFlows;
   for (const FlowSpec& spec : plan.flows) {
     if (spec.bytes <= 0) continue;  // nothing to carry

@@ -2,6 +2,7 @@
 
 #include <cstdio>
 #include <sstream>
+#include <unordered_map>
 
 #include "common/costdb.h"
 #include "common/data_dir.h"
@@ -198,7 +199,7 @@ struct PreparedSimulation::State {
   std::string gpu_type;
   GpuSpec gpu;
   ExecGraph graph;
-  std::vector<CollectivePlan> base_plans; // per comm, uncorrected (kept once a correction is applied)
+  std::vector<std::shared_ptr<const CollectivePlan>> base_plans;  // per comm, uncorrected (kept once a correction is applied)
   bool plans_corrected = false;           // graph.comms hold corrected plans
   std::vector<std::optional<OpKey>> key_of_name;  // per name index: the op key it spells, if any
   ReportContext context;                  // the run's facts for the report (fixed once compiled)
@@ -293,9 +294,21 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
   if (!cc.identity() && st.base_plans.empty())
     for (const auto& c : st.graph.comms) st.base_plans.push_back(c.plan);
   if (!cc.identity() || st.plans_corrected) {
+    // Each distinct plan is corrected once; the comms that shared it share the corrected copy.
+    std::unordered_map<const CollectivePlan*, std::shared_ptr<const CollectivePlan>> corrected;
     for (size_t i = 0; i < st.graph.comms.size(); ++i) {
-      st.graph.comms[i].plan = st.base_plans[i];
-      if (!cc.identity()) CorrectPlan(st.graph.comms[i].plan, st.cluster, cc);
+      const auto& base = st.base_plans[i];
+      if (cc.identity()) {
+        st.graph.comms[i].plan = base;
+        continue;
+      }
+      auto [it, fresh] = corrected.try_emplace(base.get());
+      if (fresh) {
+        CollectivePlan plan = *base;
+        CorrectPlan(plan, st.cluster, cc);
+        it->second = std::make_shared<const CollectivePlan>(std::move(plan));
+      }
+      st.graph.comms[i].plan = it->second;
     }
     st.plans_corrected = !cc.identity();
   }

@@ -130,9 +130,9 @@ void WriteTask(TraceText& t, const ExecGraph& g, const SimResult& r, TaskId id) 
     const Comm& comm = g.comms[task.comm];
     t.KeyStr("op", CollOpName(comm.op));
     t.KeyInt("bytes", comm.bytes);
-    if (!comm.plan.algo.empty()) t.KeyStr("algo", comm.plan.algo);
-    if (!comm.plan.proto.empty()) t.KeyStr("proto", comm.plan.proto);
-    t.KeyUs("time_alone_us", comm.plan.time_s);
+    if (!comm.plan->algo.empty()) t.KeyStr("algo", comm.plan->algo);
+    if (!comm.plan->proto.empty()) t.KeyStr("proto", comm.plan->proto);
+    t.KeyUs("time_alone_us", comm.plan->time_s);
   } else {
     t.KeyUs("time_alone_us", task.duration_s);
   }

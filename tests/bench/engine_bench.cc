@@ -101,16 +101,18 @@ class PipelineBuilder {
   // 2(n-1)/n x bytes; only this stage's rank is simulated (its TP peers are symmetric).
   TaskId TpAllReduce(int st, int mb, Phase phase) {
     Comm comm;
+    CollectivePlan plan;
     comm.op = CollOp::kAllReduce;
     comm.stream = StreamKind::kTpComm;
     comm.bytes = static_cast<int64_t>(kCommBytes);
     double hop_bytes = 2.0 * (s_.tp - 1) / s_.tp * kCommBytes;
-    comm.plan.latency_s = 20e-6;
-    comm.plan.time_s = comm.plan.latency_s + hop_bytes / (kNvLinkBw * 0.8);
+    plan.latency_s = 20e-6;
+    plan.time_s = plan.latency_s + hop_bytes / (kNvLinkBw * 0.8);
     for (int i = 0; i < s_.tp; ++i) {
       LinkId up = (st * s_.tp + i) * 2, down = (st * s_.tp + (i + 1) % s_.tp) * 2 + 1;
-      comm.plan.flows.push_back(FlowSpec{{up, down}, hop_bytes, kNvLinkBw * 0.8});
+      plan.flows.push_back(FlowSpec{{up, down}, hop_bytes, kNvLinkBw * 0.8});
     }
+    comm.plan = std::make_shared<const CollectivePlan>(std::move(plan));
     return AddComm(std::move(comm), {st}, {last_[st]}, phase, mb);
   }
 
@@ -118,24 +120,28 @@ class PipelineBuilder {
   // sends 2(n-1)/n of them through its NIC, off the critical path of the backward (dp_comm stream).
   void DpAllReduce(int st) {
     Comm comm;
+    CollectivePlan plan;
     comm.op = CollOp::kAllReduce;
     comm.stream = StreamKind::kDpComm;
     comm.bytes = static_cast<int64_t>(1.8e9 / s_.tp);
     double bytes = 2.0 * 15 / 16 * static_cast<double>(comm.bytes);
-    comm.plan.latency_s = 50e-6;
-    comm.plan.time_s = comm.plan.latency_s + bytes / (kNicBw * 0.9);
-    comm.plan.flows.push_back(FlowSpec{{nic_base_ + st}, bytes, kNicBw * 0.9});
+    plan.latency_s = 50e-6;
+    plan.time_s = plan.latency_s + bytes / (kNicBw * 0.9);
+    plan.flows.push_back(FlowSpec{{nic_base_ + st}, bytes, kNicBw * 0.9});
+    comm.plan = std::make_shared<const CollectivePlan>(std::move(plan));
     AddComm(std::move(comm), {st}, {last_[st]}, Phase::kBwdWeight, s_.microbatches - 1);
   }
 
   TaskId P2p(int from, int to, TaskId produced, int mb, Phase phase) {
     Comm comm;
+    CollectivePlan plan;
     comm.op = CollOp::kSendRecv;
     comm.stream = StreamKind::kPpComm;
     comm.bytes = static_cast<int64_t>(kCommBytes / 2);
-    comm.plan.latency_s = 10e-6;
-    comm.plan.time_s = comm.plan.latency_s + comm.bytes / kNicBw;
-    comm.plan.flows.push_back(FlowSpec{{nic_base_ + from}, static_cast<double>(comm.bytes), kNicBw});
+    plan.latency_s = 10e-6;
+    plan.time_s = plan.latency_s + comm.bytes / kNicBw;
+    plan.flows.push_back(FlowSpec{{nic_base_ + from}, static_cast<double>(comm.bytes), kNicBw});
+    comm.plan = std::make_shared<const CollectivePlan>(std::move(plan));
     TaskId recv = AddComm(std::move(comm), {from, to}, {produced, -1}, phase, mb);
     return recv;
   }

@@ -48,8 +48,13 @@ TEST(CommBuffers, ChannelsAreTheMostACommunicatorRuns) {
   testing::Job job = MakeJob(SmallGpt(2), o);
   CompileResult r = job.Run();
   ASSERT_FALSE(r.graph.comms.empty());
-  for (auto& c : r.graph.comms) c.plan.channels = 3;
-  r.graph.comms.front().plan.channels = 16;  // the largest collective's channel count
+  auto with_channels = [](const Comm& c, int channels) {
+    CollectivePlan p = *c.plan;
+    p.channels = channels;
+    return std::make_shared<const CollectivePlan>(std::move(p));
+  };
+  for (auto& c : r.graph.comms) c.plan = with_channels(c, 3);
+  r.graph.comms.front().plan = with_channels(r.graph.comms.front(), 16);  // the largest collective's channel count
   EXPECT_EQ(NcclBufferBytes(r.graph, 4 * kMiB)[0], 16 * kPerChannel);
 }
 

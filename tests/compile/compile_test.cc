@@ -259,7 +259,7 @@ TEST(Compile, SymmetryOnAndOffBuildTheSameProgramPerRank) {
         const Task& b = sym.graph.tasks[rep.streams[s][k]];
         ASSERT_EQ(all.graph.NameOf(a), sym.graph.NameOf(b));
         ASSERT_EQ(a.duration_s, b.duration_s);
-        if (a.comm >= 0) { ASSERT_EQ(all.graph.comms[a.comm].plan.time_s, sym.graph.comms[b.comm].plan.time_s); }
+        if (a.comm >= 0) { ASSERT_EQ(all.graph.comms[a.comm].plan->time_s, sym.graph.comms[b.comm].plan->time_s); }
       }
     }
     EXPECT_EQ(gpu.static_memory, rep.static_memory);

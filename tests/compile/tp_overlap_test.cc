@@ -70,7 +70,7 @@ TEST(TpOverlap, GemmsNextToSequenceParallelCommunicationRunInTpChunks) {
     if (g.NameOf(t) == "layers.0.mlp.fc1 fwd [2-3/4]") EXPECT_EQ(t.dep_count, 0);
     // Pieces pay userbuffer start-ups, not NCCL's launch latency.
     if (g.NameOf(t) == "layers.0.mlp.norm.out pieces [1-3/3] all_gather tp")
-      EXPECT_LE(g.comms[t.comm].plan.latency_s, 3 * kUserbufferLatencyS + 1e-15);
+      EXPECT_LE(g.comms[t.comm].plan->latency_s, 3 * kUserbufferLatencyS + 1e-15);
   }
 }
 

@@ -83,8 +83,10 @@ TEST(Robustness, DeadlockNamesTheStuckTask) {
   task.kind = TaskKind::kCollective;
   task.stream = StreamKind::kTpComm;
   t.graph.comms.resize(2);
-  t.graph.comms[0].plan.time_s = 1;
-  t.graph.comms[1].plan.time_s = 1;
+  CollectivePlan one_second;
+  one_second.time_s = 1;
+  t.graph.comms[0].plan = std::make_shared<const CollectivePlan>(one_second);
+  t.graph.comms[1].plan = t.graph.comms[0].plan;
   auto add = [&](int gpu, CommId c, const char* name) {
     task.gpu = gpu;
     task.comm = c;

@@ -52,9 +52,11 @@ class TestGraph {
     Comm comm;
     comm.op = op;
     comm.stream = stream;
-    comm.plan.latency_s = latency_s;
-    comm.plan.time_s = time_s;
-    comm.plan.flows = std::move(flows);
+    CollectivePlan plan;
+    plan.latency_s = latency_s;
+    plan.time_s = time_s;
+    plan.flows = std::move(flows);
+    comm.plan = std::make_shared<const CollectivePlan>(std::move(plan));
     graph.comms.push_back(comm);
     for (size_t i = 0; i < gpus.size(); ++i) {
       Task t;
