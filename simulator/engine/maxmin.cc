@@ -11,6 +11,13 @@ namespace {
 
 bool ValidBound(double bound) { return bound == kUnbounded || (std::isfinite(bound) && bound > 0); }
 
+// Before anything changes, so that a failed check leaves the solver as it was.
+void CheckWeights(std::span<const MaxMinSolver::ConstraintId> route, std::span<const double> weights) {
+  PROTEUS_CHECK(weights.empty() || weights.size() == route.size(),
+                "a flow needs one weight per link of its route, or none");
+  for (double w : weights) PROTEUS_CHECK(std::isfinite(w) && w > 0, "a flow's weight on a link must be finite and > 0");
+}
+
 }  // namespace
 
 MaxMinSolver::MaxMinSolver(std::vector<double> capacities) {
@@ -20,11 +27,14 @@ MaxMinSolver::MaxMinSolver(std::vector<double> capacities) {
   constraint_visit_.assign(capacities.size(), 0);
   remaining_.assign(capacities.size(), 0);
   unfixed_uses_.assign(capacities.size(), 0);
+  unfixed_weight_.assign(capacities.size(), 0);
   level_stamp_.assign(capacities.size(), 0);
 }
 
-MaxMinSolver::VarId MaxMinSolver::AddVariable(std::span<const ConstraintId> route, double bound) {
+MaxMinSolver::VarId MaxMinSolver::AddVariable(std::span<const ConstraintId> route, double bound,
+                                              std::span<const double> weights) {
   PROTEUS_CHECK(ValidBound(bound), "a flow's bound must be > 0 or unbounded");
+  CheckWeights(route, weights);
   VarId v;
   if (!free_vars_.empty()) {
     v = free_vars_.back();
@@ -43,13 +53,15 @@ MaxMinSolver::VarId MaxMinSolver::AddVariable(std::span<const ConstraintId> rout
   var.active = true;
   var.is_new = true;
   var.uses.clear();
-  for (ConstraintId c : route) {
+  for (size_t i = 0; i < route.size(); ++i) {
+    ConstraintId c = route[i];
+    double weight = weights.empty() ? 1.0 : weights[i];
     PROTEUS_CHECK(c >= 0 && c < NumConstraints(), "flow route names an unknown link");
     PROTEUS_CHECK(constraints_[c].capacity > 0 && std::isfinite(constraints_[c].capacity),
                   "flow route crosses a link without a positive finite capacity");
     auto& entries = constraints_[c].entries;
-    var.uses.push_back(Use{c, static_cast<int32_t>(entries.size())});
-    entries.push_back(Entry{v, static_cast<int32_t>(var.uses.size() - 1)});
+    var.uses.push_back(Use{c, static_cast<int32_t>(entries.size()), weight});
+    entries.push_back(Entry{v, static_cast<int32_t>(var.uses.size() - 1), weight});
   }
   ++num_active_;
   QueueVar(v);
@@ -86,6 +98,12 @@ std::vector<MaxMinSolver::ConstraintId> MaxMinSolver::Route(VarId v) const {
   std::vector<ConstraintId> route;
   for (const Use& use : vars_[v].uses) route.push_back(use.c);
   return route;
+}
+
+std::vector<double> MaxMinSolver::Weights(VarId v) const {
+  std::vector<double> weights;
+  for (const Use& use : vars_[v].uses) weights.push_back(use.weight);
+  return weights;
 }
 
 void MaxMinSolver::QueueVar(VarId v) {
@@ -149,7 +167,11 @@ void MaxMinSolver::CollectComponents() {
 void MaxMinSolver::PushLevel(ConstraintId c) {
   ++level_stamp_[c];
   if (unfixed_uses_[c] == 0) return;
-  double level = std::max(remaining_[c], 0.0) / unfixed_uses_[c];
+  // The count, not the weight sum, says whether c still has unfixed uses: the sum of non-unit weights
+  // can keep a rounding residue after its last use is fixed, and can cancel to <= 0 before that when
+  // the weights span many orders of magnitude (then it is summed afresh; unit weights never get here).
+  if (!(unfixed_weight_[c] > 0)) unfixed_weight_[c] = UnfixedWeight(c);
+  double level = std::max(remaining_[c], 0.0) / unfixed_weight_[c];
   heap_.push_back(Level{level, c, level_stamp_[c]});
   std::push_heap(heap_.begin(), heap_.end(), [](const Level& a, const Level& b) {
     return a.level != b.level ? a.level > b.level : a.c > b.c;  // min-heap, ties by id
@@ -160,10 +182,21 @@ void MaxMinSolver::FixVar(VarId v, double rate) {
   fixed_mark_[v] = fill_epoch_;
   new_rate_[v] = rate;
   for (const Use& use : vars_[v].uses) {
-    remaining_[use.c] -= rate;
+    remaining_[use.c] -= use.weight * rate;
     --unfixed_uses_[use.c];
+    unfixed_weight_[use.c] -= use.weight;
     PushLevel(use.c);
   }
+}
+
+// A_c summed in entry order (so that unit weights give exactly the entry count), over the entries
+// whose variable is not fixed yet in this fill.
+double MaxMinSolver::UnfixedWeight(ConstraintId c) const {
+  double sum = 0;
+  for (const Entry& e : constraints_[c].entries) {
+    if (fixed_mark_[e.v] != fill_epoch_) sum += e.weight;
+  }
+  return sum;
 }
 
 // The common case: no link is oversubscribed by the bounds of its flows. Every variable then runs at
@@ -171,7 +204,7 @@ void MaxMinSolver::FixVar(VarId v, double rate) {
 bool MaxMinSolver::BoundsFit() {
   for (ConstraintId c : comp_constraints_) {
     double load = 0;
-    for (const Entry& e : constraints_[c].entries) load += vars_[e.v].bound;
+    for (const Entry& e : constraints_[c].entries) load += e.weight * vars_[e.v].bound;
     if (!(load <= constraints_[c].capacity)) return false;  // also false for an unbounded variable
   }
   for (VarId v : comp_vars_) new_rate_[v] = vars_[v].bound;
@@ -187,6 +220,7 @@ void MaxMinSolver::FillComponents() {
   for (ConstraintId c : comp_constraints_) {
     remaining_[c] = constraints_[c].capacity;
     unfixed_uses_[c] = static_cast<int32_t>(constraints_[c].entries.size());
+    unfixed_weight_[c] = UnfixedWeight(c);
     PushLevel(c);
   }
   for (VarId v : comp_vars_) {

@@ -2,13 +2,18 @@
 //
 // Model. Constraints c (links) have a capacity C_c (bytes/s). Variables v (flows) have an upper
 // bound B_v (their max_rate; +inf when unbounded) and use a list of constraints (their route; a
-// constraint listed twice is used twice). A rate vector r is feasible when
-//     sum over uses (v, c) of r_v <= C_c   for every c,      and 0 <= r_v <= B_v.
+// constraint listed twice is used twice). Each use (v, c) has a weight a_{v,c} > 0 (1 unless given):
+// the load it puts on c per unit of r_v. A rate vector r is feasible when
+//     sum over uses (v, c) of a_{v,c} r_v <= C_c   for every c,      and 0 <= r_v <= B_v.
+// Weights exist for symmetry folding: one folded variable stands for k real flows that run at the
+// same rate by symmetry, so a link they all cross carries k times its rate (weight k), and a
+// folded constraint can stand for several real links. Fairness stays over the rates r_v, not the loads.
 // The max-min fair vector is the feasible r in which no rate can grow without shrinking a rate that
 // is already no larger. It is unique, and progressive filling (water-filling) finds it:
 //   all unfixed variables share one rising level L, starting at 0;
-//   constraint c saturates when  fixed_c + n_c * L = C_c,  i.e. at  L_c = (C_c - fixed_c) / n_c
-//     (fixed_c: rate of fixed variables on c, n_c: uses of c by unfixed variables);
+//   constraint c saturates when  fixed_c + A_c * L = C_c,  i.e. at  L_c = (C_c - fixed_c) / A_c
+//     (fixed_c: load of fixed variables on c, sum of a_{v,c} r_v; A_c: sum of the weights of the
+//     uses of c by unfixed variables, their count when every weight is 1);
 //   variable v saturates at L = B_v;
 //   take the smallest of these levels; fix the variable at its bound, or fix every unfixed
 //   variable of the saturated constraint at L_c (c is the bottleneck of those variables); repeat.
@@ -17,10 +22,23 @@
 //
 // Worked example: links a (capacity 10) and b (capacity 4) in a chain;
 //   flow 1 uses a and b, flow 2 uses a, flow 3 uses b with bound 1.
-//   L_a = 10/2 = 5, L_b = 4/2 = 2, B_3 = 1  ->  fix flow 3 at 1:   fixed_b = 1, n_b = 1, L_b = 3
-//   L_a = 5, L_b = 3                          ->  b saturates: flow 1 = 3;  fixed_a = 3, n_a = 1, L_a = 7
+//   L_a = 10/2 = 5, L_b = 4/2 = 2, B_3 = 1  ->  fix flow 3 at 1:   fixed_b = 1, A_b = 1, L_b = 3
+//   L_a = 5, L_b = 3                          ->  b saturates: flow 1 = 3;  fixed_a = 3, A_a = 1, L_a = 7
 //   L_a = 7                                   ->  a saturates: flow 2 = 7.
 //   Rates (3, 7, 1): a carries 10 of 10, b carries 4 of 4.
+//
+// Weighted example: links a (capacity 12) and b (capacity 6);
+//   flow 1 uses a with weight 2 and b with weight 1, flow 2 uses a (weight 1), flow 3 uses b with
+//   weight 3 (it stands for three symmetric flows on b).
+//   L_a = 12/(2+1) = 4, L_b = 6/(1+3) = 1.5  ->  b saturates: flows 1, 3 = 1.5;
+//                                                fixed_a = 2 * 1.5 = 3, A_a = 1, L_a = 9
+//   L_a = 9                                   ->  a saturates: flow 2 = 9.
+//   Rates (1.5, 9, 1.5): a carries 2*1.5 + 9 = 12 of 12, b carries 1.5 + 3*1.5 = 6 of 6.
+//
+// Exactness. With every weight 1 the solver does the same floating-point operations, in the same
+// order, as the unweighted solver it replaced (A_c is then an exact integer and 1 * r == r), so
+// unweighted results are bit for bit unchanged. With other weights A_c is kept by subtraction as
+// variables are fixed; its error is a few roundings of the weights' sum per fixed use, not of A_c.
 //
 // Incremental solving. HTAE changes the flow set at every flow start and end, thousands of times
 // per simulated second, while most flows never share a link with the change. The max-min vector
@@ -57,8 +75,10 @@ class MaxMinSolver {
   double Capacity(ConstraintId c) const { return constraints_[c].capacity; }
 
   /// Adds a variable using `route` (each id in [0, NumConstraints())) with upper bound `bound`
-  /// (kUnbounded, or > 0). Its rate is 0 until the next Solve(). Ids of removed variables are reused.
-  VarId AddVariable(std::span<const ConstraintId> route, double bound);
+  /// (kUnbounded, or > 0). `weights` is empty (every use weighs 1) or holds, per entry of `route`,
+  /// the load that use puts on its constraint per unit of rate (finite, > 0); anything else fails a
+  /// PROTEUS_CHECK. Its rate is 0 until the next Solve(). Ids of removed variables are reused.
+  VarId AddVariable(std::span<const ConstraintId> route, double bound, std::span<const double> weights = {});
   /// Removes an active variable; its constraints' other variables are re-solved at the next Solve().
   void RemoveVariable(VarId v);
   /// Changes the bound of an active variable (kUnbounded, or > 0).
@@ -80,6 +100,8 @@ class MaxMinSolver {
   std::span<const VarId> Changed() const { return changed_; }
   /// The route of an active variable (as given to AddVariable).
   std::vector<ConstraintId> Route(VarId v) const;
+  /// The weight of every use of an active variable's route (1 where AddVariable was given none).
+  std::vector<double> Weights(VarId v) const;
 
   struct Stats {
     int64_t solves = 0;             // Solve() calls that had work to do
@@ -89,13 +111,17 @@ class MaxMinSolver {
   const Stats& stats() const { return stats_; }
 
  private:
+  // The weight is kept on both sides of a use: FixVar walks a variable's uses, BoundsFit and the
+  // start of filling walk a constraint's entries, and neither should chase the other's array.
   struct Use {                 // variable v uses constraint c; `slot` is its index in c's list
     ConstraintId c;
     int32_t slot;
+    double weight;
   };
   struct Entry {               // constraint c is used by variable v through v's use number `use`
     VarId v;
     int32_t use;
+    double weight;             // == vars_[v].uses[use].weight
   };
   struct Var {
     double bound = kUnbounded;
@@ -113,6 +139,7 @@ class MaxMinSolver {
   void QueueConstraint(ConstraintId c);
   void VisitConstraint(ConstraintId c);
   void CollectComponents();
+  double UnfixedWeight(ConstraintId c) const;
   bool BoundsFit();
   void FillComponents();
   void FixVar(VarId v, double rate);
@@ -137,7 +164,8 @@ class MaxMinSolver {
   std::vector<VarId> comp_vars_;
   std::vector<ConstraintId> comp_constraints_;
   std::vector<double> remaining_;       // per constraint: capacity minus fixed rates
-  std::vector<int32_t> unfixed_uses_;   // per constraint: uses by unfixed variables
+  std::vector<int32_t> unfixed_uses_;   // per constraint: uses by unfixed variables (0: no level)
+  std::vector<double> unfixed_weight_;  // per constraint: A_c, their weights' sum
   std::vector<uint32_t> level_stamp_;   // per constraint: invalidates stale heap entries
   std::vector<double> new_rate_;        // per variable
   std::vector<uint32_t> fixed_mark_;    // per variable: == fill_epoch_ when fixed

@@ -3,6 +3,13 @@
 #include <algorithm>
 
 namespace proteus {
+namespace {
+
+double WeightOf(const MaxMinProblem& p, size_t v, size_t i) {
+  return v < p.weights.size() && !p.weights[v].empty() ? p.weights[v][i] : 1.0;
+}
+
+}  // namespace
 
 std::vector<double> SolveMaxMinReference(const MaxMinProblem& problem) {
   const size_t num_vars = problem.routes.size();
@@ -11,16 +18,18 @@ std::vector<double> SolveMaxMinReference(const MaxMinProblem& problem) {
   std::vector<double> remaining = problem.capacities;
   size_t unfixed = num_vars;
   while (unfixed > 0) {
-    // Uses of each constraint by unfixed variables.
-    std::vector<int> uses(remaining.size(), 0);
+    // Weight of the uses of each constraint by unfixed variables (their count when weights are 1).
+    std::vector<double> unfixed_weight(remaining.size(), 0);
     for (size_t v = 0; v < num_vars; ++v) {
-      if (!fixed[v]) for (int32_t c : problem.routes[v]) ++uses[c];
+      if (fixed[v]) continue;
+      const auto& route = problem.routes[v];
+      for (size_t i = 0; i < route.size(); ++i) unfixed_weight[route[i]] += WeightOf(problem, v, i);
     }
     double level = kUnbounded;
     int bottleneck = -1;
     for (size_t c = 0; c < remaining.size(); ++c) {
-      if (uses[c] == 0) continue;
-      double l = std::max(remaining[c], 0.0) / uses[c];
+      if (unfixed_weight[c] == 0) continue;
+      double l = std::max(remaining[c], 0.0) / unfixed_weight[c];
       if (l < level) level = l, bottleneck = static_cast<int>(c);
     }
     double min_bound = kUnbounded;
@@ -46,7 +55,9 @@ std::vector<double> SolveMaxMinReference(const MaxMinProblem& problem) {
       fixed[v] = true;
       rate[v] = fix_rate;
       --unfixed;
-      for (int32_t c : problem.routes[v]) remaining[c] -= fix_rate;
+      for (size_t i = 0; i < problem.routes[v].size(); ++i) {
+        remaining[problem.routes[v][i]] -= WeightOf(problem, v, i) * fix_rate;
+      }
     }
   }
   return rate;

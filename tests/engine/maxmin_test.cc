@@ -2,12 +2,14 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <iostream>
 #include <random>
 #include <vector>
 
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "simulator/engine/maxmin_reference.h"
 
 namespace proteus {
@@ -31,6 +33,88 @@ TEST(MaxMin, WorkedExampleOfTheHeader) {
   ExpectRate("flow 3 = its bound", 1, s.Rate(f3));
   ExpectRate("flow 1 = b's rest 4 - 1", 3, s.Rate(f1));
   ExpectRate("flow 2 = a's rest 10 - 3", 7, s.Rate(f2));
+}
+
+TEST(MaxMin, WeightedExampleOfTheHeader) {
+  // Links a (12) and b (6); flow 1 uses a with weight 2 and b with weight 1; flow 2 uses a; flow 3
+  // uses b with weight 3. L_a = 12/3 = 4, L_b = 6/4 = 1.5: b saturates first, then a at (12 - 3)/1.
+  MaxMinSolver s({12, 6});
+  auto f1 = s.AddVariable(Route{0, 1}, kUnbounded, std::vector<double>{2, 1});
+  auto f2 = s.AddVariable(Route{0}, kUnbounded);
+  auto f3 = s.AddVariable(Route{1}, kUnbounded, std::vector<double>{3});
+  s.Solve();
+  ExpectRate("flow 1 = b's level 6 / (1 + 3)", 1.5, s.Rate(f1));
+  ExpectRate("flow 3 = b's level 6 / (1 + 3)", 1.5, s.Rate(f3));
+  ExpectRate("flow 2 = a's rest 12 - 2 * 1.5", 9, s.Rate(f2));
+  EXPECT_EQ(s.Weights(f1), (std::vector<double>{2, 1}));
+  EXPECT_EQ(s.Weights(f2), (std::vector<double>{1}));
+}
+
+TEST(MaxMin, WeightedBoundsThatFitRunAtTheirBounds) {
+  // Link 10: bounds 2 and 3, both with weight 2, load it with 4 + 6 = 10 <= 10: both at their bounds.
+  // Replacing the first by one of weight 3 (3 * 2 + 2 * 3 = 12 > 10) makes them share: at the level
+  // 10 / (3 + 2) = 2 the new one reaches its bound, and the other gets (10 - 3 * 2) / 2 = 2 too.
+  MaxMinSolver s({10});
+  auto f0 = s.AddVariable(Route{0}, 2, std::vector<double>{2});
+  auto f1 = s.AddVariable(Route{0}, 3, std::vector<double>{2});
+  s.Solve();
+  ExpectRate("fits: flow 0 = its bound", 2, s.Rate(f0));
+  ExpectRate("fits: flow 1 = its bound", 3, s.Rate(f1));
+  s.RemoveVariable(f0);
+  auto f2 = s.AddVariable(Route{0}, 2, std::vector<double>{3});
+  s.Solve();
+  ExpectRate("oversubscribed: flow 2 = level 10 / 5", 2, s.Rate(f2));
+  ExpectRate("oversubscribed: flow 1 = (10 - 3 * 2) / 2", 2, s.Rate(f1));
+}
+
+TEST(MaxMin, WeightKIsKIdenticalUnitCopies) {
+  // A variable with weight k on every use stands for k unit copies of itself: by symmetry the copies
+  // run at one rate, so they load each link of the route k times that rate. Every rate must agree.
+  std::mt19937 rng(4242);
+  std::uniform_real_distribution<double> weight(0.25, 8);
+  for (int trial = 0; trial < 300; ++trial) {
+    int num_links = 1 + static_cast<int>(rng() % 6);
+    std::vector<double> caps(num_links);
+    for (double& cap : caps) cap = 1 + static_cast<double>(rng() % 100);
+    MaxMinSolver folded(caps), copied(caps);
+    auto random_route = [&](int min_hops) {
+      Route route;
+      int hops = min_hops + static_cast<int>(rng() % 3);
+      for (int h = 0; h < hops; ++h) route.push_back(static_cast<int32_t>(rng() % num_links));
+      return route;
+    };
+    auto random_bound = [&]() { return rng() % 3 == 0 ? static_cast<double>(1 + rng() % 60) : kUnbounded; };
+    std::vector<std::pair<MaxMinSolver::VarId, MaxMinSolver::VarId>> others;
+    int num_others = static_cast<int>(rng() % 6);
+    for (int o = 0; o < num_others; ++o) {
+      Route route = random_route(0);
+      double bound = random_bound();
+      std::vector<double> weights;
+      for (size_t h = 0; h < route.size(); ++h) weights.push_back(weight(rng));
+      others.push_back({folded.AddVariable(route, bound, weights), copied.AddVariable(route, bound, weights)});
+    }
+    Route route = random_route(1);
+    double bound = random_bound();
+    int k = 2 + static_cast<int>(rng() % 5);
+    auto x = folded.AddVariable(route, bound, std::vector<double>(route.size(), k));
+    std::vector<MaxMinSolver::VarId> copies;
+    for (int i = 0; i < k; ++i) copies.push_back(copied.AddVariable(route, bound));
+    folded.Solve();
+    copied.Solve();
+    auto near = [](double a, double b) {
+      return a == b || std::abs(a - b) <= 1e-12 * std::max({1.0, std::abs(a), std::abs(b)});  // a == b: both inf
+    };
+    for (auto copy : copies) EXPECT_PRED2(near, folded.Rate(x), copied.Rate(copy)) << "trial " << trial << " k " << k;
+    for (auto [f, c] : others) EXPECT_PRED2(near, folded.Rate(f), copied.Rate(c)) << "trial " << trial;
+  }
+}
+
+TEST(MaxMin, BadWeightsFailTheirCheck) {
+  MaxMinSolver s({10, 10});
+  EXPECT_THROW(s.AddVariable(Route{0, 1}, kUnbounded, std::vector<double>{1}), InternalError);  // size
+  for (double bad : {0.0, -1.0, kUnbounded, std::nan("")}) {
+    EXPECT_THROW(s.AddVariable(Route{0, 1}, kUnbounded, std::vector<double>{1, bad}), InternalError) << bad;
+  }
 }
 
 TEST(MaxMin, ThreeFlowsOnATwoLinkChain) {
@@ -151,13 +235,14 @@ TEST(MaxMin, SolveWithoutChangesIsNoop) {
 
 // Max-min optimality, checked from its definition rather than by re-running an algorithm: rates are
 // feasible, and every variable is at its bound or crosses a saturated link on which no other
-// variable has a larger rate (its bottleneck).
+// variable has a larger rate (its bottleneck). Weights scale the load, not the fairness.
 void CheckMaxMinOptimal(const MaxMinProblem& p, const std::vector<double>& rate) {
   std::vector<double> load(p.capacities.size(), 0);
   std::vector<double> max_rate_on(p.capacities.size(), 0);
   for (size_t v = 0; v < rate.size(); ++v) {
-    for (int32_t c : p.routes[v]) {
-      load[c] += rate[v];
+    for (size_t i = 0; i < p.routes[v].size(); ++i) {
+      int32_t c = p.routes[v][i];
+      load[c] += (p.weights.empty() || p.weights[v].empty() ? 1.0 : p.weights[v][i]) * rate[v];
       max_rate_on[c] = std::max(max_rate_on[c], rate[v]);
     }
   }
@@ -174,44 +259,96 @@ void CheckMaxMinOptimal(const MaxMinProblem& p, const std::vector<double>& rate)
   }
 }
 
-TEST(MaxMin, IncrementalMatchesReferenceOnRandomSequences) {
-  std::mt19937 rng(20240611);
-  for (int round = 0; round < 40; ++round) {
-    int num_links = 2 + static_cast<int>(rng() % 12);
+enum class Weighing { kNone, kExplicitOnes, kRandom };  // empty weights, all 1.0, uniform in [0.25, 8]
+
+// A seeded random sequence of additions (half the steps), removals and re-bounds on one solver, over
+// 2..13 links of capacity 1..100 and routes of 0..3 hops (repeats allowed). kNone and kExplicitOnes
+// draw the same numbers, so two sequences with one seed make the same changes.
+class RandomSequence {
+ public:
+  RandomSequence(uint32_t seed, Weighing weighing) : rng_(seed), weighing_(weighing) {}
+
+  std::vector<double> NewCapacities() {
+    live_.clear();
+    int num_links = 2 + static_cast<int>(rng_() % 12);
     std::vector<double> caps(num_links);
-    for (double& cap : caps) cap = 1 + static_cast<double>(rng() % 100);
+    for (double& cap : caps) cap = 1 + static_cast<double>(rng_() % 100);
+    num_links_ = num_links;
+    return caps;
+  }
+
+  /// One change to `s`; true when the caller should solve now (two steps in three).
+  bool Step(MaxMinSolver& s) {
+    unsigned action = rng_() % 10;
+    if (action < 5 || live_.empty()) {
+      Add(s);
+    } else if (action < 8) {
+      size_t i = rng_() % live_.size();
+      s.RemoveVariable(live_[i]);
+      live_.erase(live_.begin() + static_cast<long>(i));
+    } else {
+      auto v = live_[rng_() % live_.size()];
+      s.SetBound(v, rng_() % 2 ? static_cast<double>(1 + rng_() % 60) : kUnbounded);
+    }
+    return rng_() % 3 != 0;  // let changes pile up between some solves
+  }
+
+  /// The live variables as a problem for the reference, in the order of Rates().
+  MaxMinProblem Problem(const MaxMinSolver& s, std::vector<double> caps) const {
+    MaxMinProblem p{std::move(caps), {}, {}};
+    for (auto v : live_) {
+      p.routes.push_back(routes_[v]);
+      p.bounds.push_back(s.Bound(v));
+      p.weights.push_back(weights_[v]);
+    }
+    return p;
+  }
+
+  std::vector<double> Rates(const MaxMinSolver& s) const {
+    std::vector<double> rates;
+    for (auto v : live_) rates.push_back(s.Rate(v));
+    return rates;
+  }
+
+ private:
+  void Add(MaxMinSolver& s) {
+    Route route;
+    int hops = static_cast<int>(rng_() % 4);
+    for (int h = 0; h < hops; ++h) route.push_back(static_cast<int32_t>(rng_() % num_links_));
+    double bound = rng_() % 3 == 0 ? static_cast<double>(1 + rng_() % 60) : kUnbounded;
+    std::vector<double> weights;
+    if (weighing_ == Weighing::kExplicitOnes) weights.assign(route.size(), 1.0);
+    std::uniform_real_distribution<double> weight(0.25, 8);
+    if (weighing_ == Weighing::kRandom) {
+      for (size_t h = 0; h < route.size(); ++h) weights.push_back(weight(rng_));
+    }
+    auto v = s.AddVariable(route, bound, weights);
+    if (routes_.size() <= static_cast<size_t>(v)) routes_.resize(v + 1), weights_.resize(v + 1);
+    routes_[v] = route;
+    weights_[v] = weights;
+    live_.push_back(v);
+  }
+
+  std::mt19937 rng_;
+  Weighing weighing_;
+  int num_links_ = 1;
+  std::vector<MaxMinSolver::VarId> live_;
+  std::vector<Route> routes_;                 // by variable id
+  std::vector<std::vector<double>> weights_;  // by variable id
+};
+
+void CrossCheckRandomSequences(uint32_t seed, Weighing weighing) {
+  RandomSequence seq(seed, weighing);
+  for (int round = 0; round < 40; ++round) {
+    std::vector<double> caps = seq.NewCapacities();
     MaxMinSolver s(caps);
-    std::vector<MaxMinSolver::VarId> live;
-    std::vector<Route> routes(1024);
     for (int step = 0; step < 60; ++step) {
-      unsigned action = rng() % 10;
-      if (action < 5 || live.empty()) {
-        Route route;
-        int hops = static_cast<int>(rng() % 4);  // 0..3 hops, repeats allowed
-        for (int h = 0; h < hops; ++h) route.push_back(static_cast<int32_t>(rng() % num_links));
-        double bound = rng() % 3 == 0 ? static_cast<double>(1 + rng() % 60) : kUnbounded;
-        auto v = s.AddVariable(route, bound);
-        routes[v] = route;
-        live.push_back(v);
-      } else if (action < 8) {
-        size_t i = rng() % live.size();
-        s.RemoveVariable(live[i]);
-        live.erase(live.begin() + static_cast<long>(i));
-      } else {
-        auto v = live[rng() % live.size()];
-        s.SetBound(v, rng() % 2 ? static_cast<double>(1 + rng() % 60) : kUnbounded);
-      }
-      if (rng() % 3 == 0) continue;  // let changes pile up between some solves
+      if (!seq.Step(s)) continue;
       s.Solve();
-      MaxMinProblem p{caps, {}, {}};
-      for (auto v : live) {
-        p.routes.push_back(routes[v]);
-        p.bounds.push_back(s.Bound(v));
-      }
+      MaxMinProblem p = seq.Problem(s, caps);
       std::vector<double> expected = SolveMaxMinReference(p);
-      std::vector<double> got;
-      for (size_t i = 0; i < live.size(); ++i) {
-        got.push_back(s.Rate(live[i]));
+      std::vector<double> got = seq.Rates(s);
+      for (size_t i = 0; i < got.size(); ++i) {
         if (std::isinf(expected[i])) {
           EXPECT_TRUE(std::isinf(got[i]));
         } else {
@@ -221,6 +358,59 @@ TEST(MaxMin, IncrementalMatchesReferenceOnRandomSequences) {
       CheckMaxMinOptimal(p, got);
     }
   }
+}
+
+// FNV-1a over the bit patterns of every live rate after every Solve() of a seeded sequence.
+uint64_t RateFingerprint(uint32_t seed, Weighing weighing) {
+  uint64_t hash = 1469598103934665603ull;
+  RandomSequence seq(seed, weighing);
+  for (int round = 0; round < 40; ++round) {
+    MaxMinSolver s(seq.NewCapacities());
+    for (int step = 0; step < 60; ++step) {
+      if (!seq.Step(s)) continue;
+      s.Solve();
+      for (double rate : seq.Rates(s)) {
+        uint64_t bits;
+        std::memcpy(&bits, &rate, sizeof bits);
+        for (int byte = 0; byte < 8; ++byte) hash = (hash ^ ((bits >> (8 * byte)) & 0xff)) * 1099511628211ull;
+      }
+    }
+  }
+  return hash;
+}
+
+TEST(MaxMin, RatesArePinnedBitForBit) {
+  // Every bit of every rate of a seeded sequence, as the solver gives them at commit df157dc (before
+  // uses had weights). Unit weights, empty or explicit, must keep every floating-point operation.
+  EXPECT_EQ(RateFingerprint(7, Weighing::kNone), 0xea80214057d001c8ull);
+  EXPECT_EQ(RateFingerprint(7, Weighing::kExplicitOnes), 0xea80214057d001c8ull);
+}
+
+TEST(MaxMin, EmptyAndExplicitUnitWeightsAreBitIdentical) {
+  for (uint32_t seed = 1; seed <= 5; ++seed) {
+    RandomSequence empty(seed, Weighing::kNone), ones(seed, Weighing::kExplicitOnes);
+    for (int round = 0; round < 20; ++round) {
+      std::vector<double> caps = empty.NewCapacities();
+      ASSERT_EQ(ones.NewCapacities(), caps);
+      MaxMinSolver a(caps), b(caps);
+      for (int step = 0; step < 60; ++step) {
+        bool solve = empty.Step(a);
+        ASSERT_EQ(ones.Step(b), solve);
+        if (!solve) continue;
+        a.Solve();
+        b.Solve();
+        EXPECT_EQ(empty.Rates(a), ones.Rates(b)) << "seed " << seed << " round " << round << " step " << step;
+      }
+    }
+  }
+}
+
+TEST(MaxMin, IncrementalMatchesReferenceOnRandomSequences) {
+  CrossCheckRandomSequences(20240611, Weighing::kNone);
+}
+
+TEST(MaxMin, IncrementalMatchesReferenceOnRandomWeightedSequences) {
+  CrossCheckRandomSequences(20261201, Weighing::kRandom);
 }
 
 }  // namespace
