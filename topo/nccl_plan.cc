@@ -15,11 +15,19 @@ namespace {
 // A collective cannot beat its own links: stretch the transfer time if a link would be loaded beyond
 // its bandwidth when the flows run at their planned rates.
 double TransferFloor(const Cluster& c, const std::vector<FlowSpec>& flows) {
-  std::map<LinkId, double> load;
+  // Loads summed per link in flow order (a stable sort keeps it), so the floor does not depend on
+  // how the uses are gathered.
+  std::vector<std::pair<LinkId, double>> uses;
   for (const auto& f : flows)
-    for (LinkId l : f.links) load[l] += f.bytes;
+    for (LinkId l : f.links) uses.emplace_back(l, f.bytes);
+  std::stable_sort(uses.begin(), uses.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
   double floor = 0;
-  for (const auto& [l, bytes] : load) floor = std::max(floor, bytes / c.graph.links[l].bandwidth);
+  for (size_t i = 0; i < uses.size();) {
+    LinkId l = uses[i].first;
+    double bytes = 0;
+    for (; i < uses.size() && uses[i].first == l; ++i) bytes += uses[i].second;
+    floor = std::max(floor, bytes / c.graph.links[l].bandwidth);
+  }
   return floor;
 }
 

@@ -113,7 +113,12 @@ class Instantiator {
   // plan, with userbuffer start-up for pipelined pieces and, under symmetry, the mirror groups'
   // flows. Built once per (step, rank) and shared by its comms.
   std::shared_ptr<const CollectivePlan> CommPlan(const Step& st, int rank, const std::vector<GpuId>& group) {
-    auto [it, fresh] = comm_plans_.try_emplace({&st, rank});
+    // Keyed by what the plan depends on, not by the step: the gradient buckets of a stage, its
+    // layers' tp all-reduces, ... share one plan, which flow folding then sees once.
+    bool p2p = st.kind == TaskKind::kP2P;
+    CommPlanKey key{static_cast<int>(st.op), st.bytes,  static_cast<int>(st.dtype), st.userbuffer_pieces,
+                    p2p ? -1 : st.axis,      p2p ? st.peer_stage : -1, st.pp_peers, rank};
+    auto [it, fresh] = comm_plans_.try_emplace(std::move(key));
     if (!fresh) return it->second;
     CollectivePlan plan = Plan(st.op, group, st.bytes, st.dtype);
     double piece_startup = st.userbuffer_pieces * kUserbufferLatencyS;
@@ -133,13 +138,13 @@ class Instantiator {
   void AddMirrorFlows(CollectivePlan& plan, const Step& st, int rank, const std::vector<GpuId>& group) {
     // Only mirror flows that cross a link the simulated group uses can change its timing: by
     // symmetry, contention elsewhere among mirrors is what the simulated group sees on its own links.
-    std::vector<LinkId> used;
-    for (const FlowSpec& f : plan.flows) used.insert(used.end(), f.links.begin(), f.links.end());
-    std::sort(used.begin(), used.end());
-    used.erase(std::unique(used.begin(), used.end()), used.end());
+    if (link_mark_.empty()) link_mark_.assign(in_.cluster->graph.links.size(), 0);
+    ++mark_epoch_;  // marks of earlier calls are stale without clearing
+    for (const FlowSpec& f : plan.flows)
+      for (LinkId l : f.links) link_mark_[l] = mark_epoch_;
     auto shares_link = [&](const FlowSpec& f) {
       for (LinkId l : f.links)
-        if (std::binary_search(used.begin(), used.end(), l)) return true;
+        if (link_mark_[l] == mark_epoch_) return true;
       return false;
     };
     for (const auto& mirror : MirrorGroups(st, rank, group)) {
@@ -373,14 +378,13 @@ class Instantiator {
   int m_ = 1;
   std::vector<std::vector<std::pair<int, int>>> sims_;  // per pp rank: (global rank, sim index)
   std::map<std::tuple<int, std::vector<GpuId>, int64_t, int>, CollectivePlan> plans_;
-  struct StepRankHash {
-    size_t operator()(const std::pair<const Step*, int>& k) const {
-      return std::hash<const void*>()(k.first) * 31 + static_cast<size_t>(k.second);
-    }
-  };
-  std::unordered_map<std::pair<const Step*, int>, std::shared_ptr<const CollectivePlan>, StepRankHash> comm_plans_;
+  // (op, bytes, dtype, userbuffer pieces, mesh axis, peer stage, cross-stage peers, rank)
+  using CommPlanKey = std::tuple<int, int64_t, int, int, int, int, std::vector<int>, int>;
+  std::map<CommPlanKey, std::shared_ptr<const CollectivePlan>> comm_plans_;
   std::map<std::tuple<int, int>, std::vector<std::vector<GpuId>>> mirrors_;  // (axis or -1-peer, rank)
   bool symmetry_ = true;
+  std::vector<uint32_t> link_mark_;  // per cluster link: == mark_epoch_ when the plan at hand uses it
+  uint32_t mark_epoch_ = 0;
   std::unordered_map<int64_t, TaskId> channel_tasks_;
   std::unordered_map<int, TaskId> pending_send_;               // per simulated GPU: its last unawaited send
   std::map<int32_t, std::map<int, CommId>> cross_stage_comms_;  // per step name: leader -> comm

@@ -9,7 +9,8 @@ namespace proteus {
 Htae::Htae(const ExecGraph& graph, const EngineOptions& options)
     : g_(graph),
       options_(options),
-      solver_(graph.link_capacity),
+      folding_(FoldFlows(graph)),
+      solver_(folding_.capacity),
       ledger_(graph),
       clock_(static_cast<int>(graph.gpus.size())) {
   const size_t n = g_.tasks.size();

@@ -14,6 +14,7 @@
 #include "simulator/compile/exec_graph.h"
 #include "simulator/engine/engine.h"
 #include "simulator/engine/event_queue.h"
+#include "simulator/engine/flow_folding.h"
 #include "simulator/engine/maxmin.h"
 #include "simulator/engine/memory_ledger.h"
 #include "simulator/engine/sim_result.h"
@@ -113,6 +114,7 @@ class Htae {
   EngineOptions options_;
   double now_ = 0;
   EventQueue events_;
+  FlowFolding folding_;               // flows and links as the solver sees them (before solver_)
   MaxMinSolver solver_;
   MemoryLedger ledger_;
   StreamClock clock_;

@@ -36,8 +36,8 @@ void Htae::StartFlows(CommId c) {
   CommState& comm = comms_[c];
   const CollectivePlan& plan = *g_.comms[c].plan;
   comm.phase = CommPhase::kFlows;
-  for (const FlowSpec& spec : plan.flows) {
-    if (spec.bytes <= 0) continue;  // nothing to carry
+  // One solver variable per class of flows that symmetry makes run alike (flow_folding.h).
+  for (const FoldedFlow& spec : folding_.plans[folding_.plan_of_comm[c]]) {
     int32_t slot = AllocFlow();
     FlowState& f = flows_[slot];
     f.comm = c;
@@ -48,7 +48,7 @@ void Htae::StartFlows(CommId c) {
     f.remaining = spec.bytes;
     f.rate = 0;
     f.last_s = now_;
-    f.var = solver_.AddVariable(spec.links, FlowBound(f, comm.slowdown));
+    f.var = solver_.AddVariable(spec.route, FlowBound(f, comm.slowdown), spec.weights);
     if (f.var >= static_cast<int32_t>(var_flow_.size())) var_flow_.resize(f.var + 1, -1);
     var_flow_[f.var] = slot;
     ++comm.flows_left;
