@@ -15,18 +15,21 @@ namespace {
 // A collective cannot beat its own links: stretch the transfer time if a link would be loaded beyond
 // its bandwidth when the flows run at their planned rates.
 double TransferFloor(const Cluster& c, const std::vector<FlowSpec>& flows) {
-  // Loads summed per link in flow order (a stable sort keeps it), so the floor does not depend on
-  // how the uses are gathered.
-  std::vector<std::pair<LinkId, double>> uses;
+  // Loads summed per link in flow order, in a dense per-thread scratch (Plan() may run on several
+  // threads; a large ring touches thousands of the cluster's links, a map per call was the cost).
+  thread_local std::vector<double> load;
+  thread_local std::vector<LinkId> touched;
+  if (load.size() < c.graph.links.size()) load.assign(c.graph.links.size(), 0.0);
+  touched.clear();
   for (const auto& f : flows)
-    for (LinkId l : f.links) uses.emplace_back(l, f.bytes);
-  std::stable_sort(uses.begin(), uses.end(), [](const auto& a, const auto& b) { return a.first < b.first; });
+    for (LinkId l : f.links) {
+      if (load[l] == 0.0) touched.push_back(l);
+      load[l] += f.bytes;
+    }
   double floor = 0;
-  for (size_t i = 0; i < uses.size();) {
-    LinkId l = uses[i].first;
-    double bytes = 0;
-    for (; i < uses.size() && uses[i].first == l; ++i) bytes += uses[i].second;
-    floor = std::max(floor, bytes / c.graph.links[l].bandwidth);
+  for (LinkId l : touched) {
+    if (load[l] != 0.0) floor = std::max(floor, load[l] / c.graph.links[l].bandwidth);
+    load[l] = 0.0;
   }
   return floor;
 }

@@ -63,6 +63,7 @@ InterferenceFn InterferenceFrom(const Model& model) {
 
 struct EngineOptions {
   InterferenceFn interference;  // empty: no interference (both factors 1)
+  bool fold_flows = true;       // solve symmetric flows as weighted classes (flow_folding.h; exact)
 };
 
 /// Checks the structure HTAE relies on: ids in range, every task once in its GPU's stream, comm

@@ -104,7 +104,7 @@ int32_t Refine(const std::vector<int32_t>& begin, const std::vector<int32_t>& ne
 
 }  // namespace
 
-FlowFolding FoldFlows(const ExecGraph& g) {
+FlowFolding FoldFlows(const ExecGraph& g, bool fold) {
   FlowFolding out;
   std::vector<const CollectivePlan*> plans;
   std::unordered_map<const CollectivePlan*, int32_t> plan_index;
@@ -136,8 +136,8 @@ FlowFolding FoldFlows(const ExecGraph& g) {
   // kMaxRounds, every flow and link is left its own class (also equitable, so still exact).
   constexpr int kMaxRounds = 8;
   int32_t flow_classes = -1, link_classes = -1;
-  bool folded = true;
-  while (true) {
+  bool folded = fold;
+  while (folded) {
     int32_t lc = Refine(in.link_begin, in.link_flows, flow_colour, link_colour);
     int32_t fc = Refine(in.flow_begin, in.flow_links, link_colour, flow_colour);
     ++out.rounds;

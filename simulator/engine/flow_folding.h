@@ -52,6 +52,7 @@ struct FlowFolding {
 
 /// Folds the flows of every distinct plan of `g` (comms sharing a plan pointer share it). Flows
 /// without bytes carry nothing and are left out. Deterministic: same graph, same folding.
-FlowFolding FoldFlows(const ExecGraph& g);
+/// `fold` false: every flow and every link its own class (the problem as the plans give it).
+FlowFolding FoldFlows(const ExecGraph& g, bool fold = true);
 
 }  // namespace proteus

@@ -9,7 +9,7 @@ namespace proteus {
 Htae::Htae(const ExecGraph& graph, const EngineOptions& options)
     : g_(graph),
       options_(options),
-      folding_(FoldFlows(graph)),
+      folding_(FoldFlows(graph, options.fold_flows)),
       solver_(folding_.capacity),
       ledger_(graph),
       clock_(static_cast<int>(graph.gpus.size())) {

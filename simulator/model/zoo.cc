@@ -26,7 +26,7 @@ constexpr DType kBf16 = DType::kBf16;
 constexpr DType kFp16 = DType::kFp16;
 
 // ffn 0 = 4 * hidden; kv_heads 0 = heads; max_positions 0 = seq.
-constexpr std::array<TransformerEntry, 31> kTransformers = {{
+constexpr std::array<TransformerEntry, 32> kTransformers = {{
     // GPT-3: Brown et al. 2020, "Language Models are Few-Shot Learners", Table 2.1 (n_layers,
     // d_model, n_heads). Vocabulary: GPT-2 BPE (50,257) padded to 51,200 as in Megatron-LM runs
     // (Narayanan et al. SC'21). Two deviations from the table, which is not self-consistent:
@@ -70,6 +70,10 @@ constexpr std::array<TransformerEntry, 31> kTransformers = {{
     {"llama3-8b", kLlama, 32, 4096, 32, 8, 14336, 128256, 8192, 8192, false, kBf16},
     {"llama3-70b", kLlama, 80, 8192, 64, 8, 28672, 128256, 8192, 8192, false, kBf16},
     {"llama3.2-1b", kLlama, 16, 2048, 32, 8, 8192, 128256, 8192, 131072, true, kBf16},
+    // Llama 3.1 405B: meta-llama/Llama-3.1-405B config.json (126 layers, 16384 hidden, 128 heads,
+    // 8 kv heads, ffn 53248, vocab 128,256, untied); trained at sequence 8192 (Dubey et al. 2024,
+    // pre-training stage), 131,072 positions after extension.
+    {"llama3.1-405b", kLlama, 126, 16384, 128, 8, 53248, 128256, 8192, 131072, false, kBf16},
     // BERT: Devlin et al. 2019 (L, H, A) and bert-*-uncased config.json (vocab 30,522, 512
     // positions, 2 token types); pre-training heads MLM + NSP.
     {"bert-base", kBert, 12, 768, 12, 0, 0, 30522, 512, 512, true, kBf16},

@@ -21,6 +21,7 @@ TEST(Zoo, LlamaParamsMatchCheckpoints) {
   EXPECT_EQ(BuildZooModel("llama2-70b").Params(), 68976648192);   // meta-llama/Llama-2-70b-hf
   EXPECT_EQ(BuildZooModel("llama3-8b").Params(), 8030261248);     // meta-llama/Meta-Llama-3-8B
   EXPECT_EQ(BuildZooModel("llama3-70b").Params(), 70553706496);   // meta-llama/Meta-Llama-3-70B
+  EXPECT_EQ(BuildZooModel("llama3.1-405b").Params(), 405853388800);  // meta-llama/Llama-3.1-405B
   EXPECT_EQ(BuildZooModel("llama3.2-1b").Params(), 1235814400);   // meta-llama/Llama-3.2-1B (tied)
   EXPECT_EQ(BuildZooModel("llama3-8b").Params(),
             static_cast<int64_t>(LlamaParams(32, 4096, 8 * 128, 14336, 128256, false)));
