@@ -135,12 +135,6 @@ CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) c
       const ChannelGraph& g = IsNvlsAlgo(e.algo) ? graphs.nvls
                               : (e.algo == NcclAlgo::kRing || e.algo == NcclAlgo::kPat) ? graphs.ring
                                                                                        : graphs.tree;
-      auto it = flows_of.find(e.algo);
-      if (it == flows_of.end()) {
-        auto flows = BuildFlows(cluster_, shape, request.group, g, request.op, e.algo, static_cast<double>(request.bytes));
-        double floor = TransferFloor(cluster_, flows);
-        it = flows_of.emplace(e.algo, std::pair{std::move(flows), floor}).first;
-      }
       const double model_bw = e.bw;
       e.time_s = e.run_time_s;
       e.latency_s = e.run_latency_s;
@@ -153,6 +147,15 @@ CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) c
         double fill = PipelineFillTime(q, model_bw);
         e.latency_s += fill;
         e.time_s += fill;
+      }
+      // The floor only lengthens a candidate: one that cannot beat the best so far even without it
+      // is decided without building its flows (the choice is the same as building them).
+      if (e.time_s >= best_total * (1 - 1e-12)) continue;
+      auto it = flows_of.find(e.algo);
+      if (it == flows_of.end()) {
+        auto flows = BuildFlows(cluster_, shape, request.group, g, request.op, e.algo, static_cast<double>(request.bytes));
+        double floor = TransferFloor(cluster_, flows);
+        it = flows_of.emplace(e.algo, std::pair{std::move(flows), floor}).first;
       }
       double total = e.latency_s + std::max(e.time_s - e.latency_s, it->second.second);
       if (total < best_total * (1 - 1e-12)) {
