@@ -112,6 +112,32 @@ TEST(OffloadCli, ExplainSaysWhatMovesWhere) {
   EXPECT_NE(r.out.find("optimizer offload (DeepSpeed ZeRO-Offload"), std::string::npos) << r.out;
 }
 
+// The copies load the links in the engine: on one DGX A100, GPUs 0 and 1 copy their updated bf16
+// shard back at the same moment over the one 24 GB/s link from CPU0 to their shared PCIe switch, so
+// each copy takes 10 us + B / (24 GB/s / 2); alone it would take 10 us + B / 24 GB/s.
+TEST(OffloadCli, CopiesShareTheirPcieLinkInTheEngine) {
+  SetLogLevel(LogLevel::kQuiet);
+  SimulationRequest r;
+  r.spec.model = "gpt2-small";
+  r.spec.cluster = "dgx-a100-1";
+  r.spec.flags.dp = 8;
+  r.spec.flags.gbs = 8;
+  r.spec.flags.zero = 2;
+  r.spec.flags.offload_optimizer = true;
+  r.spec.symmetry = false;
+  SimulationOutput out = RunSimulation(r);
+  int seen = 0;
+  for (size_t t = 0; t < out.graph.tasks.size(); ++t) {
+    const Task& task = out.graph.tasks[t];
+    if (task.gpu > 1 || out.graph.NameOf(task) != "param shard to device") continue;
+    double bytes = static_cast<double>(out.graph.comms[task.comm].bytes);
+    double took = out.result.task_end_s[t] - out.result.task_start_s[t];
+    EXPECT_NEAR(took, 10e-6 + bytes / 12e9, 1e-9) << "GPU " << task.gpu << ", " << bytes << " bytes";
+    ++seen;
+  }
+  EXPECT_EQ(seen, 2);
+}
+
 TEST(OffloadCli, RunFileKeyIsAFlag) {
   Json doc = ParseJson(R"({"model": "gpt2-small", "cluster": "dgx-a100-1",
       "strategy": {"dp": 8, "zero": 1, "offload_optimizer": true}})", "run.json");
