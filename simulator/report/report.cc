@@ -171,15 +171,17 @@ void PrintHost(const Report& r, std::ostream& out) {
   bool any = false;
   for (const auto& g : r.per_gpu) any = any || g.host_optimizer_bytes > 0 || g.host_gradient_bytes > 0;
   if (!any) return;
-  out << "\nOptimizer offload per GPU (CPU memory; copy stream: PCIe copies and CPU Adam, hidden / exposed)\n";
+  out << "\nOptimizer offload per GPU (CPU memory; copy stream: PCIe copies and CPU Adam, hidden / exposed, and the\n"
+         "exposed share of the iteration, which the time table's columns leave out)\n";
   char buf[256];
-  std::snprintf(buf, sizeof buf, "  %-18s %15s %15s %21s\n", "gpu", "host optimizer", "host gradients",
+  std::snprintf(buf, sizeof buf, "  %-18s %15s %15s %29s\n", "gpu", "host optimizer", "host gradients",
                 "copy stream");
   out << buf;
   int copy = static_cast<int>(StreamKind::kCopy);
   for (const auto& g : r.per_gpu) {
-    std::string stream = FormatSeconds(g.hidden_comm_s[copy]) + " / " + FormatSeconds(g.exposed_comm_s[copy]);
-    std::snprintf(buf, sizeof buf, "  %-18s %15s %15s %21s\n", g.label.c_str(), Gib(g.host_optimizer_bytes).c_str(),
+    std::string stream = FormatSeconds(g.hidden_comm_s[copy]) + " / " + FormatSeconds(g.exposed_comm_s[copy]) +
+                         " (" + Pct(g.exposed_comm_s[copy], r.iteration_time_s).substr(1) + ")";
+    std::snprintf(buf, sizeof buf, "  %-18s %15s %15s %29s\n", g.label.c_str(), Gib(g.host_optimizer_bytes).c_str(),
                   Gib(g.host_gradient_bytes).c_str(), stream.c_str());
     out << buf;
   }
