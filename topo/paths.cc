@@ -101,6 +101,32 @@ void ApplyPxn(NodePaths& paths) {
   }
 }
 
+// The best CPU for a GPU (see paths.h) and the path there and back.
+void SetLocalCpu(const NodeTopology& topo, const std::vector<BfsEntry>& best, int g, NodePaths& paths) {
+  NodeId source = topo.gpus[g], cpu = -1;
+  for (NodeId v = 0; v < static_cast<NodeId>(topo.graph.vertices.size()); ++v) {
+    if (topo.graph.vertices[v].kind != VertexKind::kCpu || best[v].hops < 0) continue;
+    if (cpu < 0) { cpu = v; continue; }
+    const BfsEntry &a = best[v], &b = best[cpu];
+    if (a.type < b.type || (a.type == b.type && (a.bw > b.bw || (a.bw == b.bw && a.hops < b.hops)))) cpu = v;
+  }
+  paths.local_cpu[g] = cpu;
+  if (cpu < 0) return;
+  Path up = Extract(topo.graph, best, source, cpu);
+  Path down{up.type, up.bw, {}};
+  for (auto it = up.links.rbegin(); it != up.links.rend(); ++it) {
+    LinkId back = *it < static_cast<LinkId>(topo.reverse.size()) ? topo.reverse[*it] : -1;
+    if (back < 0) {  // a one-way link: no route back
+      down = Path{};
+      break;
+    }
+    down.links.push_back(back);
+    down.bw = std::min(down.bw, topo.graph.links[back].bandwidth);
+  }
+  paths.gpu_cpu[g] = std::move(up);
+  paths.cpu_gpu[g] = std::move(down);
+}
+
 }  // namespace
 
 std::string_view PathTypeName(PathType t) {
@@ -114,8 +140,12 @@ NodePaths ComputeNodePaths(const NodeTopology& topo) {
   const int ngpus = topo.NumGpus();
   paths.gpu_gpu.assign(ngpus, std::vector<Path>(ngpus));
   paths.gpu_nic.assign(ngpus, std::vector<Path>(topo.nics.size()));
+  paths.gpu_cpu.assign(ngpus, Path{});
+  paths.cpu_gpu.assign(ngpus, Path{});
+  paths.local_cpu.assign(ngpus, -1);
   for (int g = 0; g < ngpus; ++g) {
     auto best = SearchFrom(topo.graph, topo.gpus[g]);
+    SetLocalCpu(topo, best, g, paths);
     for (int h = 0; h < ngpus; ++h) paths.gpu_gpu[g][h] = Extract(topo.graph, best, topo.gpus[g], topo.gpus[h]);
     for (size_t n = 0; n < topo.nics.size(); ++n)
       paths.gpu_nic[g][n] = Extract(topo.graph, best, topo.gpus[g], topo.nics[n]);

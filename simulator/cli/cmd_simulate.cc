@@ -83,6 +83,10 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_flag("--overlap-param-gather", f.overlap_param_gather,
                 "Distributed optimizer: all-gather the updated parameters during the next forward, bucket by "
                 "bucket, not after the optimizer step (Megatron-Core; default off)");
+  cmd->add_flag("--offload-optimizer", f.offload_optimizer,
+                "DeepSpeed ZeRO-Offload (offload_optimizer device cpu; needs --zero 1 or 2): fp32 master weights and "
+                "Adam states in CPU memory, gradient shards copied to the CPU over PCIe during backward, Adam on "
+                "the CPU, updated bf16 shards copied back before the parameter all-gather");
   cmd->add_flag("--tp-comm-overlap", f.tp_comm_overlap,
                 "Pipeline the sequence-parallel all-gather / reduce-scatter with the GEMMs they feed, in tp "
                 "chunks (Transformer Engine userbuffers; needs --sp; default off)");

@@ -10,6 +10,7 @@
 #include "common/error.h"
 #include "simulator/compile/backward_split.h"
 #include "simulator/compile/comm_buffers.h"
+#include "simulator/compile/host_offload.h"
 #include "simulator/compile/mesh.h"
 #include "simulator/compile/program.h"
 #include "simulator/compile/schedule.h"
@@ -24,7 +25,8 @@ class Instantiator {
  public:
   Instantiator(const CompileInputs& in, const CompileOptions& opt, const DeviceMesh& mesh, const JobProgram& job,
                ExecGraph& g)
-      : in_(in), s_(*in.strategy), mesh_(mesh), job_(job), g_(g), pp_axis_(mesh.AxisIndex("pp")) {}
+      : in_(in), s_(*in.strategy), mesh_(mesh), job_(job), g_(g), pp_axis_(mesh.AxisIndex("pp")),
+        host_(*in.cluster, mesh, pp_axis_) {}
 
   void Run(bool symmetry) {
     symmetry_ = symmetry;
@@ -85,6 +87,8 @@ class Instantiator {
       gpu.static_memory[static_cast<int>(MemCategory::kWeights)] = rs.weight_bytes + rs.fp8_weight_bytes;
       gpu.static_memory[static_cast<int>(MemCategory::kGradients)] = rs.grad_bytes;
       gpu.static_memory[static_cast<int>(MemCategory::kOptimizer)] = rs.optimizer_bytes;
+      gpu.host_optimizer_bytes = rs.host_optimizer_bytes;  // optimizer offload (host_offload.h)
+      gpu.host_gradient_bytes = rs.host_grad_bytes;
       gpu.memory_reserve = s_.memory.reserve_bytes;
       gpu.fragmentation = s_.memory.fragmentation;
       sims_[PpCoord(r)].push_back({r, static_cast<int>(g_.gpus.size())});
@@ -252,6 +256,7 @@ class Instantiator {
       t.comm = it->second;
       t.source = SourceOfPlan(*g_.comms[t.comm].plan);
     }
+    if (st.host_op != HostOp::kNone) host_.Bind(st, rank, symmetry_, t, g_);  // optimizer offload (host_offload.h)
     TaskId id = g_.AddTask(t, deps, st.mem);
     if (t.comm >= 0) g_.comms[t.comm].members.push_back(id);
     if (st.send_channel >= 0) channel_tasks_[ChannelKey(st.send_channel, mb, rank)] = id;
@@ -375,6 +380,7 @@ class Instantiator {
   const JobProgram& job_;
   ExecGraph& g_;
   int pp_axis_;
+  HostOffload host_;
   int m_ = 1;
   std::vector<std::vector<std::pair<int, int>>> sims_;  // per pp rank: (global rank, sim index)
   std::map<std::tuple<int, std::vector<GpuId>, int64_t, int>, CollectivePlan> plans_;

@@ -8,6 +8,7 @@
 //    collective/p2p tasks) every member task of its Comm is ready (rendezvous);
 //  - a compute or copy task runs for duration_s alone, stretched while it overlaps communication on
 //    the same GPU (interference); a Comm waits latency_s, then runs its flows, max-min fair on links;
+//    a copy with a Comm (a host copy over PCIe, compile/host_offload.h) runs as that Comm;
 //  - memory effects apply at the task's start (allocations, bytes > 0) or end (frees, bytes < 0).
 //
 // Sizes: ~550k tasks for GPT-3 175B on 1,024 GPUs with symmetry, so a Task is small and names are
@@ -87,6 +88,10 @@ struct SimGpu {
   std::array<int64_t, kNumMemCategories> static_memory{};  // allocated before the first task
   int64_t memory_reserve = 0;   // bytes held outside tensors (CUDA context, workspaces); never freed
   double fragmentation = 1.0;   // allocator reserved/allocated ratio on memory allocated by tasks
+  // Host (CPU) memory this GPU's process keeps for it, outside the GPU's capacity: offloaded
+  // optimizer states (fp32 master weights, Adam m and v) and the fp32 gradient partition they
+  // are stepped from (optimizer offload, compile/host_offload.h). Reported, never checked.
+  int64_t host_optimizer_bytes = 0, host_gradient_bytes = 0;
   std::array<std::vector<TaskId>, kNumStreams> streams;     // in issue order
 };
 

@@ -37,6 +37,9 @@ namespace proteus {
 
 class DeviceMesh;
 
+/// A step of optimizer offload (host_offload.h): a copy between the GPU and its CPU, or CPU Adam.
+enum class HostOp : uint8_t { kNone, kGradToHost, kCpuAdam, kParamsToDevice };
+
 struct Step {
   TaskKind kind = TaskKind::kCompute;
   StreamKind stream = StreamKind::kCompute;
@@ -64,6 +67,10 @@ struct Step {
   std::vector<int32_t> deps;   // earlier steps of the same list
   std::vector<int32_t> channels;  // channels awaited (tensors from other stages)
   std::vector<MemEffect> mem;
+  // Optimizer offload: a memcpy step priced per GPU at instantiation (host_offload.h); `bytes` is
+  // the copy's size, `host_params` the parameters CPU Adam updates.
+  HostOp host_op = HostOp::kNone;
+  int64_t host_params = 0;
 };
 
 struct StageProgram {
@@ -81,6 +88,9 @@ struct RankState {
   int64_t weight_bytes = 0, grad_bytes = 0, optimizer_bytes = 0;  // static_memory.h
   int64_t fp8_weight_bytes = 0;  // cached fp8 weight copies + transposes (weights category; fp8_gemm.h)
   int64_t step_grad_copy_bytes = 0;  // allocated by the optimizer step only (16-bit main grads)
+  // Optimizer offload (strategy offload_optimizer): CPU memory per GPU instead of optimizer_bytes
+  // and step_grad_copy_bytes: fp32 master weights + Adam m, v, and the fp32 gradient shard.
+  int64_t host_optimizer_bytes = 0, host_grad_bytes = 0;
   int64_t step_params = 0;     // parameters this rank's optimizer updates (after sharding)
   DType step_dtype = DType::kBf16;
   std::vector<Step> tail;      // after the last block: optimizer step, then parameter all_gathers

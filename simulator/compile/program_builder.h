@@ -52,6 +52,7 @@ struct Bucket {
   std::vector<int> axes;                // mesh axes the gradients are partial over
   int shard_axis = -1;                  // optimizer shard axis (reduce_scatter there)
   int64_t bytes = 0;
+  int64_t params = 0;                   // local parameters (bytes / their dtype's size)
   std::vector<int> ops;                 // operators whose weight gradients it holds
 };
 
@@ -265,6 +266,14 @@ class ProgramBuilder {
   void AccountWeights(StageState& st);
 
   void BuildTail(int p);
+
+  // ---- optimizer offload (program_offload.cc; host_offload.h prices the steps) ----
+  // After a bucket's reduce-scatter (list step `reduced`), the copy of its fp32 gradient shard to
+  // the CPU, on the copy stream while backward goes on.
+  void AddGradToHost(std::vector<Step>& list, const Bucket& b, int id, int reduced);
+  // In place of the GPU's optimizer step (tail step `step_index`): CPU Adam, then the copy of the
+  // updated parameter shard back to the GPU; returns the index of that copy.
+  int32_t AddOffloadedStep(const RankState& rs, std::vector<Step>& tail);
 
   const ProgramInputs& in_;
   const Strategy& s_;

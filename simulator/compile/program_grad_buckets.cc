@@ -19,6 +19,7 @@ void ProgramBuilder::AddToBuckets(StageState& st, std::vector<Step>& list, int i
     b.axes = axes;
     b.shard_axis = shard;
     b.bytes += LocalBytes(gl, GlobalBytes(i, t), axis_sizes_);
+    b.params += LocalBytes(gl, GlobalBytes(i, t), axis_sizes_) / DTypeBytes(t.dtype);
     b.ops.push_back(i);
     if (s_.overlap_grad_reduce && b.bytes >= s_.grad_bucket_bytes) {
       EmitBucket(st, list, b, wgrad_step);
@@ -43,6 +44,7 @@ void ProgramBuilder::EmitBucket(StageState& st, std::vector<Step>& list, const B
     if (last >= 0) s.deps = {last};
     last = Add(list, std::move(s));
   }
+  if (s_.offload_optimizer && b.shard_axis >= 0) AddGradToHost(list, b, id, last);
   if (b.shard_axis >= 0 && s_.overlap_param_gather) {
     st.param_gathers.push_back({b.shard_axis, b.bytes, b.ops, id});
   } else if (b.shard_axis >= 0) {

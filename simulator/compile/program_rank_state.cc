@@ -21,8 +21,13 @@ void ProgramBuilder::AccountWeights(StageState& st) {
       ParamStateBytes b = ParamStateOf(params, t.dtype, s_.precision, shards);  // static_memory.h
       rs.weight_bytes += b.weights;
       rs.grad_bytes += b.grads;
-      rs.optimizer_bytes += b.optimizer;
-      rs.step_grad_copy_bytes += b.step_grad_copy;
+      if (s_.offload_optimizer) {  // DeepSpeed keeps these in pinned CPU memory (program_offload.cc)
+        rs.host_optimizer_bytes += b.optimizer;
+        rs.host_grad_bytes += OffloadedGradBytes(params, shards.optimizer);
+      } else {
+        rs.optimizer_bytes += b.optimizer;
+        rs.step_grad_copy_bytes += b.step_grad_copy;
+      }
       rs.step_params += params / shards.optimizer;
       rs.step_dtype = t.dtype;
     }
@@ -31,6 +36,16 @@ void ProgramBuilder::AccountWeights(StageState& st) {
 
 void ProgramBuilder::BuildTail(int p) {
   RankState& rs = job_.ranks[p];
+  if (s_.offload_optimizer) {
+    std::vector<Step> tail = TiedGradientReductions(p);
+    int32_t h2d = AddOffloadedStep(rs, tail);
+    for (auto& ag : rs.tail) {
+      ag.deps = {h2d};
+      tail.push_back(ag);
+    }
+    rs.tail = std::move(tail);
+    return;
+  }
   TaskCost c = in_.coster->StepCost(rs.step_params, rs.step_dtype);
   Step step;
   step.kind = TaskKind::kCompute;

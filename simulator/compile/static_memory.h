@@ -21,6 +21,11 @@
 //     unsharded bf16 parameters of the units being gathered are transient buffers of the
 //     all-gathers (MemCategory::kBuffers), not static memory.
 //
+// Optimizer offload (DeepSpeed ZeRO-Offload, strategy offload_optimizer): `optimizer` and the step
+// copy leave the GPU; the host holds, per GPU, optimizer = P x (master + 8) / O (the 12/d of ZeRO)
+// and the fp32 gradient partition P x 4 / O that the gradient shards are copied into
+// (OffloadedGradBytes). The GPU keeps weights and gradients as above.
+//
 // Worked example: GPT-3 175B, tp 8, pp 8, dp 16, distributed optimizer: a middle stage holds
 // 12 layers x 12 x 12288^2 / 8 = 2.72e9 parameters: 2.72e9 x (6 + 12/16) = 18.3e9 bytes = 17.1 GiB.
 #pragma once
@@ -50,6 +55,11 @@ inline constexpr int64_t kMasterWeightBytesPerParam = 4;
 /// The state of `params` parameters whose compute dtype is `compute`.
 ParamStateBytes ParamStateOf(int64_t params, DType compute, const PrecisionSettings& precision,
                              const ParamShards& shards);
+
+/// Optimizer offload: the fp32 gradient partition in host memory, 4 bytes per parameter of the shard.
+inline int64_t OffloadedGradBytes(int64_t params, int optimizer_shards) {
+  return params * 4 / optimizer_shards;
+}
 
 /// Static bytes per parameter (weights + gradients + optimizer), for docs and tests.
 double StaticBytesPerParam(DType compute, const PrecisionSettings& precision, const ParamShards& shards);

@@ -44,7 +44,9 @@ void ValidateTasks(const ExecGraph& g) {
       Bad(TaskRef(g, id) + " has a memory-effect range outside mem_effects");
     }
     bool is_comm_kind = t.kind == TaskKind::kCollective || t.kind == TaskKind::kP2P;
-    if (is_comm_kind != (t.comm >= 0)) Bad(TaskRef(g, id) + ": collective/p2p tasks, and only they, have a comm");
+    // A memcpy runs alone for its duration, or as flows over links when it has a Comm (host copies).
+    if (t.kind != TaskKind::kMemcpy && is_comm_kind != (t.comm >= 0))
+      Bad(TaskRef(g, id) + ": collective/p2p tasks, and only they (and memcpys over links), have a comm");
     if (t.comm >= static_cast<CommId>(g.comms.size())) Bad(TaskRef(g, id) + " names an unknown comm");
   }
 }

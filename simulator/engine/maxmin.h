@@ -163,7 +163,7 @@ class MaxMinSolver {
   // Scratch of one Solve(), kept to avoid reallocation.
   std::vector<VarId> comp_vars_;
   std::vector<ConstraintId> comp_constraints_;
-  std::vector<double> remaining_;       // per constraint: capacity minus fixed rates
+  std::vector<double> remaining_;       // per constraint: capacity minus fixed loads (weight x rate)
   std::vector<int32_t> unfixed_uses_;   // per constraint: uses by unfixed variables (0: no level)
   std::vector<double> unfixed_weight_;  // per constraint: A_c, their weights' sum
   std::vector<uint32_t> level_stamp_;   // per constraint: invalidates stale heap entries

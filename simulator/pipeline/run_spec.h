@@ -23,6 +23,7 @@ struct StrategyFlags {
   bool reshard_after_forward = true;  // FSDP2's reshard_after_forward
   bool overlap_param_gather = false;  // Megatron-Core --overlap-param-gather
   bool tp_comm_overlap = false;       // Megatron-Core --tp-comm-overlap
+  bool offload_optimizer = false;     // DeepSpeed ZeRO-Offload; with --strategy it sets the file's key
   std::string overlap_p2p;            // "" (schedule default), "on", "off"
   std::string recompute = "none";     // none | selective | full
   bool sp = false;

@@ -11,6 +11,7 @@
 #include "common/units.h"
 #include "simulator/compile/compile.h"
 #include "simulator/compile/fp8_gemm.h"
+#include "simulator/compile/host_offload.h"
 #include "simulator/compile/op_cost.h"
 #include "simulator/cost/compute_cost.h"
 #include "simulator/cost/cost_params.h"
@@ -139,6 +140,7 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   o.weight_gather.reshard_after_forward = f.reshard_after_forward;
   o.overlap_param_gather = f.overlap_param_gather;
   o.tp_comm_overlap = f.tp_comm_overlap;
+  o.offload_optimizer = f.offload_optimizer;
   if (f.overlap_p2p == "on") o.overlap_p2p_comm = true;
   else if (f.overlap_p2p == "off") o.overlap_p2p_comm = false;
   else if (!f.overlap_p2p.empty()) throw UserError("--overlap-p2p", "expected on or off, got '" + f.overlap_p2p + "'");
@@ -167,6 +169,7 @@ Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& clu
   Strategy strategy = spec.strategy_file.empty() ? ExpandShorthand(model, ToShorthand(spec.flags, cluster.NumGpus()))
                                                  : LoadStrategy(spec.strategy_file);
   ApplyMemoryFlags(spec.flags, strategy.precision, strategy.memory);
+  if (spec.flags.offload_optimizer) strategy.offload_optimizer = true;  // as the file's "offload_optimizer": true
   ValidateStrategy(model, strategy, cluster);
   return strategy;
 }
@@ -298,7 +301,8 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
     std::unordered_map<const CollectivePlan*, std::shared_ptr<const CollectivePlan>> corrected;
     for (size_t i = 0; i < st.graph.comms.size(); ++i) {
       const auto& base = st.base_plans[i];
-      if (cc.identity()) {
+      // NCCL's fitted efficiency and latency are not a cudaMemcpy's (optimizer offload's host copies).
+      if (cc.identity() || base->algo == kHostCopyAlgo) {
         st.graph.comms[i].plan = base;
         continue;
       }

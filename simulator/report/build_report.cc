@@ -28,6 +28,8 @@ GpuReport GpuFromResult(const SimGpu& gpu, const GpuMemory& mem, const GpuTimes&
     g.hidden_comm_s[s] = std::max(0.0, times.busy_s[s] - times.exposed_s[s]);
   }
   g.idle_s = times.idle_s;  // the engine's: makespan minus the time any stream is busy
+  g.host_optimizer_bytes = gpu.host_optimizer_bytes;
+  g.host_gradient_bytes = gpu.host_gradient_bytes;
   return g;
 }
 

@@ -41,7 +41,8 @@ Json ReportToJson(const Report& r) {
     gpus.push_back({{"label", g.label}, {"multiplicity", g.multiplicity}, {"peak_memory_bytes", g.peak_memory},
                     {"memory_capacity_bytes", g.memory_capacity}, {"memory_at_peak_bytes", mem}, {"oom", g.oom},
                     {"compute_s", g.compute_s}, {"exposed_comm_s", exposed}, {"hidden_comm_s", hidden},
-                    {"idle_s", g.idle_s}});
+                    {"idle_s", g.idle_s}, {"host_optimizer_bytes", g.host_optimizer_bytes},
+                    {"host_gradient_bytes", g.host_gradient_bytes}});
   }
   Json sources = Json::object();
   for (int s = 0; s < kNumCostSources; ++s)
@@ -164,6 +165,28 @@ void PrintOverlap(const Report& r, std::ostream& out) {
   }
 }
 
+// Optimizer offload: what each GPU keeps in CPU memory and how much of its copy stream (gradient
+// and parameter copies, CPU Adam) the compute stream waited for.
+void PrintHost(const Report& r, std::ostream& out) {
+  bool any = false;
+  for (const auto& g : r.per_gpu) any = any || g.host_optimizer_bytes > 0 || g.host_gradient_bytes > 0;
+  if (!any) return;
+  out << "\nOptimizer offload per GPU (CPU memory; copy stream: PCIe copies and CPU Adam, hidden / exposed, and the\n"
+         "exposed share of the iteration, which the time table's columns leave out)\n";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "  %-18s %15s %15s %29s\n", "gpu", "host optimizer", "host gradients",
+                "copy stream");
+  out << buf;
+  int copy = static_cast<int>(StreamKind::kCopy);
+  for (const auto& g : r.per_gpu) {
+    std::string stream = FormatSeconds(g.hidden_comm_s[copy]) + " / " + FormatSeconds(g.exposed_comm_s[copy]) +
+                         " (" + Pct(g.exposed_comm_s[copy], r.iteration_time_s).substr(1) + ")";
+    std::snprintf(buf, sizeof buf, "  %-18s %15s %15s %29s\n", g.label.c_str(), Gib(g.host_optimizer_bytes).c_str(),
+                  Gib(g.host_gradient_bytes).c_str(), stream.c_str());
+    out << buf;
+  }
+}
+
 }  // namespace
 
 void PrintReportTable(const Report& r, std::ostream& out) {
@@ -193,6 +216,7 @@ void PrintReportTable(const Report& r, std::ostream& out) {
   PrintMemory(r, out);
   PrintTime(r, out);
   PrintOverlap(r, out);
+  PrintHost(r, out);
   out << "\nCost sources (tasks)\n  ";
   for (int s = 0; s < kNumCostSources; ++s)
     if (r.cost_sources[s] > 0) out << CostSourceName(static_cast<CostSource>(s)) << " " << r.cost_sources[s] << "  ";

@@ -52,6 +52,7 @@ std::string DescribeStrategy(const Strategy& s) {
   if (s.schedule.kind == ScheduleKind::kInterleaved) os << ":" << s.schedule.chunks;
   if (SequenceParallel(s)) os << ", sp";
   if (std::string z = Sharding(s); !z.empty()) os << ", " << z;
+  if (s.offload_optimizer) os << ", optimizer offload (cpu)";
   if (s.ShardsWeights() && !s.weight_gather.reshard_after_forward) os << " no-reshard";
   if (std::string r = Recomputation(s); !r.empty()) os << ", " << r;
   if (s.fp8.enabled())

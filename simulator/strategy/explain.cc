@@ -113,6 +113,11 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
        << s.weight_gather.prefetch << ", "
        << (s.weight_gather.reshard_after_forward ? "gathered again for backward" : "kept from forward to backward")
        << "; gradients reduce-scattered per unit every micro-batch\n";
+  if (s.offload_optimizer)
+    os << "  optimizer offload (DeepSpeed ZeRO-Offload, device cpu): fp32 master weights and Adam m, v of each GPU's "
+          "shard in CPU memory; per gradient bucket, after its reduce-scatter, the fp32 gradient shard copied to the "
+          "CPU over PCIe (during backward); CPU Adam; the updated bf16 shard copied back, then the parameter "
+          "all-gather\n";
   if (s.fp8.enabled())
     os << "  precision: fp8 GEMMs in the transformer blocks' Linears (Transformer Engine " << Fp8FormatName(s.fp8.format)
        << ", " << Fp8ScalingName(s.fp8.scaling) << " scaling); everything else in the model dtype\n";

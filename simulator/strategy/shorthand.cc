@@ -163,6 +163,9 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   if (o.overlap_param_gather && (o.fsdp || o.zero < 1 || o.zero > 2))
     throw UserError("--overlap-param-gather", "overlaps the distributed optimizer's parameter all-gather; it needs "
                                               "--zero 1 or 2 (sharded weights are gathered per unit anyway)");
+  if (o.offload_optimizer && (o.fsdp || o.zero < 1 || o.zero > 2))
+    throw UserError("--offload-optimizer", "DeepSpeed ZeRO-Offload offloads a ZeRO optimizer: it needs --zero 1 or 2 "
+                                           "(ZeRO-3 / FSDP offload, ZeRO-Infinity, is not modelled)");
   if (o.tp_comm_overlap && !o.sequence_parallel)
     throw UserError("--tp-comm-overlap", "overlaps the all-gather / reduce-scatter of sequence parallelism; "
                                          "give --sp too (Megatron-Core requires it)");
@@ -180,6 +183,7 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.overlap_param_gather = o.overlap_param_gather;
   s.tp_comm_overlap = o.tp_comm_overlap;
   s.overlap_p2p_comm = o.overlap_p2p_comm;
+  s.offload_optimizer = o.offload_optimizer;
   s.weight_gather = o.weight_gather;
   s.weight_gather.unit = o.fsdp ? GatherUnit::kBlock : GatherUnit::kOperator;
   s.fp8 = Fp8RecipeFromFlags(o.fp8, o.fp8_scaling);

@@ -11,6 +11,7 @@
 //          after them to the last;
 //   --zero 1 shards the optimizer states over dp (and the gradients are reduce-scattered), 2 also
 //          the gradients, 3 also the weights (gathered per operator, DeepSpeed ZeRO-3);
+//   --offload-optimizer keeps the optimizer states on the CPU (DeepSpeed ZeRO-Offload; zero 1 or 2);
 //   --fsdp   shards weights, gradients and optimizer states over dp, gathered per layer (FSDP2);
 //   --recompute none|selective|full sets recompute on every block;
 //   --fp8 e4m3|hybrid, --fp8-scaling delayed|current set the strategy's fp8 recipe (fp8_recipe.h);
@@ -44,6 +45,7 @@ struct ShorthandOptions {
   bool overlap_param_gather = false;
   bool tp_comm_overlap = false;
   std::optional<bool> overlap_p2p_comm;
+  bool offload_optimizer = false;     // DeepSpeed ZeRO-Offload (needs zero 1 or 2)
   std::string recompute = "none";     // none | selective | full
   bool sequence_parallel = false;
   std::vector<int> pp_layers;         // layers per stage (uneven split); empty: even split

@@ -257,7 +257,7 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   root.RequireFormat("proteus.strategy", 1);
   root.RejectUnknownKeys({"format", "mesh", "micro_batch", "global_batch", "schedule", "grad_bucket_bytes",
                           "overlap_grad_reduce", "overlap_param_gather", "tp_comm_overlap", "overlap_p2p_comm",
-                          "weight_gather", "precision", "memory", "defaults", "nodes", "comment"});
+                          "offload_optimizer", "weight_gather", "precision", "memory", "defaults", "nodes", "comment"});
   Strategy s;
   s.origin = origin;
   s.mesh = ParseMesh(root.At("mesh"));
@@ -270,6 +270,7 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   s.overlap_param_gather = root.BoolOr("overlap_param_gather", false);
   s.tp_comm_overlap = root.BoolOr("tp_comm_overlap", false);
   if (root.Has("overlap_p2p_comm")) s.overlap_p2p_comm = root.Bool("overlap_p2p_comm");
+  s.offload_optimizer = root.BoolOr("offload_optimizer", false);
   if (auto g = root.Find("weight_gather")) s.weight_gather = ParseWeightGather(*g);
   if (auto p = root.Find("precision")) {
     p->RejectUnknownKeys({"fp8", "fp8_scaling", "main_grads", "params"});
@@ -315,6 +316,7 @@ Json StrategyToJson(const Strategy& s) {
   j["overlap_param_gather"] = s.overlap_param_gather;
   j["tp_comm_overlap"] = s.tp_comm_overlap;
   if (s.overlap_p2p_comm) j["overlap_p2p_comm"] = *s.overlap_p2p_comm;
+  if (s.offload_optimizer) j["offload_optimizer"] = true;
   if (s.ShardsWeights())
     j["weight_gather"] = {{"unit", std::string(GatherUnitName(s.weight_gather.unit))},
                           {"prefetch", s.weight_gather.prefetch},

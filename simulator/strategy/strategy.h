@@ -61,7 +61,9 @@ struct NodeSettings {
   std::optional<std::string> weights, grads, optimizer;
   std::optional<Recompute> recompute;
   std::optional<int> stage;               // pipeline (virtual) stage
-  std::optional<bool> offload_optimizer;  // parsed; rejected by ValidateStrategy (not implemented)
+  /// Parsed for files written before the top-level key; `true` is refused (DeepSpeed offloads the
+  /// whole optimizer: Strategy::offload_optimizer).
+  std::optional<bool> offload_optimizer;
 
   bool Empty() const;
 };
@@ -111,6 +113,10 @@ struct Strategy {
   /// Unset: Megatron-Core's behaviour, overlapped for the interleaved schedule (overlap_p2p_comm,
   /// default on) and blocking for the others (send_forward_recv_backward waits).
   std::optional<bool> overlap_p2p_comm;
+  /// DeepSpeed ZeRO-Offload (`zero_optimization.offload_optimizer.device: cpu`): fp32 master weights
+  /// and Adam moments in host memory, gradient shards copied to the CPU, Adam on the CPU, updated
+  /// 16-bit parameter shards copied back (compile/host_offload.h). Needs ZeRO stage 1 or 2.
+  bool offload_optimizer = false;
   WeightGather weight_gather;         // used where weights are sharded
   Fp8Recipe fp8;                      // "precision": {"fp8", "fp8_scaling"} (fp8_recipe.h)
   PrecisionSettings precision;        // "precision": main gradient and parameter storage dtypes

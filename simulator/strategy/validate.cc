@@ -35,7 +35,8 @@ void CheckSettings(const Strategy& s, const NodeSettings& n, const std::string& 
   if (n.grads && !n.grads->empty()) CheckAxis(s, where + ".layouts.grads", *n.grads);
   if (n.optimizer && !n.optimizer->empty()) CheckAxis(s, where + ".layouts.optimizer", *n.optimizer);
   if (n.offload_optimizer && *n.offload_optimizer)
-    throw UserError(s.origin, where + ".offload.optimizer: optimizer offload is not implemented yet");
+    throw UserError(s.origin, where + ".offload.optimizer: optimizer offload is per job, not per module (DeepSpeed "
+                                      "offloads every parameter group): set the top-level \"offload_optimizer\": true");
 }
 
 void CheckMeshAndBatch(const Strategy& s, int cluster_gpus) {
@@ -168,6 +169,25 @@ void CheckLayouts(const Strategy& s, const ResolvedOp& op) {
                                   " need the optimizer states sharded over it too (ZeRO-2 implies ZeRO-1)");
 }
 
+// DeepSpeed offloads the optimizer of a ZeRO stage 1 or 2 optimizer only (ZeRO-Offload); stage 3's
+// offload (ZeRO-Infinity) is not modelled.
+void CheckOffload(const Strategy& s, const ResolvedModel& r) {
+  if (!s.offload_optimizer) return;
+  for (const auto& op : r.ops) {
+    bool has_weights = false;
+    for (const auto& t : op.op->tensors) has_weights = has_weights || t.role == TensorRole::kWeight;
+    if (!has_weights) continue;
+    const auto& e = op.settings;
+    if (e.optimizer.empty())
+      throw UserError(s.origin, "offload_optimizer: " + op.path + " keeps its optimizer states replicated; optimizer "
+                                "offload needs ZeRO stage 1 or 2 (layouts.optimizer \"sharded:dp\"), as DeepSpeed "
+                                "requires ZeRO for offload_optimizer");
+    if (!e.weights.empty())
+      throw UserError(s.origin, "offload_optimizer: " + op.path + " has sharded weights (ZeRO-3 / FSDP); their "
+                                "optimizer offload (ZeRO-Infinity) is not modelled, only ZeRO stage 1 and 2");
+  }
+}
+
 }  // namespace
 
 int64_t GlobalDimSize(const Dim& dim, const Strategy& strategy) {
@@ -184,6 +204,7 @@ ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int
     CheckPartition(strategy, op);
     CheckLayouts(strategy, op);
   }
+  CheckOffload(strategy, r);
   // Bounded before CheckStages counts operators per stage in a vector of that length.
   int64_t stages = int64_t{strategy.PipelineRanks()} * strategy.schedule.chunks;
   if (stages > static_cast<int64_t>(r.ops.size()))

@@ -35,6 +35,11 @@ TEST(DescribeStrategy, NamesSequenceParallelismShardingRecomputeFp8AndOverlaps) 
     z.fsdp = fsdp;
     EXPECT_NE(DescribeStrategy(ExpandShorthand(m, z)).find(text), std::string::npos) << text;
   }
+  z.fsdp = false;
+  z.zero = 2;
+  z.offload_optimizer = true;
+  EXPECT_NE(DescribeStrategy(ExpandShorthand(m, z)).find(", zero-2, optimizer offload (cpu), overlap"), std::string::npos)
+      << DescribeStrategy(ExpandShorthand(m, z));
 }
 
 }  // namespace

@@ -53,6 +53,16 @@ TEST(Strategy, JsonRoundTrip) {
   EXPECT_EQ(t.mesh[1].name, "tp");
 }
 
+TEST(Strategy, OffloadOptimizerIsATopLevelKeyThatRoundTrips) {
+  Strategy s = Parse(R"({"format": "proteus.strategy/1", "mesh": {"dp": 2}, "offload_optimizer": true,
+    "defaults": {"partition": {"b": "dp"}, "layouts": {"optimizer": "sharded:dp"}}})");
+  EXPECT_TRUE(s.offload_optimizer);
+  Json j = StrategyToJson(s);
+  EXPECT_EQ(j["offload_optimizer"], true);
+  EXPECT_TRUE(ParseStrategy(j, "round").offload_optimizer);
+  EXPECT_FALSE(StrategyToJson(Parse(R"({"format": "proteus.strategy/1", "mesh": {"dp": 2}})")).contains("offload_optimizer"));
+}
+
 TEST(Strategy, RejectsMalformedFields) {
   EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/2", "mesh": []})").find("s.json"), std::string::npos)
       << ErrorOf(R"({"format": "proteus.strategy/2", "mesh": []})");

@@ -141,8 +141,9 @@ TEST(Validate, APartitionOfADimNoOperatorHasIsAnError) {
 TEST(Validate, UnimplementedFeaturesAreRefusedByName) {
   Model m = testing::TinyGpt(2);
   Strategy s = Shorthand(m, 1, 1, 2);
-  s.defaults.offload_optimizer = true;
-  EXPECT_EQ(Rejection(m, s, 2), "shorthand: defaults.offload.optimizer: optimizer offload is not implemented yet");
+  s.defaults.offload_optimizer = true;  // per module: DeepSpeed offloads the whole optimizer
+  EXPECT_NE(Rejection(m, s, 2).find("shorthand: defaults.offload.optimizer: optimizer offload is per job"),
+            std::string::npos);
   s.defaults.offload_optimizer.reset();
   s.defaults.weights.reset();
   s.defaults.grads = "dp";  // ZeRO-2 without ZeRO-1
@@ -157,6 +158,40 @@ TEST(Validate, InterleavingNeedsMicrobatchesDivisibleByPp) {
   o.global_batch = 3;
   EXPECT_EQ(Rejection(m, ExpandShorthand(m, o), 2),
             "shorthand: the interleaved schedule needs micro-batches (3) divisible by pp (2)");
+}
+
+}  // namespace
+}  // namespace proteus
+
+namespace proteus {
+namespace {
+
+// DeepSpeed ZeRO-Offload offloads a ZeRO stage 1 or 2 optimizer; anything else is refused by name.
+TEST(Validate, OptimizerOffloadNeedsZeroOneOrTwo) {
+  Model m = testing::TinyGpt(2);
+  ShorthandOptions o;
+  o.dp = 2;
+  o.offload_optimizer = true;
+  for (int zero : {0, 3}) {
+    o.zero = zero;
+    try {
+      ExpandShorthand(m, o);
+      ADD_FAILURE() << "zero " << zero << " accepted";
+    } catch (const UserError& e) {
+      EXPECT_NE(std::string(e.what()).find("--offload-optimizer"), std::string::npos) << e.what();
+    }
+  }
+  o.zero = 1;
+  EXPECT_EQ(Rejection(m, ExpandShorthand(m, o), 2), "(accepted)");
+  o.zero = 2;
+  EXPECT_EQ(Rejection(m, ExpandShorthand(m, o), 2), "(accepted)");
+  // A file: the top-level key without a sharded optimizer names the field.
+  Strategy s = Shorthand(m, 1, 1, 2);
+  s.origin = "s.json";
+  s.offload_optimizer = true;
+  EXPECT_NE(Rejection(m, s, 2).find("s.json: offload_optimizer: "), std::string::npos) << Rejection(m, s, 2);
+  s.defaults.optimizer = s.defaults.grads = s.defaults.weights = "dp";  // ZeRO-3
+  EXPECT_NE(Rejection(m, s, 2).find("ZeRO-Infinity"), std::string::npos) << Rejection(m, s, 2);
 }
 
 }  // namespace

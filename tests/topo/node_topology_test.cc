@@ -153,3 +153,36 @@ TEST(Paths, PcieServerTypes) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+// DGX A100 (data/topos/dgx-a100.xml): GPU0 hangs off PCIe switch 14 (with NIC0), under switch 10
+// (with GPU1's switch 1c), under CPU0; GPUs 4-7 sit under CPU1. The host route is those three PCIe
+// hops, 24 GB/s each (NCCL's Gen4 x16), type PHB; the way back is the reverse links.
+TEST(NodePaths, GpuToLocalCpuGoesUpItsOwnPcieSwitches) {
+  NodeTopology t = LoadNodeTopology("dgx-a100");
+  NodePaths p = ComputeNodePaths(t);
+  const Path& up = p.gpu_cpu[0];
+  ASSERT_EQ(up.links.size(), 3u);
+  EXPECT_EQ(up.type, PathType::kPhb);
+  EXPECT_DOUBLE_EQ(up.bw, 24 * kGBps);
+  EXPECT_EQ(t.graph.links[up.links.front()].src, t.gpus[0]);
+  EXPECT_EQ(t.graph.links[up.links.back()].dst, p.local_cpu[0]);
+  EXPECT_EQ(t.graph.vertices[p.local_cpu[0]].kind, VertexKind::kCpu);
+  for (LinkId l : up.links) EXPECT_EQ(t.graph.links[l].kind, LinkKind::kPcie);
+  // GPU1 shares the last hop (switch 10 -> CPU0) with GPU0, GPU2 does not.
+  EXPECT_EQ(p.gpu_cpu[1].links.back(), up.links.back());
+  EXPECT_NE(p.gpu_cpu[2].links.back(), up.links.back());
+  EXPECT_EQ(p.local_cpu[2], p.local_cpu[0]);
+  EXPECT_NE(p.local_cpu[4], p.local_cpu[0]);
+  // GPU0's first hop is the one its NIC traffic takes too.
+  EXPECT_EQ(p.gpu_nic[0][p.local_nic[0]].links.front(), up.links.front());
+  const Path& down = p.cpu_gpu[0];
+  ASSERT_EQ(down.links.size(), 3u);
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(down.links[i], t.reverse[up.links[2 - i]]);
+  EXPECT_EQ(t.graph.links[down.links.back()].dst, t.gpus[0]);
+}
+
+}  // namespace
+}  // namespace proteus
