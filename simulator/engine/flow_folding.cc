@@ -170,14 +170,15 @@ FlowFolding FoldFlows(const ExecGraph& g, bool fold) {
     ++out.class_size[c];
   }
 
-  // Flow classes per plan, in the order of their first flow; k(A, F) from the uses of A by F.
+  // Flow classes per plan, in the order of their first flow. Every flow of a class uses each link
+  // class the same number of times u(F, A) (equitable), so the class's uses of A are |F| u(F, A)
+  // and k(A, F) = |F| u(F, A) / |A|, counted on the class's first flow.
   out.plans.resize(plans.size());
   std::vector<int32_t> folded_of_colour(flow_classes, -1);
-  std::vector<int64_t> uses_of_class(out.capacity.size(), 0);
-  std::vector<int32_t> class_members, member_begin;
   size_t f = 0;
   for (size_t p = 0; p < plans.size(); ++p) {
     std::vector<FoldedFlow>& folded = out.plans[p];
+    std::vector<std::vector<int64_t>> uses;  // per class of this plan: u(F, A) per route entry
     const size_t first = f;
     // Colours never span plans (the plan is in the initial colour): each is a class of this plan.
     for (; f < flows && in.flow_plan[f] == static_cast<int32_t>(p); ++f) {
@@ -188,36 +189,29 @@ FlowFolding FoldFlows(const ExecGraph& g, bool fold) {
         rep.bytes = in.flow_spec[f]->bytes;
         rep.max_rate = in.flow_spec[f]->max_rate;
         rep.flows = 0;
+        std::vector<int64_t>& first_uses = uses.emplace_back();
         for (int32_t u = in.flow_begin[f]; u < in.flow_begin[f + 1]; ++u) {
           int32_t a = link_class[in.flow_links[u]];
-          if (std::find(rep.route.begin(), rep.route.end(), a) == rep.route.end()) rep.route.push_back(a);
+          auto at = std::find(rep.route.begin(), rep.route.end(), a);
+          if (at == rep.route.end()) {
+            rep.route.push_back(a);
+            first_uses.push_back(1);
+          } else {
+            ++first_uses[at - rep.route.begin()];
+          }
         }
         folded.push_back(std::move(rep));
       }
       ++folded[k].flows;
     }
-    // The plan's flows grouped by class (counting sort), then each class's uses of each link class.
-    member_begin.assign(folded.size() + 1, 0);
-    for (size_t e = first; e < f; ++e) ++member_begin[folded_of_colour[flow_colour[e]] + 1];
-    for (size_t k = 0; k < folded.size(); ++k) member_begin[k + 1] += member_begin[k];
-    class_members.resize(f - first);
-    {
-      std::vector<int32_t> fill(member_begin.begin(), member_begin.end() - 1);
-      for (size_t e = first; e < f; ++e) class_members[fill[folded_of_colour[flow_colour[e]]]++] = static_cast<int32_t>(e);
-    }
     for (size_t k = 0; k < folded.size(); ++k) {
-      for (int32_t m = member_begin[k]; m < member_begin[k + 1]; ++m) {
-        int32_t e = class_members[m];
-        for (int32_t u = in.flow_begin[e]; u < in.flow_begin[e + 1]; ++u) ++uses_of_class[link_class[in.flow_links[u]]];
-      }
       FoldedFlow& rep = folded[k];
       rep.weights.resize(rep.route.size());
       for (size_t i = 0; i < rep.route.size(); ++i) {
-        int32_t a = rep.route[i];
+        int64_t total = rep.flows * uses[k][i], size = out.class_size[rep.route[i]];
         // Equitable: every link of A carries the same number of this class's flows.
-        PROTEUS_CHECK(uses_of_class[a] % out.class_size[a] == 0, "flow folding: the partition is not equitable");
-        rep.weights[i] = static_cast<double>(uses_of_class[a] / out.class_size[a]);
-        uses_of_class[a] = 0;
+        PROTEUS_CHECK(total % size == 0, "flow folding: the partition is not equitable");
+        rep.weights[i] = static_cast<double>(total / size);
       }
     }
     for (size_t e = first; e < f; ++e) folded_of_colour[flow_colour[e]] = -1;

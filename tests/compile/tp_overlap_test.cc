@@ -67,10 +67,13 @@ TEST(TpOverlap, GemmsNextToSequenceParallelCommunicationRunInTpChunks) {
       ASSERT_EQ(t.dep_count, 1);
       EXPECT_EQ(g.NameOf(g.tasks[g.deps[t.dep_begin]]), "layers.0.mlp.norm.out pieces [1-3/3] all_gather tp");
     }
-    if (g.NameOf(t) == "layers.0.mlp.fc1 fwd [2-3/4]") EXPECT_EQ(t.dep_count, 0);
+    if (g.NameOf(t) == "layers.0.mlp.fc1 fwd [2-3/4]") {
+      EXPECT_EQ(t.dep_count, 0);
+    }
     // Pieces pay userbuffer start-ups, not NCCL's launch latency.
-    if (g.NameOf(t) == "layers.0.mlp.norm.out pieces [1-3/3] all_gather tp")
+    if (g.NameOf(t) == "layers.0.mlp.norm.out pieces [1-3/3] all_gather tp") {
       EXPECT_LE(g.comms[t.comm].plan->latency_s, 3 * kUserbufferLatencyS + 1e-15);
+    }
   }
 }
 
