@@ -187,7 +187,7 @@ FlowFolding FoldFlows(const ExecGraph& g, bool fold) {
         k = static_cast<int32_t>(folded.size());
         FoldedFlow rep;
         rep.bytes = in.flow_spec[f]->bytes;
-        rep.max_rate = in.flow_spec[f]->max_rate;
+        rep.max_rate = Cap(*in.flow_spec[f]);
         rep.flows = 0;
         std::vector<int64_t>& first_uses = uses.emplace_back();
         for (int32_t u = in.flow_begin[f]; u < in.flow_begin[f + 1]; ++u) {

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "simulator/compile/exec_graph.h"
+#include "simulator/engine/maxmin.h"
 
 namespace proteus {
 
@@ -35,7 +36,7 @@ struct FoldedFlow {
   std::vector<int32_t> route;    // link classes, in the order the first flow of the class meets them
   std::vector<double> weights;   // per route entry: k(A, F), uses of one link of A by the class's flows
   double bytes = 0;              // of each flow of the class
-  double max_rate = 0;           // of each flow of the class, as the plan gives it
+  double max_rate = kUnbounded;  // cap of each flow of the class (kUnbounded where the plan gives none)
   int32_t flows = 1;             // real flows it stands for
 };
 

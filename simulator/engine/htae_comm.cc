@@ -43,8 +43,9 @@ void Htae::StartFlows(CommId c) {
     f.comm = c;
     f.next = comm.first_flow;
     comm.first_flow = slot;
-    // The plan caps each flow at its speed alone; a missing cap leaves only the links to limit it.
-    f.max_rate = std::isfinite(spec.max_rate) && spec.max_rate > 0 ? spec.max_rate : kUnbounded;
+    // The plan caps each flow at its speed alone; a missing cap (kUnbounded, flow_folding.h) leaves
+    // only the links to limit it.
+    f.max_rate = spec.max_rate;
     f.remaining = spec.bytes;
     f.rate = 0;
     f.last_s = now_;
