@@ -6,9 +6,10 @@
 namespace proteus {
 namespace {
 
-std::vector<std::string_view> SplitDots(std::string_view s) {
-  std::vector<std::string_view> parts;
-  if (s.empty()) return parts;
+// Fills `parts` (cleared first) with the dot-separated components of s; none for "".
+void SplitDotsInto(std::string_view s, std::vector<std::string_view>& parts) {
+  parts.clear();
+  if (s.empty()) return;
   size_t start = 0;
   while (true) {
     size_t dot = s.find('.', start);
@@ -16,6 +17,11 @@ std::vector<std::string_view> SplitDots(std::string_view s) {
     if (dot == std::string_view::npos) break;
     start = dot + 1;
   }
+}
+
+std::vector<std::string_view> SplitDots(std::string_view s) {
+  std::vector<std::string_view> parts;
+  SplitDotsInto(s, parts);
   return parts;
 }
 
@@ -75,7 +81,12 @@ bool MatchParts(const std::vector<std::string_view>& g, size_t gi, const std::ve
 }  // namespace
 
 bool MatchGlob(std::string_view glob, std::string_view path) {
-  return MatchParts(SplitDots(glob), 0, SplitDots(path), 0);
+  // Resolving a strategy matches every rule against every module and operator path (hundreds of
+  // thousands of calls for a 96-layer model): reused scratch keeps each call free of allocations.
+  thread_local std::vector<std::string_view> glob_parts, path_parts;
+  SplitDotsInto(glob, glob_parts);
+  SplitDotsInto(path, path_parts);
+  return MatchParts(glob_parts, 0, path_parts, 0);
 }
 
 std::optional<std::string> CheckGlob(std::string_view glob) {
