@@ -4,6 +4,7 @@
 #include <limits>
 #include <map>
 #include <memory>
+#include <optional>
 #include <tuple>
 #include <unordered_map>
 
@@ -36,6 +37,7 @@ class Instantiator {
     for (const StageProgram& prog : job_.stages) weight_part_.push_back(WeightGradSteps(prog.backward));
     std::vector<std::vector<PipelineBlock>> order(pp);
     for (int p = 0; p < pp; ++p) order[p] = PipelineOrder(s_.schedule, p, pp, m_);
+    ReserveTasks(order);
     fwd_done_.assign(stages, std::vector<char>(m_, 0));
     bwd_done_ = fwd_done_;
     std::vector<size_t> next(pp, 0);
@@ -68,6 +70,23 @@ class Instantiator {
  private:
   int PpCoord(int rank) const { return pp_axis_ < 0 ? 0 : mesh_.Coord(rank, pp_axis_); }
   int RankOnPp(int rank, int p) const { return pp_axis_ < 0 ? rank : mesh_.WithCoord(rank, pp_axis_, p); }
+
+  // One task per step of each block per simulated rank, plus the tail: an upper bound (steps of the
+  // first or last micro-batch only count in every block), reserved so the task array is written once
+  // instead of copied at every regrowth.
+  void ReserveTasks(const std::vector<std::vector<PipelineBlock>>& order) {
+    size_t n = g_.tasks.size();
+    for (int p = 0; p < static_cast<int>(order.size()); ++p) {
+      size_t per_sim = job_.ranks[p].tail.size();
+      for (const PipelineBlock& b : order[p]) {
+        const StageProgram& prog = job_.stages[StageOf(p, b)];
+        if (b.kind == BlockKind::kForward) per_sim += prog.forward.size();
+        else if (b.kind != BlockKind::kWeightGrad) per_sim += prog.backward.size();  // B and W split one list
+      }
+      n += per_sim * sims_[p].size();
+    }
+    g_.tasks.reserve(n);
+  }
 
   void AddGpus(bool symmetry) {
     int n = mesh_.NumRanks(), pp = s_.PipelineRanks();
@@ -116,6 +135,27 @@ class Instantiator {
   // The plan every comm of step `st` on `rank`'s group runs, whatever the micro-batch: the group's
   // plan, with userbuffer start-up for pipelined pieces and, under symmetry, the mirror groups'
   // flows. Built once per (step, rank) and shared by its comms.
+  // The members of step st's group as seen from `rank`, in coordinate order.
+  std::vector<GpuId> GroupOf(const Step& st, int rank) const {
+    if (st.kind == TaskKind::kP2P) return {rank, RankOnPp(rank, RankOf(st.peer_stage))};
+    if (st.pp_peers.empty()) return mesh_.Group(rank, st.axis);
+    std::vector<GpuId> group;
+    for (int p : st.pp_peers) group.push_back(RankOnPp(rank, p));
+    return group;
+  }
+
+  // A step's plan on a rank is the same in every micro-batch: found by the step's address before
+  // the content key (which builds the group and compares tuples) is consulted.
+  const std::shared_ptr<const CollectivePlan>& StepPlan(const Step& st, int rank, int leader) {
+    auto [it, fresh] = step_plans_.try_emplace(StepRank{&st, rank});
+    if (fresh) {
+      std::vector<GpuId> group = GroupOf(st, rank);
+      PROTEUS_CHECK(st.kind == TaskKind::kP2P || group.front() == leader, "a group led by a rank not its first member");
+      it->second = CommPlan(st, rank, group);
+    }
+    return it->second;
+  }
+
   std::shared_ptr<const CollectivePlan> CommPlan(const Step& st, int rank, const std::vector<GpuId>& group) {
     // Keyed by what the plan depends on, not by the step: the gradient buckets of a stage, its
     // layers' tp all-reduces, ... share one plan, which flow folding then sees once.
@@ -202,7 +242,8 @@ class Instantiator {
       channel_tasks_[ChannelKey(st.send_channel, mb, rank)] = producer;
       return producer;
     }
-    std::vector<TaskId> deps = extra;
+    std::vector<TaskId>& deps = deps_scratch_;  // reused: one step after another, never nested
+    deps.assign(extra.begin(), extra.end());
     for (int d : st.deps)
       if (ids[d] >= 0) deps.push_back(ids[d]);
     // Without p2p overlap the rank waits for its sends before computing on (Megatron's blocking
@@ -235,12 +276,11 @@ class Instantiator {
     t.flops = st.flops;
     t.recompute = st.recompute;
     if (st.kind == TaskKind::kCollective || st.kind == TaskKind::kP2P) {
-      std::vector<GpuId> group;
-      if (st.kind == TaskKind::kP2P) group = {rank, RankOnPp(rank, RankOf(st.peer_stage))};
-      else if (!st.pp_peers.empty())
-        for (int p : st.pp_peers) group.push_back(RankOnPp(rank, p));
-      else group = mesh_.Group(rank, st.axis);
-      int leader = st.kind == TaskKind::kP2P ? -1 - rank : group.front();
+      // The group's first member leads it (Group() lists members in coordinate order); the member
+      // list itself is built only when the group's Comm is new.
+      const int leader = st.kind == TaskKind::kP2P  ? -1 - rank
+                         : !st.pp_peers.empty()     ? RankOnPp(rank, st.pp_peers.front())
+                                                    : mesh_.WithCoord(rank, st.axis, 0);
       // A group across pipeline ranks has members in other ranks' tails: one Comm for all of them.
       std::map<int, CommId>& comms = st.pp_peers.empty() ? comm_of_leader : cross_stage_comms_[st.name];
       auto it = comms.find(leader);
@@ -248,7 +288,7 @@ class Instantiator {
         Comm c;
         c.op = st.op;
         c.stream = st.stream;
-        c.plan = CommPlan(st, rank, group);
+        c.plan = StepPlan(st, rank, leader);
         c.bytes = st.bytes;
         it = comms.emplace(leader, static_cast<CommId>(g_.comms.size())).first;
         g_.comms.push_back(std::move(c));
@@ -387,11 +427,23 @@ class Instantiator {
   // (op, bytes, dtype, userbuffer pieces, mesh axis, peer stage, cross-stage peers, rank)
   using CommPlanKey = std::tuple<int, int64_t, int, int, int, int, std::vector<int>, int>;
   std::map<CommPlanKey, std::shared_ptr<const CollectivePlan>> comm_plans_;
+  struct StepRank {
+    const Step* step;
+    int rank;
+    bool operator==(const StepRank&) const = default;
+  };
+  struct StepRankHash {
+    size_t operator()(const StepRank& k) const {
+      return std::hash<const void*>()(k.step) ^ (static_cast<size_t>(k.rank) * 0x9e3779b97f4a7c15ULL);
+    }
+  };
+  std::unordered_map<StepRank, std::shared_ptr<const CollectivePlan>, StepRankHash> step_plans_;
   std::map<std::tuple<int, int>, std::vector<std::vector<GpuId>>> mirrors_;  // (axis or -1-peer, rank)
   bool symmetry_ = true;
   std::vector<uint32_t> link_mark_;  // per cluster link: == mark_epoch_ when the plan at hand uses it
   uint32_t mark_epoch_ = 0;
   std::unordered_map<int64_t, TaskId> channel_tasks_;
+  std::vector<TaskId> deps_scratch_;  // EmitStep's dependency list, kept to reuse its storage
   std::unordered_map<int, TaskId> pending_send_;               // per simulated GPU: its last unawaited send
   std::map<int32_t, std::map<int, CommId>> cross_stage_comms_;  // per step name: leader -> comm
   std::vector<std::vector<char>> weight_part_;                 // per stage: backward step in W
@@ -403,10 +455,12 @@ class Instantiator {
 
 CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
   PROTEUS_CHECK(in.model && in.strategy && in.cluster && in.collectives && in.coster, "incomplete compile inputs");
-  ResolvedModel resolved = ValidateStrategy(*in.model, *in.strategy, *in.cluster);
+  std::optional<ResolvedModel> own;
+  if (!in.resolved) own = ValidateStrategy(*in.model, *in.strategy, *in.cluster);
+  const ResolvedModel* resolved = in.resolved ? in.resolved : &*own;
   DeviceMesh mesh(in.strategy->mesh);
   CompileResult res;
-  JobProgram job = BuildJobProgram({in.model, in.strategy, &resolved, &mesh, in.coster}, res.graph);
+  JobProgram job = BuildJobProgram({in.model, in.strategy, resolved, &mesh, in.coster}, res.graph);
   Instantiator(in, options, mesh, job, res.graph).Run(options.symmetry);
   AddNcclBuffers(res.graph, in.strategy->memory.nccl_buffsize);
 

@@ -26,6 +26,7 @@
 #include "simulator/compile/exec_graph.h"
 #include "simulator/compile/op_cost.h"
 #include "simulator/model/module.h"
+#include "simulator/strategy/resolve.h"
 #include "simulator/strategy/strategy.h"
 #include "topo/cluster.h"
 #include "topo/collective.h"
@@ -38,6 +39,9 @@ struct CompileInputs {
   const Cluster* cluster = nullptr;
   const CollectiveModel* collectives = nullptr;
   const OpCoster* coster = nullptr;
+  /// The strategy resolved over the model by ValidateStrategy(model, strategy, cluster), when the
+  /// caller has already validated it; null: Compile validates (and resolves) itself.
+  const ResolvedModel* resolved = nullptr;
   /// Memory capacity of a GPU (bytes); empty: LoadGpuSpec(cluster.GroupOf(g).gpu_type).memory_bytes.
   std::function<int64_t(GpuId)> gpu_memory;
 };

@@ -32,6 +32,11 @@ int32_t ExecGraph::Intern(std::string_view name) {
   return it->second;
 }
 
+const std::shared_ptr<const CollectivePlan>& EmptyPlan() {
+  static const auto* const empty = new std::shared_ptr<const CollectivePlan>(std::make_shared<const CollectivePlan>());
+  return *empty;
+}
+
 TaskId ExecGraph::AddTask(Task task, const std::vector<TaskId>& task_deps, const std::vector<MemEffect>& mem) {
   PROTEUS_CHECK(task.gpu >= 0 && task.gpu < static_cast<int32_t>(gpus.size()), "task on unknown GPU");
   TaskId id = static_cast<TaskId>(tasks.size());

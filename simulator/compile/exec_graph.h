@@ -70,13 +70,16 @@ struct Task {
   int32_t mem_begin = 0, mem_count = 0;  // range in ExecGraph::mem_effects
 };
 
+/// One shared empty plan: a Comm starts with it (never null) without allocating one per comm.
+const std::shared_ptr<const CollectivePlan>& EmptyPlan();
+
 struct Comm {
   CollOp op = CollOp::kAllReduce;
   StreamKind stream = StreamKind::kDpComm;
   std::vector<TaskId> members;  // one task per simulated participant
   // Latency, flows, algorithm; plan->time_s is the time alone. Shared by every comm of the same
   // collective (one step of one group, every micro-batch): a graph holds each distinct plan once.
-  std::shared_ptr<const CollectivePlan> plan = std::make_shared<const CollectivePlan>();
+  std::shared_ptr<const CollectivePlan> plan = EmptyPlan();
   int64_t bytes = 0;
 };
 

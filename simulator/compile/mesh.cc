@@ -21,6 +21,7 @@ int DeviceMesh::WithCoord(int rank, int axis, int coord) const {
 
 std::vector<GpuId> DeviceMesh::Group(int rank, int axis) const {
   std::vector<GpuId> g;
+  g.reserve(axes_[axis].size);
   for (int c = 0; c < axes_[axis].size; ++c) g.push_back(WithCoord(rank, axis, c));
   return g;
 }

@@ -161,7 +161,10 @@ void ApplyMemoryFlags(const StrategyFlags& f, PrecisionSettings& p, MemorySettin
   if (f.fragmentation) m.fragmentation = CheckedFragmentation(*f.fragmentation, "--fragmentation");
 }
 
-Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& cluster) {
+// The run's strategy from its file or flags, validated against the model and cluster; `resolved`,
+// when given, receives the validation's resolution of it over the model (for Compile).
+Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& cluster,
+                     ResolvedModel* resolved = nullptr) {
   // A strategy file holds its own precision; a flag beside it would be silently dropped.
   if (!spec.strategy_file.empty() && (!spec.flags.fp8.empty() || !spec.flags.fp8_scaling.empty()))
     throw UserError(spec.flags.fp8.empty() ? "--fp8-scaling" : "--fp8",
@@ -170,7 +173,8 @@ Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& clu
                                                  : LoadStrategy(spec.strategy_file);
   ApplyMemoryFlags(spec.flags, strategy.precision, strategy.memory);
   if (spec.flags.offload_optimizer) strategy.offload_optimizer = true;  // as the file's "offload_optimizer": true
-  ValidateStrategy(model, strategy, cluster);
+  ResolvedModel r = ValidateStrategy(model, strategy, cluster);
+  if (resolved) *resolved = std::move(r);
   return strategy;
 }
 
@@ -220,7 +224,8 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
     if (!(spec.bandwidth_scale > 0)) throw UserError("--bandwidth-scale", "must be a positive factor");
     st.cluster = ScaleBandwidth(st.cluster, spec.bandwidth_scale);
   }
-  st.strategy = StrategyFor(spec, st.model, st.cluster);
+  ResolvedModel resolved;
+  st.strategy = StrategyFor(spec, st.model, st.cluster, &resolved);
   st.gpu_type = st.cluster.GroupOf(0).gpu_type;
   st.db = LoadDatabases(spec.databases, st.gpu_type);
   for (const auto& group : st.cluster.groups)
@@ -243,6 +248,7 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
   inputs.cluster = &st.cluster;
   inputs.collectives = collectives.get();
   inputs.coster = &coster;
+  inputs.resolved = &resolved;
   CompileOptions options;
   options.symmetry = spec.symmetry;
   CompileResult compiled = Compile(inputs, options);
