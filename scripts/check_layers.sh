@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fails when a file includes a folder it may not (ARCHITECTURE.md: common <- topo <- simulator,
 # common <- profiler; inside simulator: model <- strategy <- compile <- engine <- report, cost used
-# by compile and engine, pipeline on report, calibrate on pipeline, cli on top). Run by ctest as the "layering" test.
+# by compile and engine, pipeline on report, calibrate and search on pipeline, cli on top). Run by ctest as the "layering" test.
 set -u
 cd "$(dirname "$0")/.."
 allowed_for() {
@@ -17,12 +17,13 @@ allowed_for() {
     simulator/report) echo "common topo simulator/model simulator/cost simulator/strategy simulator/compile simulator/engine simulator/report" ;;
     simulator/pipeline) echo "common topo simulator/model simulator/cost simulator/strategy simulator/compile simulator/engine simulator/report simulator/pipeline" ;;
     simulator/calibrate) echo "common topo simulator/model simulator/cost simulator/strategy simulator/compile simulator/engine simulator/report simulator/pipeline simulator/calibrate" ;;
+    simulator/search) echo "common topo simulator/model simulator/cost simulator/strategy simulator/compile simulator/engine simulator/report simulator/pipeline simulator/search" ;;
     simulator/cli) echo "common topo simulator" ;;
   esac
 }
 fail=0
 for dir in common topo profiler simulator/model simulator/cost simulator/strategy simulator/compile \
-           simulator/engine simulator/report simulator/pipeline simulator/calibrate simulator/cli; do
+           simulator/engine simulator/report simulator/pipeline simulator/calibrate simulator/search simulator/cli; do
   [ -d "$dir" ] || continue
   allowed=$(allowed_for "$dir")
   while IFS= read -r line; do

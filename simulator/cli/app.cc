@@ -23,6 +23,7 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
   AddCalibrateCommand(app, out);
   AddTopoCommand(app, out);
   AddCollectiveCommand(app, out);
+  AddSearchCommand(app, out);
 
   std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
   try {

@@ -21,5 +21,6 @@ void AddValidateCommand(CLI::App& app, std::ostream& out);
 void AddCalibrateCommand(CLI::App& app, std::ostream& out);
 void AddTopoCommand(CLI::App& app, std::ostream& out);
 void AddCollectiveCommand(CLI::App& app, std::ostream& out);
+void AddSearchCommand(CLI::App& app, std::ostream& out);
 
 }  // namespace proteus

@@ -44,6 +44,8 @@ void ConvertDtype(Module& m, DType from, DType to) {
   for (auto& c : m.children) ConvertDtype(c, from, to);
 }
 
+}  // namespace
+
 Model LoadModelFor(const RunSpec& spec) {
   Model model = spec.model_doc.is_object() ? ModelFromDocument(spec.model_doc, spec.model_origin)
                                            : LoadModel(spec.model);
@@ -58,6 +60,8 @@ Model LoadModelFor(const RunSpec& spec) {
   }
   return model;
 }
+
+namespace {
 
 // "<family>-<N>" without a file of that name: N nodes like the shipped "<family>-<M>" clusters
 // (same node topology and fabric), so any cluster size of a shipped family can be named.
@@ -80,6 +84,8 @@ std::optional<Cluster> ScaledShippedCluster(const std::string& name) {
   return std::nullopt;
 }
 
+}  // namespace
+
 Cluster LoadClusterFor(const RunSpec& spec) {
   if (auto path = ResolveDataFile("clusters", spec.cluster, ".json")) return LoadCluster(*path);
   if (auto scaled = ScaledShippedCluster(spec.cluster)) return *scaled;
@@ -87,6 +93,8 @@ Cluster LoadClusterFor(const RunSpec& spec) {
                                    "\" (shipped: " + ListDataNames("clusters", ".json") +
                                    "; any node count of a shipped family also works, e.g. dgx-h100-64)");
 }
+
+namespace {
 
 // Layers the databases, lowest first. A database measured on another GPU than the cluster's is
 // used as given (a projection may be meant) but never silently: a warning names both.

@@ -18,8 +18,10 @@
 #include "simulator/pipeline/run_spec.h"
 #include "simulator/compile/exec_graph.h"
 #include "simulator/engine/sim_result.h"
+#include "simulator/model/module.h"
 #include "simulator/report/report.h"
 #include "simulator/strategy/strategy.h"
+#include "topo/cluster.h"
 
 namespace proteus {
 
@@ -44,6 +46,11 @@ struct SimulationRequest {
   /// values); its `gpu` must be the cluster's GPU type to take effect.
   std::optional<Calibration> calibration_override;
 };
+
+/// The model and the cluster a spec names, loaded as RunSimulation loads them (the model in the
+/// spec's --dtype). UserError naming the flag or file on bad input.
+Model LoadModelFor(const RunSpec& spec);
+Cluster LoadClusterFor(const RunSpec& spec);
 
 /// Runs the whole pipeline. UserError on bad input (naming file/flag and field).
 SimulationOutput RunSimulation(const SimulationRequest& request);

@@ -1,0 +1,61 @@
+// proteus-sim search: the candidates of a search space (search_space.h), ranked by predicted
+// iteration time, with every reported plan event-simulated.
+//
+// Model. Two passes over the candidates that survive the static checks:
+//   1. Estimate. A pipeline's iteration grows linearly in its micro-batches m once the pipeline is
+//      full: T(m) = T0 + m t, with T0 the fill, drain, gradient reduction and optimizer step. So a
+//      candidate with m > 3 pp is simulated, by the same event engine, at m1 = 2 pp and m2 = 3 pp
+//      micro-batches and extrapolated:  T(m) ~ T(m2) + (m - m2) (T(m2) - T(m1)) / (m2 - m1).
+//      Its peak memory is the m2 run's: under 1F1B and its variants at most pp micro-batches are
+//      in flight, so more of them add no activations. Smaller m is simulated as is.
+//   2. Verify. The `verify` best estimates that fit are simulated at their real m; the ranking
+//      reported is by those full simulations, so the winner is always event-simulated.
+// Evaluation is in-process; candidates are split over threads and the results are put back in
+// candidate order, so the output does not depend on the thread count.
+//
+// Worked example: GPT-3 175B, 1,024 GPUs, gbs 1536, tp 8 pp 8 dp 16 mbs 1: m = 96; the estimate
+// simulates 16 and 24 micro-batches (a quarter of the tasks each) and the verify pass the 96.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "simulator/pipeline/run_spec.h"
+#include "simulator/search/search_space.h"
+
+namespace proteus {
+
+struct SearchOptions {
+  int top = 10;                  // plans in the result
+  int verify = 0;                // estimates simulated in full (0: top)
+  int64_t budget = 0;            // most candidates estimated, in enumeration order (0: all)
+  int threads = 0;               // 0: the machine's hardware threads
+  /// Called after each evaluation with (done, total) for the pass named; may be empty.
+  std::function<void(const std::string& pass, int64_t done, int64_t total)> progress;
+};
+
+struct SearchEntry {
+  StrategyFlags flags;
+  double iteration_time_s = 0;   // full event simulation (verified) or the estimate
+  double estimate_s = 0;         // the estimate's iteration time
+  double mfu = 0, tokens_per_s = 0;
+  int64_t peak_memory = 0;       // bytes, the most loaded GPU
+  bool verified = false;         // simulated with the real micro-batch count
+};
+
+struct SearchResult {
+  std::vector<SearchEntry> ranked;        // verified plans that fit, fastest first (at most top)
+  std::map<std::string, int64_t> pruned;  // reason -> candidates dropped (static, simulated, rejected)
+  int64_t considered = 0;                 // combinations of the space
+  int64_t estimated = 0;                  // candidates estimated
+  int64_t simulations = 0;                // event simulations run (both passes)
+};
+
+/// Searches `space` for the run `base` names (model, cluster, databases, dtype; its strategy flags
+/// are replaced by each candidate's). UserError on bad input, or when no candidate survives.
+SearchResult RunSearch(const RunSpec& base, const SearchSpace& space, const SearchOptions& options);
+
+}  // namespace proteus
