@@ -80,6 +80,12 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_flag("!--no-reshard-after-forward", f.reshard_after_forward,
                 "Sharded weights: keep each unit's gathered weights from forward to backward (FSDP2 "
                 "reshard_after_forward=False) instead of gathering them again");
+  cmd->add_option("--hsdp", f.hsdp,
+                  "HSDP (PyTorch FSDP2 fully_shard on a (replicate, shard) mesh; needs --fsdp): shard weights, "
+                  "gradients and optimizer states over groups of N consecutive dp ranks (8: one node with tp 1), "
+                  "replicated across the dp/N groups; per layer, gradients reduce-scattered in the group, then "
+                  "all-reduced across groups (1 < N < dp, N divides dp)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--overlap-param-gather", f.overlap_param_gather,
                 "Distributed optimizer: all-gather the updated parameters during the next forward, bucket by "
                 "bucket, not after the optimizer step (Megatron-Core; default off)");

@@ -7,7 +7,8 @@ namespace proteus {
 
 std::vector<int64_t> NcclBufferBytes(const ExecGraph& graph, int64_t simple_buffsize) {
   const size_t n = graph.gpus.size();
-  // Per GPU: the channels of its collective communicator on each stream kind, and of each p2p peer.
+  // Per GPU: the channels of each collective communicator (stream kind, communicator), and of each
+  // p2p peer.
   std::vector<std::map<int, int>> collective(n), p2p(n);
   for (const Comm& c : graph.comms) {
     if (c.members.empty()) continue;
@@ -16,7 +17,7 @@ std::vector<int64_t> NcclBufferBytes(const ExecGraph& graph, int64_t simple_buff
     for (TaskId m : c.members) {
       const int g = graph.tasks[m].gpu;
       if (!is_p2p) {
-        int& ch = collective[g][static_cast<int>(c.stream)];
+        int& ch = collective[g][static_cast<int>(c.stream) * 256 + c.communicator];
         ch = std::max(ch, channels);
         continue;
       }

@@ -4,7 +4,8 @@
 // Model. NCCL gives each channel of a connection one buffer per protocol (src/init.cc
 // computeBuffSizes): Simple NCCL_BUFFSIZE (default 4 MiB), LL 8 lines x 512 threads x 8 steps x 16 B
 // = 512 KiB, LL128 120 x 640 threads x 8 steps x 8 B = 4,800 KiB. Per GPU:
-//   collective communicator (one per stream kind the GPU runs collectives on: tp, dp):
+//   collective communicator (one per stream kind the GPU runs collectives on: tp, dp; HSDP's dp
+//   shard and replicate groups are two, Comm::communicator):
 //       channels x (Simple + LL + LL128)      (the ring connection of each channel; the channel
 //                                              count is the most any of its collectives runs)
 //   point-to-point peer (pp sends and receives, per distinct peer GPU):

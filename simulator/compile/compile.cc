@@ -132,13 +132,10 @@ class Instantiator {
     return it->second;
   }
 
-  // The plan every comm of step `st` on `rank`'s group runs, whatever the micro-batch: the group's
-  // plan, with userbuffer start-up for pipelined pieces and, under symmetry, the mirror groups'
-  // flows. Built once per (step, rank) and shared by its comms.
   // The members of step st's group as seen from `rank`, in coordinate order.
   std::vector<GpuId> GroupOf(const Step& st, int rank) const {
     if (st.kind == TaskKind::kP2P) return {rank, RankOnPp(rank, RankOf(st.peer_stage))};
-    if (st.pp_peers.empty()) return mesh_.Group(rank, st.axis);
+    if (st.pp_peers.empty()) return mesh_.Group(rank, st.axis, st.span);
     std::vector<GpuId> group;
     for (int p : st.pp_peers) group.push_back(RankOnPp(rank, p));
     return group;
@@ -156,12 +153,16 @@ class Instantiator {
     return it->second;
   }
 
+  // The plan every comm of step `st` on `rank`'s group runs, whatever the micro-batch: the group's
+  // plan, with userbuffer start-up for pipelined pieces and, under symmetry, the mirror groups'
+  // flows. Built once per content key and shared by every comm with that key.
   std::shared_ptr<const CollectivePlan> CommPlan(const Step& st, int rank, const std::vector<GpuId>& group) {
     // Keyed by what the plan depends on, not by the step: the gradient buckets of a stage, its
     // layers' tp all-reduces, ... share one plan, which flow folding then sees once.
     bool p2p = st.kind == TaskKind::kP2P;
     CommPlanKey key{static_cast<int>(st.op), st.bytes,  static_cast<int>(st.dtype), st.userbuffer_pieces,
-                    p2p ? -1 : st.axis,      p2p ? st.peer_stage : -1, st.pp_peers, rank};
+                    p2p ? -1 : st.axis,      p2p ? st.peer_stage : -1, st.pp_peers, rank,
+                    SpanKey(st.span)};
     auto [it, fresh] = comm_plans_.try_emplace(std::move(key));
     if (!fresh) return it->second;
     CollectivePlan plan = Plan(st.op, group, st.bytes, st.dtype);
@@ -202,7 +203,7 @@ class Instantiator {
     bool p2p = st.kind == TaskKind::kP2P, cross_stage = !st.pp_peers.empty();
     // Keys: a mesh axis (>= 0), a p2p peer stage (< 0), a cross-stage group (the step's name, below both).
     int what = p2p ? -1 - st.peer_stage : cross_stage ? std::numeric_limits<int>::min() + st.name : st.axis;
-    auto key = std::make_tuple(what, rank);
+    auto key = std::make_tuple(what, rank, SpanKey(st.span));
     auto it = mirrors_.find(key);
     if (it != mirrors_.end()) return it->second;
     std::vector<int> nodes;
@@ -214,8 +215,12 @@ class Instantiator {
       if (p2p) g2 = {r, RankOnPp(r, RankOf(st.peer_stage))};
       else if (cross_stage)
         for (int p : st.pp_peers) g2.push_back(RankOnPp(r, p));
-      else if (mesh_.Coord(r, st.axis) == 0 && mesh_.Group(r, st.axis) != group) g2 = mesh_.Group(r, st.axis);
-      else continue;
+      else if (mesh_.LeadsGroup(r, st.axis, st.span)) {
+        g2 = mesh_.Group(r, st.axis, st.span);
+        if (g2 == group) continue;
+      } else {
+        continue;
+      }
       bool shares_node = false;
       for (GpuId g : g2)
         shares_node = shares_node || std::find(nodes.begin(), nodes.end(), in_.cluster->gpu_node[g]) != nodes.end();
@@ -223,6 +228,9 @@ class Instantiator {
     }
     return mirrors_.emplace(key, std::move(out)).first->second;
   }
+
+  // An axis span as one key: the whole axis 0, a block n, the groups across blocks of n -n.
+  static int SpanKey(AxisSpan span) { return span.across ? -span.block : span.block; }
 
   static CostSource SourceOfPlan(const CollectivePlan& p) {
     return p.source.rfind("measured", 0) == 0 ? CostSource::kMeasuredCurve : CostSource::kTopologyModel;
@@ -280,7 +288,7 @@ class Instantiator {
       // list itself is built only when the group's Comm is new.
       const int leader = st.kind == TaskKind::kP2P  ? -1 - rank
                          : !st.pp_peers.empty()     ? RankOnPp(rank, st.pp_peers.front())
-                                                    : mesh_.WithCoord(rank, st.axis, 0);
+                                                    : mesh_.GroupLeader(rank, st.axis, st.span);
       // A group across pipeline ranks has members in other ranks' tails: one Comm for all of them.
       std::map<int, CommId>& comms = st.pp_peers.empty() ? comm_of_leader : cross_stage_comms_[st.name];
       auto it = comms.find(leader);
@@ -290,6 +298,7 @@ class Instantiator {
         c.stream = st.stream;
         c.plan = StepPlan(st, rank, leader);
         c.bytes = st.bytes;
+        c.communicator = st.span.block == 0 ? 0 : st.span.across ? 2 : 1;
         it = comms.emplace(leader, static_cast<CommId>(g_.comms.size())).first;
         g_.comms.push_back(std::move(c));
       }
@@ -424,8 +433,8 @@ class Instantiator {
   int m_ = 1;
   std::vector<std::vector<std::pair<int, int>>> sims_;  // per pp rank: (global rank, sim index)
   std::map<std::tuple<int, std::vector<GpuId>, int64_t, int>, CollectivePlan> plans_;
-  // (op, bytes, dtype, userbuffer pieces, mesh axis, peer stage, cross-stage peers, rank)
-  using CommPlanKey = std::tuple<int, int64_t, int, int, int, int, std::vector<int>, int>;
+  // (op, bytes, dtype, userbuffer pieces, mesh axis, peer stage, cross-stage peers, rank, axis span)
+  using CommPlanKey = std::tuple<int, int64_t, int, int, int, int, std::vector<int>, int, int>;
   std::map<CommPlanKey, std::shared_ptr<const CollectivePlan>> comm_plans_;
   struct StepRank {
     const Step* step;
@@ -438,7 +447,8 @@ class Instantiator {
     }
   };
   std::unordered_map<StepRank, std::shared_ptr<const CollectivePlan>, StepRankHash> step_plans_;
-  std::map<std::tuple<int, int>, std::vector<std::vector<GpuId>>> mirrors_;  // (axis or -1-peer, rank)
+  // (axis or -1-peer, rank, axis span)
+  std::map<std::tuple<int, int, int>, std::vector<std::vector<GpuId>>> mirrors_;
   bool symmetry_ = true;
   std::vector<uint32_t> link_mark_;  // per cluster link: == mark_epoch_ when the plan at hand uses it
   uint32_t mark_epoch_ = 0;

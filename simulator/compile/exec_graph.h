@@ -81,6 +81,10 @@ struct Comm {
   // collective (one step of one group, every micro-batch): a graph holds each distinct plan once.
   std::shared_ptr<const CollectivePlan> plan = EmptyPlan();
   int64_t bytes = 0;
+  // Which of the GPU's communicators on `stream` it runs on: 0 the stream's own; others are
+  // sub-groups with their own NCCL communicator (HSDP's shard group 1, replicate group 2).
+  // NCCL buffers are counted per communicator (compile/comm_buffers.h).
+  uint8_t communicator = 0;
 };
 
 struct SimGpu {

@@ -13,7 +13,9 @@
 // only) as soon as their last gradient is written.
 // Sharded weights (ZeRO-3 / FSDP, weight_units.h) add, per gather unit, an all_gather before the
 // unit's forward and (resharded) again before its backward, `prefetch` units ahead, and a
-// reduce_scatter of its gradients after its backward, every micro-batch. The distributed
+// reduce_scatter of its gradients after its backward, every micro-batch; under HSDP
+// (weight_gather.shard_group) the gathers and scatters span the shard group (mesh.h AxisSpan) and
+// an all_reduce of the scattered shard across the groups follows each reduce_scatter. The distributed
 // optimizer's parameter all_gathers run after the optimizer step (the rank's tail), or, with
 // overlap_param_gather, at the start of the first micro-batch's forward, each bucket before the
 // first operator that reads it (the next iteration's forward, by steady state). Weights shared by
@@ -28,14 +30,13 @@
 #include "common/dtype.h"
 #include "simulator/compile/exec_graph.h"
 #include "simulator/compile/layout.h"
+#include "simulator/compile/mesh.h"
 #include "simulator/compile/op_cost.h"
 #include "simulator/model/module.h"
 #include "simulator/strategy/resolve.h"
 #include "simulator/strategy/strategy.h"
 
 namespace proteus {
-
-class DeviceMesh;
 
 /// A step of optimizer offload (host_offload.h): a copy between the GPU and its CPU, or CPU Adam.
 enum class HostOp : uint8_t { kNone, kGradToHost, kCpuAdam, kParamsToDevice };
@@ -57,6 +58,7 @@ struct Step {
   // Collectives and p2p.
   CollOp op = CollOp::kAllReduce;
   int axis = -1;               // mesh axis of a collective
+  AxisSpan span;               // the part of the axis it spans (HSDP's shard or replicate group)
   std::vector<int> pp_peers;   // a collective across pipeline ranks (tied embeddings): its ranks
   int userbuffer_pieces = 0;   // pipelined tp pieces this collective stands for (tp_overlap.h): their
                                // start-up replaces NCCL's launch latency

@@ -235,7 +235,11 @@ class ProgramBuilder {
 
   void PlanUnits(StageState& st);
 
+  // A unit's all_gather or reduce_scatter over its shard axis (HSDP: over the shard group).
   Step UnitCollective(const UnitPlan& u, CollOp op, Phase phase, const std::string& what);
+
+  // HSDP: the all_reduce of a unit's reduce-scattered gradient shard across the shard groups.
+  Step ReplicaAllReduce(const UnitPlan& u);
 
   // Gathers up to `prefetch` units past `u`; each is issued once the unit `prefetch` + 1 before it
   // has finished (FSDP2 issues the next unit's all_gather when a unit's forward starts).

@@ -15,7 +15,11 @@ void ProgramBuilder::AccountWeights(StageState& st) {
     for (const auto& t : o.local.tensors) {
       if (t.role != TensorRole::kWeight || !seen.insert(t.name).second) continue;
       int64_t params = LocalBytes(Layout(i, t, LayoutUse::kRead), GlobalBytes(i, t), axis_sizes_) / DTypeBytes(t.dtype);
-      auto shards_over = [&](const std::string& axis) { return axis.empty() ? 1 : s_.AxisSize(axis); };
+      // HSDP: what is sharded with the weights is sharded over the shard group only.
+      int group = o.r->settings.weights.empty() ? 0 : s_.weight_gather.shard_group;
+      auto shards_over = [&](const std::string& axis) {
+        return axis.empty() ? 1 : group > 0 ? group : s_.AxisSize(axis);
+      };
       ParamShards shards{shards_over(o.r->settings.weights), shards_over(o.r->settings.grads),
                          shards_over(o.r->settings.optimizer)};
       ParamStateBytes b = ParamStateOf(params, t.dtype, s_.precision, shards);  // static_memory.h

@@ -1,4 +1,5 @@
-// Sharded weights (ZeRO-3 / FSDP gather units, weight_units.h) and weights tied across pipeline ranks.
+// Sharded weights (ZeRO-3 / FSDP gather units, weight_units.h; HSDP's shard and replicate groups)
+// and weights tied across pipeline ranks.
 #include "simulator/compile/program_builder.h"
 
 namespace proteus::program_build {
@@ -33,8 +34,24 @@ void ProgramBuilder::PlanUnits(StageState& st) {
 }
 
 auto ProgramBuilder::UnitCollective(const UnitPlan& u, CollOp op, Phase phase, const std::string& what) -> Step {
-  return CollectiveStep(op, u.axis, u.bytes, u.dtype, phase,
-                        u.name + " " + what + " " + std::string(CollOpName(op)) + " " + axis_names_[u.axis]);
+  // HSDP: gathers and scatters run inside the shard group.
+  int group = s_.weight_gather.shard_group;
+  Step st = CollectiveStep(op, u.axis, u.bytes, u.dtype, phase,
+                           u.name + " " + what + " " + std::string(CollOpName(op)) + " " + axis_names_[u.axis] +
+                               (group > 0 ? " shard group" : ""));
+  st.span = {group, false};
+  return st;
+}
+
+auto ProgramBuilder::ReplicaAllReduce(const UnitPlan& u) -> Step {
+  // The reduce-scatter left each rank 1/n of the unit's gradients, summed over its shard group; the
+  // ranks holding the same 1/n, one per group, sum it (FSDP2 foreach_reduce: all_reduce over the
+  // replicate mesh dim, after the reduce-scatter, in the same post-backward).
+  int group = s_.weight_gather.shard_group;
+  Step st = CollectiveStep(CollOp::kAllReduce, u.axis, u.bytes / group, u.dtype, Phase::kBwdWeight,
+                           u.name + " grads all_reduce " + axis_names_[u.axis] + " replicas");
+  st.span = {group, true};
+  return st;
 }
 
 void ProgramBuilder::EmitForwardGathers(StageState& st, std::vector<Step>& list, int u) {
@@ -93,7 +110,13 @@ void ProgramBuilder::AfterUnitBackwardOp(StageState& st, std::vector<Step>& list
   Step rs = UnitCollective(unit, CollOp::kReduceScatter, Phase::kBwdWeight, "grads");
   rs.deps = {unit.bwd_last};
   if (unit.bwd_first >= 0) rs.mem.push_back({MemCategory::kBuffers, true, -unit.bytes});
-  Add(list, std::move(rs));
+  int scattered = Add(list, std::move(rs));
+  if (s_.weight_gather.shard_group == 0) return;
+  // HSDP, every micro-batch: FSDP2's all_reduce_grads is true unless the training loop calls
+  // set_requires_all_reduce(False) on the accumulating micro-batches (not modelled).
+  Step ar = ReplicaAllReduce(unit);
+  ar.deps = {scattered};
+  Add(list, std::move(ar));
 }
 
 auto ProgramBuilder::TiedGradientReductions(int p) -> std::vector<Step> {

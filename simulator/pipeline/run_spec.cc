@@ -31,7 +31,7 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
-                       "grad_bucket_mb", "fsdp", "fsdp_prefetch", "reshard_after_forward", "overlap_param_gather",
+                       "grad_bucket_mb", "fsdp", "fsdp_prefetch", "reshard_after_forward", "hsdp", "overlap_param_gather",
                        "tp_comm_overlap", "overlap_p2p", "offload_optimizer", "fp8", "fp8_scaling", "main_grads", "params",
                        "reserve_gib", "fragmentation"});
   StrategyFlags f;
@@ -50,6 +50,7 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.fsdp = s.BoolOr("fsdp", false);
   f.fsdp_prefetch = static_cast<int>(s.IntOr("fsdp_prefetch", -1));
   f.reshard_after_forward = s.BoolOr("reshard_after_forward", true);
+  f.hsdp = static_cast<int>(BoundedOr(s, "hsdp", kMaxGpus, 0));
   f.overlap_param_gather = s.BoolOr("overlap_param_gather", false);
   f.tp_comm_overlap = s.BoolOr("tp_comm_overlap", false);
   f.offload_optimizer = s.BoolOr("offload_optimizer", false);

@@ -21,6 +21,7 @@ struct StrategyFlags {
   bool fsdp = false;                  // PyTorch FSDP2: weights, grads, optimizer sharded, one unit per layer
   int fsdp_prefetch = -1;             // -1: the default (1)
   bool reshard_after_forward = true;  // FSDP2's reshard_after_forward
+  int hsdp = 0;                       // HSDP shard group size (0: not given, plain FSDP)
   bool overlap_param_gather = false;  // Megatron-Core --overlap-param-gather
   bool tp_comm_overlap = false;       // Megatron-Core --tp-comm-overlap
   bool offload_optimizer = false;     // DeepSpeed ZeRO-Offload; with --strategy it sets the file's key
@@ -64,7 +65,8 @@ struct Measured {
 
 /// Reads a case of a suite or a proteus.run/1 document: {name, model (a name, a file, or an inline
 /// {"zoo": ..., "overrides": {...}} object), cluster, strategy: {tp, pp,
-/// dp, mbs, gbs, schedule, zero, recompute, sp, pp_layers, fp8, fp8_scaling} | "file.json", databases, dtype}.
+/// dp, mbs, gbs, schedule, zero, recompute, sp, pp_layers, fp8, fp8_scaling, fsdp, hsdp, ...} | "file.json",
+/// databases, dtype}.
 RunSpec RunSpecFromJson(const JsonView& v);
 Measured MeasuredFromJson(const JsonView& v);  // {"measured": {...}, "source": "..."}
 

@@ -146,6 +146,7 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   o.fsdp = f.fsdp;
   if (f.fsdp_prefetch >= 0) o.weight_gather.prefetch = f.fsdp_prefetch;
   o.weight_gather.reshard_after_forward = f.reshard_after_forward;
+  o.weight_gather.shard_group = f.hsdp;
   o.overlap_param_gather = f.overlap_param_gather;
   o.tp_comm_overlap = f.tp_comm_overlap;
   o.offload_optimizer = f.offload_optimizer;
@@ -177,6 +178,10 @@ Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& clu
   if (!spec.strategy_file.empty() && (!spec.flags.fp8.empty() || !spec.flags.fp8_scaling.empty()))
     throw UserError(spec.flags.fp8.empty() ? "--fp8-scaling" : "--fp8",
                     "given with --strategy " + spec.strategy_file + "; set \"precision\": {\"fp8\": ...} in the strategy file");
+  if (!spec.strategy_file.empty() && spec.flags.hsdp != 0)
+    throw UserError("--hsdp", "given with --strategy " + spec.strategy_file +
+                                  "; set \"weight_gather\": {\"shard_group\": " + std::to_string(spec.flags.hsdp) +
+                                  "} in the strategy file");
   Strategy strategy = spec.strategy_file.empty() ? ExpandShorthand(model, ToShorthand(spec.flags, cluster.NumGpus()))
                                                  : LoadStrategy(spec.strategy_file);
   ApplyMemoryFlags(spec.flags, strategy.precision, strategy.memory);

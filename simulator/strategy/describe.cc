@@ -28,7 +28,20 @@ bool SequenceParallel(const Strategy& s) {
   return false;
 }
 
+// The axis the weights are sharded over ("" when none is).
+std::string WeightShardAxis(const Strategy& s) {
+  for (const NodeSettings* n : AllSettings(s))
+    if (n->weights && !n->weights->empty()) return *n->weights;
+  return "";
+}
+
 std::string Sharding(const Strategy& s) {
+  if (s.ShardsWeights() && s.weight_gather.shard_group > 0) {
+    int n = s.weight_gather.shard_group;
+    return "hsdp (shard " + std::to_string(n) + " x replicate " +
+           std::to_string(s.AxisSize(WeightShardAxis(s)) / n) + ", " +
+           (s.weight_gather.unit == GatherUnit::kBlock ? "per-layer units)" : "per-operator units)");
+  }
   if (s.ShardsWeights())
     return s.weight_gather.unit == GatherUnit::kBlock ? "fsdp (zero-3, per-layer units)" : "zero-3 (per-operator units)";
   if (AnySet(s, &NodeSettings::grads)) return "zero-2";

@@ -113,6 +113,11 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
        << s.weight_gather.prefetch << ", "
        << (s.weight_gather.reshard_after_forward ? "gathered again for backward" : "kept from forward to backward")
        << "; gradients reduce-scattered per unit every micro-batch\n";
+  if (s.ShardsWeights() && s.weight_gather.shard_group > 0)
+    os << "  hsdp: weights, gradients and optimizer states sharded over groups of " << s.weight_gather.shard_group
+       << " consecutive ranks of their shard axis, replicated across the groups; gathers and reduce-scatters inside "
+          "the group, then each unit's gradient shard all-reduced across the groups, every micro-batch (FSDP2 "
+          "fully_shard on a (replicate, shard) mesh)\n";
   if (s.offload_optimizer)
     os << "  optimizer offload (DeepSpeed ZeRO-Offload, device cpu): fp32 master weights and Adam m, v of each GPU's "
           "shard in CPU memory; per gradient bucket, after its reduce-scatter, the fp32 gradient shard copied to the "

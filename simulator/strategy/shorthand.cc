@@ -166,6 +166,14 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   if (o.offload_optimizer && (o.fsdp || o.zero < 1 || o.zero > 2))
     throw UserError("--offload-optimizer", "DeepSpeed ZeRO-Offload offloads a ZeRO optimizer: it needs --zero 1 or 2 "
                                            "(ZeRO-3 / FSDP offload, ZeRO-Infinity, is not modelled)");
+  if (int n = o.weight_gather.shard_group; n != 0) {
+    if (!o.fsdp)
+      throw UserError("--hsdp", "shards FSDP's units inside groups of " + std::to_string(n) + " dp ranks: give --fsdp too");
+    if (n <= 1 || n >= o.dp || o.dp % n != 0)
+      throw UserError("--hsdp", "the shard group size must divide --dp " + std::to_string(o.dp) +
+                                    " and lie strictly between 1 and it (--hsdp " + std::to_string(o.dp) +
+                                    " is plain --fsdp); got " + std::to_string(n));
+  }
   if (o.tp_comm_overlap && !o.sequence_parallel)
     throw UserError("--tp-comm-overlap", "overlaps the all-gather / reduce-scatter of sequence parallelism; "
                                          "give --sp too (Megatron-Core requires it)");

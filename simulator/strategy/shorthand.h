@@ -13,6 +13,8 @@
 //          the gradients, 3 also the weights (gathered per operator, DeepSpeed ZeRO-3);
 //   --offload-optimizer keeps the optimizer states on the CPU (DeepSpeed ZeRO-Offload; zero 1 or 2);
 //   --fsdp   shards weights, gradients and optimizer states over dp, gathered per layer (FSDP2);
+//   --hsdp N (weight_gather.shard_group) shards them over groups of N consecutive dp ranks instead,
+//          replicated across the dp / N groups (FSDP2 HSDP; needs --fsdp, 1 < N < dp, N | dp);
 //   --recompute none|selective|full sets recompute on every block;
 //   --fp8 e4m3|hybrid, --fp8-scaling delayed|current set the strategy's fp8 recipe (fp8_recipe.h);
 //   precision and memory settings (--main-grads, --params, --memory-reserve-gib, --fragmentation)
@@ -41,7 +43,8 @@ struct ShorthandOptions {
   std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V | zb-h1 | zb-v | dualpipev
   int zero = 0;                       // 1 optimizer, 2 also gradients, 3 also weights (DeepSpeed units)
   bool fsdp = false;                  // weights, grads, optimizer sharded; FSDP2 units (one per layer)
-  WeightGather weight_gather;         // prefetch, reshard_after_forward (unit set by zero 3 / fsdp)
+  WeightGather weight_gather;         // prefetch, reshard_after_forward, shard_group (--hsdp); unit
+                                      // set by zero 3 / fsdp
   bool overlap_param_gather = false;
   bool tp_comm_overlap = false;
   std::optional<bool> overlap_p2p_comm;

@@ -151,9 +151,11 @@ Json SettingsToJson(const NodeSettings& s) {
 // Prefetch depths past a few units buy nothing (the gathers already run ahead of compute) and hold
 // that many units' parameters.
 constexpr int64_t kMaxPrefetch = 64;
+// The reader's mesh limit (2^20 GPUs): no group can be larger.
+constexpr int64_t kMaxShardGroup = int64_t{1} << 20;
 
 WeightGather ParseWeightGather(const JsonView& v) {
-  v.RejectUnknownKeys({"unit", "prefetch", "reshard_after_forward"});
+  v.RejectUnknownKeys({"unit", "prefetch", "reshard_after_forward", "shard_group"});
   WeightGather g;
   if (v.Has("unit")) {
     auto u = ParseGatherUnit(v.Str("unit"));
@@ -165,6 +167,12 @@ WeightGather ParseWeightGather(const JsonView& v) {
     v.FailField("prefetch", "must be within [0, " + std::to_string(kMaxPrefetch) + "], got " + std::to_string(prefetch));
   g.prefetch = static_cast<int>(prefetch);
   g.reshard_after_forward = v.BoolOr("reshard_after_forward", g.reshard_after_forward);
+  // Divisibility and 1 < n < axis size need the mesh: validate.cc checks them.
+  if (v.Has("shard_group")) {
+    int64_t n = v.PositiveInt("shard_group");
+    if (n > kMaxShardGroup) v.FailField("shard_group", "must be at most " + std::to_string(kMaxShardGroup) + ", got " + std::to_string(n));
+    g.shard_group = static_cast<int>(n);
+  }
   return g;
 }
 
@@ -321,6 +329,7 @@ Json StrategyToJson(const Strategy& s) {
     j["weight_gather"] = {{"unit", std::string(GatherUnitName(s.weight_gather.unit))},
                           {"prefetch", s.weight_gather.prefetch},
                           {"reshard_after_forward", s.weight_gather.reshard_after_forward}};
+  if (s.ShardsWeights() && s.weight_gather.shard_group > 0) j["weight_gather"]["shard_group"] = s.weight_gather.shard_group;
   return j;
 }
 

@@ -90,6 +90,14 @@ struct WeightGather {
   GatherUnit unit = GatherUnit::kBlock;
   int prefetch = 1;                   // units gathered ahead of the running one (FSDP2 and ZeRO-3 both 1)
   bool reshard_after_forward = true;  // free after forward, gather again for backward (FSDP2 default)
+  /// HSDP (FSDP2 fully_shard over a 2-D mesh (replicate, shard); FSDP1 HYBRID_SHARD): weights,
+  /// gradients and optimizer states are sharded over groups of `shard_group` consecutive ranks of
+  /// their shard axis and replicated across the axis size / shard_group groups; a unit's gradients
+  /// are reduce-scattered in its group, then all-reduced across the groups. 0: the whole axis.
+  /// A group size on the one dp axis rather than a second mesh axis: the batch stays partitioned
+  /// over one axis, so layouts, buckets and every dp rule are unchanged; only the sharded units'
+  /// collectives (compile/mesh.h AxisSpan) and the static memory divisor see it.
+  int shard_group = 0;
   bool operator==(const WeightGather&) const = default;
 };
 

@@ -188,6 +188,28 @@ void CheckOffload(const Strategy& s, const ResolvedModel& r) {
   }
 }
 
+// HSDP: the shard group must cut every shard axis into equal groups, and be neither the whole axis
+// (plain FSDP) nor one rank (every rank a full replica: DDP).
+void CheckShardGroup(const Strategy& s, const ResolvedModel& r) {
+  const int n = s.weight_gather.shard_group;
+  if (n == 0) return;
+  const std::string where = "weight_gather.shard_group " + std::to_string(n);
+  if (!s.ShardsWeights())
+    throw UserError(s.origin, where + ": HSDP shards the weights inside groups of ranks, but no layouts.weights "
+                                      "is sharded (give \"weights\": \"sharded:dp\", or --fsdp)");
+  std::set<std::string> checked;
+  for (const auto& op : r.ops) {
+    const std::string& axis = op.settings.weights;
+    if (axis.empty() || !checked.insert(axis).second) continue;
+    int d = s.AxisSize(axis);
+    if (n <= 1 || n >= d || d % n != 0)
+      throw UserError(s.origin, where + ": must divide the shard axis " + axis + "=" + std::to_string(d) +
+                                    " and lie strictly between 1 and it (" + std::to_string(d) +
+                                    " is plain FSDP, 1 plain data parallelism); the weights of " + op.path +
+                                    " are sharded over " + axis);
+  }
+}
+
 }  // namespace
 
 int64_t GlobalDimSize(const Dim& dim, const Strategy& strategy) {
@@ -205,6 +227,7 @@ ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int
     CheckLayouts(strategy, op);
   }
   CheckOffload(strategy, r);
+  CheckShardGroup(strategy, r);
   // Bounded before CheckStages counts operators per stage in a vector of that length.
   int64_t stages = int64_t{strategy.PipelineRanks()} * strategy.schedule.chunks;
   if (stages > static_cast<int64_t>(r.ops.size()))

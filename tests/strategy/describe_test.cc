@@ -35,6 +35,13 @@ TEST(DescribeStrategy, NamesSequenceParallelismShardingRecomputeFp8AndOverlaps) 
     z.fsdp = fsdp;
     EXPECT_NE(DescribeStrategy(ExpandShorthand(m, z)).find(text), std::string::npos) << text;
   }
+  // HSDP: dp 8 in shard groups of 4, replicated twice.
+  ShorthandOptions h;
+  h.dp = 8;
+  h.fsdp = true;
+  h.weight_gather.shard_group = 4;
+  EXPECT_EQ(DescribeStrategy(ExpandShorthand(m, h)),
+            "pp 1 x dp 8 x tp 1, mbs 1, gbs 8, 1f1b, hsdp (shard 4 x replicate 2, per-layer units), overlap: grad-reduce");
   z.fsdp = false;
   z.zero = 2;
   z.offload_optimizer = true;

@@ -188,6 +188,15 @@ TEST(Explain, NamesTheOverlapsAndTheWeightGathering) {
   EXPECT_NE(text.find("tp comm pipelined with the GEMMs"), std::string::npos) << text;
   EXPECT_NE(text.find("p2p blocking the sender (the schedule's Megatron-Core default)"), std::string::npos) << text;
   EXPECT_NE(text.find("sharded weights: gathered per block (FSDP2), prefetch 2"), std::string::npos) << text;
+  EXPECT_EQ(text.find("hsdp"), std::string::npos) << text;
+  o.dp = 4;
+  o.weight_gather.shard_group = 2;
+  text = ExplainStrategy(m, ExpandShorthand(m, o));
+  EXPECT_NE(text.find("hsdp: weights, gradients and optimizer states sharded over groups of 2 consecutive ranks"),
+            std::string::npos)
+      << text;
+  o.dp = 2;
+  o.weight_gather.shard_group = 0;
   o.fsdp = false;
   o.zero = 1;
   o.overlap_param_gather = true;

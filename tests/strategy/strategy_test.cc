@@ -117,6 +117,20 @@ TEST(Strategy, OverlapAndWeightGatherKnobs) {
   EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "weight_gather": {"prefetch": -1}})")
                 .find("weight_gather.prefetch"),
             std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "weight_gather": {"shard_group": 0}})")
+                .find("weight_gather.shard_group"),
+            std::string::npos);
+  // HSDP's shard group: read, and written back in the canonical form; absent means the whole axis.
+  EXPECT_EQ(s.weight_gather.shard_group, 0);
+  EXPECT_FALSE(j["weight_gather"].contains("shard_group"));
+  Strategy h = Parse(R"({"format": "proteus.strategy/1", "mesh": {"dp": 16},
+    "weight_gather": {"unit": "block", "shard_group": 8},
+    "defaults": {"partition": {"b": "dp"}, "layouts": {"weights": "sharded:dp", "grads": "sharded:dp",
+                 "optimizer": "sharded:dp"}}})");
+  EXPECT_EQ(h.weight_gather.shard_group, 8);
+  Json hj = StrategyToJson(h);
+  EXPECT_EQ(hj["weight_gather"]["shard_group"].get<int>(), 8);
+  EXPECT_EQ(ParseStrategy(hj, "round").weight_gather, h.weight_gather);
   EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": [], "overlap_p2p_comm": "yes"})")
                 .find("overlap_p2p_comm"),
             std::string::npos);

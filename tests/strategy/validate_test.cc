@@ -196,3 +196,50 @@ TEST(Validate, OptimizerOffloadNeedsZeroOneOrTwo) {
 
 }  // namespace
 }  // namespace proteus
+
+namespace proteus {
+namespace {
+
+// HSDP: --hsdp needs --fsdp and 1 < N < dp with N | dp (N = dp would be plain FSDP, N = 1 DDP);
+// a file's weight_gather.shard_group is checked against the shard axis.
+TEST(Validate, HsdpShardGroupMustCutTheShardAxisIntoGroups) {
+  Model m = testing::TinyGpt(2);
+  ShorthandOptions o;
+  o.dp = 8;
+  o.global_batch = 8;
+  o.weight_gather.shard_group = 4;
+  auto flag_error = [&](const ShorthandOptions& x) -> std::string {
+    try {
+      ExpandShorthand(m, x);
+    } catch (const UserError& e) {
+      return e.what();
+    }
+    return "(accepted)";
+  };
+  EXPECT_EQ(flag_error(o).rfind("--hsdp: ", 0), 0u) << flag_error(o);  // without --fsdp
+  o.fsdp = true;
+  EXPECT_EQ(Rejection(m, ExpandShorthand(m, o), 8), "(accepted)");
+  for (int bad : {1, 3, 8, 16}) {
+    o.weight_gather.shard_group = bad;
+    EXPECT_EQ(flag_error(o).rfind("--hsdp: ", 0), 0u) << bad << ": " << flag_error(o);
+  }
+  // A file: the same rules, naming the field.
+  o.weight_gather.shard_group = 4;
+  Strategy s = ExpandShorthand(m, o);
+  s.origin = "h.json";
+  s.weight_gather.shard_group = 8;  // = dp: plain FSDP
+  EXPECT_NE(Rejection(m, s, 8).find("h.json: weight_gather.shard_group 8: must divide the shard axis dp=8"),
+            std::string::npos)
+      << Rejection(m, s, 8);
+  s.weight_gather.shard_group = 3;
+  EXPECT_NE(Rejection(m, s, 8).find("weight_gather.shard_group 3"), std::string::npos) << Rejection(m, s, 8);
+  s.weight_gather.shard_group = 2;
+  EXPECT_EQ(Rejection(m, s, 8), "(accepted)");
+  s.defaults.weights.reset();  // ZeRO-2 with a shard group: nothing to shard in groups
+  EXPECT_NE(Rejection(m, s, 8).find("h.json: weight_gather.shard_group 2: HSDP shards the weights"),
+            std::string::npos)
+      << Rejection(m, s, 8);
+}
+
+}  // namespace
+}  // namespace proteus
