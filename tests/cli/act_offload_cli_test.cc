@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include "common/error.h"
 #include "common/json_file.h"
 #include "common/log.h"
 #include "simulator/pipeline/run_spec.h"

@@ -74,7 +74,11 @@ TEST(ActivationOffload, EachOffloadedLayerMovesItsSavedActivationsButMasksAndSof
     EXPECT_EQ(moved, 2 * g.gpus[0].host_activation_bytes) << "micro-batch " << mb;
   }
   EXPECT_EQ(Named(g, "layers.2 activations").size(), 0u);  // layers 2 and 3 stay on the GPU
-  EXPECT_EQ(OffloadJob(4, 0).Run().graph.gpus[0].host_activation_bytes, 0);
+  ExecGraph base = OffloadJob(4, 0, 1, 2).Run().graph;
+  EXPECT_EQ(base.gpus[0].host_activation_bytes, 0);
+  // A cudaMemcpy opens no NCCL communicator: no channel buffers for the copy stream.
+  EXPECT_EQ(g.gpus[0].static_memory[static_cast<int>(MemCategory::kBuffers)],
+            base.gpus[0].static_memory[static_cast<int>(MemCategory::kBuffers)]);
 }
 
 // The reload allocates the group's bytes as it starts; the forward sync frees them.
