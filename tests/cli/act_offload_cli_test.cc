@@ -167,9 +167,9 @@ SimulationOutput OnPcie(const std::string& cluster, int offload) {
 // gpt2-small (12 layers, s 1024), N = 2: each micro-batch moves 2 x 2 x a, a = 32 s b h + 16 s b =
 // 25,182,208 bytes. PCIe Gen1 x1 (NCCL: 15 / 80 = 0.1875 GB/s a link): the copies run one after the
 // other on the copy stream, so the iteration takes at least 4a / 0.1875 GB/s = 0.54 s, far above
-// the 0.03 s without offload, and the copy stream is exposed. PCIe Gen6 x64 (384 GB/s): a copy
+// the 9 ms without offload (1.08 s: GPUs 0 and 1 share a link), and the copy stream is exposed. PCIe Gen6 x64 (384 GB/s): a copy
 // takes 0.13 ms beside TE's 6-layer windows, hidden; the iteration is nearly unchanged (the copies
-// still slow the compute they overlap by the interference factor).
+// still slow the compute they overlap by the interference factor: 8.793 vs 8.783 ms).
 TEST(ActOffloadCli, SlowPcieExposesTheCopiesFastPcieHidesThem) {
   SetLogLevel(LogLevel::kQuiet);
   const double a = 32.0 * 1024 * 768 + 16 * 1024;
