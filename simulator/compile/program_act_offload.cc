@@ -2,7 +2,8 @@
 // TransformerConfig cpu_offloading, cpu_offloading_num_layers = N, cpu_offloading_activations;
 // TransformerBlock wraps each layer in Transformer Engine's get_cpu_offload_context and commits a
 // group after it). TE's AsyncDoubleBufferGroupOffloadHandler (transformer_engine/pytorch/
-// cpu_offload.py, TE 1.x to 2.4) decides what runs where; host_offload.h prices the copies.
+// cpu_offload.py, the implementation core_r0.12 calls) decides what runs where; host_offload.h
+// prices the copies.
 //
 // Model. Group g = layer g, g < N; its bytes = the layer's saved activations that TE marks
 // (`activation_offloading`: the inputs its Linear / LayerNormLinear / LayerNormMLP keep, norm
