@@ -93,6 +93,11 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
                 "DeepSpeed ZeRO-Offload (offload_optimizer device cpu; needs --zero 1 or 2): fp32 master weights and "
                 "Adam states in CPU memory, gradient shards copied to the CPU over PCIe during backward, Adam on "
                 "the CPU, updated bf16 shards copied back before the parameter all-gather");
+  cmd->add_option("--offload-activations", f.offload_activations,
+                  "Megatron-Core activation offload (--cpu-offloading --cpu-offloading-num-layers N, Transformer "
+                  "Engine cpu_offload): the first N transformer layers' saved activations copied to the CPU over "
+                  "PCIe after their forward and back, prefetched, before their backward; 0 < N < layers, pp 1, no "
+                  "--recompute (Megatron refuses both); default 0, off");
   cmd->add_flag("--tp-comm-overlap", f.tp_comm_overlap,
                 "Pipeline the sequence-parallel all-gather / reduce-scatter with the GEMMs they feed, in tp "
                 "chunks (Transformer Engine userbuffers; needs --sp; default off)");

@@ -11,7 +11,8 @@ std::vector<int64_t> NcclBufferBytes(const ExecGraph& graph, int64_t simple_buff
   // p2p peer.
   std::vector<std::map<int, int>> collective(n), p2p(n);
   for (const Comm& c : graph.comms) {
-    if (c.members.empty()) continue;
+    // A host copy (cudaMemcpyAsync over PCIe, host_offload.h) opens no NCCL connection.
+    if (c.members.empty() || graph.tasks[c.members.front()].kind == TaskKind::kMemcpy) continue;
     const int channels = std::max(1, c.plan->channels);
     const bool is_p2p = graph.tasks[c.members.front()].kind == TaskKind::kP2P;
     for (TaskId m : c.members) {

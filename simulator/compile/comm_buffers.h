@@ -11,7 +11,7 @@
 //   point-to-point peer (pp sends and receives, per distinct peer GPU):
 //       channels x Simple                     (p2p transfers use the Simple protocol)
 // Megatron's contiguous gradient buffer is the gradient memory itself (MemCategory::kGradients);
-// not counted here: NVLS/CollNet buffers, and communicators a framework creates but never uses
+// not counted: host copies (memcpy tasks; no NCCL), NVLS/CollNet buffers, and communicators a framework creates but never uses
 // (PyTorch connects NCCL lazily, on a group's first collective).
 //
 // Worked example: tp 8 on one H100 node (12 ring channels) and dp over nodes (16 channels), no pp:

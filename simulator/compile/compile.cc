@@ -108,6 +108,7 @@ class Instantiator {
       gpu.static_memory[static_cast<int>(MemCategory::kOptimizer)] = rs.optimizer_bytes;
       gpu.host_optimizer_bytes = rs.host_optimizer_bytes;  // optimizer offload (host_offload.h)
       gpu.host_gradient_bytes = rs.host_grad_bytes;
+      gpu.host_activation_bytes = rs.host_activation_bytes;  // activation offload (program_act_offload.cc)
       gpu.memory_reserve = s_.memory.reserve_bytes;
       gpu.fragmentation = s_.memory.fragmentation;
       sims_[PpCoord(r)].push_back({r, static_cast<int>(g_.gpus.size())});
@@ -305,7 +306,7 @@ class Instantiator {
       t.comm = it->second;
       t.source = SourceOfPlan(*g_.comms[t.comm].plan);
     }
-    if (st.host_op != HostOp::kNone) host_.Bind(st, rank, symmetry_, t, g_);  // optimizer offload (host_offload.h)
+    if (st.host_op != HostOp::kNone) host_.Bind(st, rank, symmetry_, t, g_);  // host copies, CPU Adam (host_offload.h)
     TaskId id = g_.AddTask(t, deps, st.mem);
     if (t.comm >= 0) g_.comms[t.comm].members.push_back(id);
     if (st.send_channel >= 0) channel_tasks_[ChannelKey(st.send_channel, mb, rank)] = id;

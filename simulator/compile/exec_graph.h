@@ -99,6 +99,8 @@ struct SimGpu {
   // optimizer states (fp32 master weights, Adam m and v) and the fp32 gradient partition they
   // are stepped from (optimizer offload, compile/host_offload.h). Reported, never checked.
   int64_t host_optimizer_bytes = 0, host_gradient_bytes = 0;
+  // Activation offload: pinned host memory for one micro-batch's offloaded activations.
+  int64_t host_activation_bytes = 0;
   std::array<std::vector<TaskId>, kNumStreams> streams;     // in issue order
 };
 

@@ -8,15 +8,14 @@
 namespace proteus {
 
 std::vector<LinkId> HostOffload::Route(GpuId gpu, HostOp op) const {
-  PROTEUS_CHECK(op == HostOp::kGradToHost || op == HostOp::kParamsToDevice, "not a host copy");
+  PROTEUS_CHECK(op != HostOp::kNone && op != HostOp::kCpuAdam, "not a host copy");
   int node = cluster_.gpu_node[gpu];
   const NodePaths& paths = cluster_.PathsOf(node);
-  const Path& p = op == HostOp::kGradToHost ? paths.gpu_cpu[cluster_.LocalIndex(gpu)]
-                                            : paths.cpu_gpu[cluster_.LocalIndex(gpu)];
+  const Path& p = CopiesToHost(op) ? paths.gpu_cpu[cluster_.LocalIndex(gpu)] : paths.cpu_gpu[cluster_.LocalIndex(gpu)];
   if (p.links.empty())
     throw UserError(cluster_.TopologyOf(node).source, "GPU " + std::to_string(cluster_.LocalIndex(gpu)) +
-                                                          " has no PCIe or C2C route to a CPU; optimizer offload "
-                                                          "copies need one");
+                                                          " has no PCIe or C2C route to a CPU; optimizer and "
+                                                          "activation offload copies need one");
   return cluster_.GlobalLinks(node, p.links);
 }
 
@@ -29,7 +28,7 @@ CollectivePlan HostOffload::CopyPlan(GpuId gpu, HostOp op, int64_t bytes) const 
   flow.max_rate = bw;
   CollectivePlan plan;
   plan.algo = kHostCopyAlgo;
-  plan.proto = op == HostOp::kGradToHost ? "d2h" : "h2d";
+  plan.proto = CopiesToHost(op) ? "d2h" : "h2d";
   plan.channels = 1;
   plan.latency_s = kHostCopyLatencyS;
   plan.time_s = kHostCopyLatencyS + flow.bytes / bw;

@@ -1,6 +1,7 @@
-// Optimizer offload on the cluster's hosts (DeepSpeed ZeRO-Offload): the copies between a GPU and
-// its CPU as flows over the node's PCIe (or C2C) links, and CPU Adam's time on the node's CPU.
-// program_offload.cc places the steps; compile.cc asks this file to price each one per GPU.
+// Host offload on the cluster's hosts: the copies between a GPU and its CPU as flows over the
+// node's PCIe (or C2C) links, and CPU Adam's time on the node's CPU. Optimizer offload (DeepSpeed
+// ZeRO-Offload, program_offload.cc) and activation offload (Megatron-Core / Transformer Engine,
+// program_act_offload.cc) place the steps; compile.cc asks this file to price each one per GPU.
 //
 // Model.
 //   copy of B bytes, GPU g <-> its local CPU (topo/paths.h gpu_cpu / cpu_gpu): one flow over the
@@ -48,9 +49,9 @@ class HostOffload {
   /// the GPU has no route to a CPU or its GPU type no default CPU.
   void Bind(const Step& st, GpuId rank, bool symmetry, Task& t, ExecGraph& g);
 
-  /// The plan of one copy of `bytes` between GPU `gpu` and its CPU (op kGradToHost or kParamsToDevice).
+  /// The plan of one copy of `bytes` between GPU `gpu` and its CPU (a copy op: not kNone, kCpuAdam).
   CollectivePlan CopyPlan(GpuId gpu, HostOp op, int64_t bytes) const;
-  /// The links of GPU `gpu`'s route to (kGradToHost) or from (kParamsToDevice) its CPU, global ids.
+  /// The links of GPU `gpu`'s route to (CopiesToHost(op)) or from its CPU, global ids.
   std::vector<LinkId> Route(GpuId gpu, HostOp op) const;
   /// The ranks a simulated `rank` stands for under symmetry that sit on its node (itself excluded).
   std::vector<GpuId> SameNodeMirrors(GpuId rank) const;

@@ -6,6 +6,20 @@
 namespace proteus {
 namespace program_build {
 
+namespace {
+
+// i of "layers.<i>.<...>", the transformer blocks shorthand splits into stages; -1 for other paths.
+int LayerOfPath(const std::string& path) {
+  constexpr std::string_view kPrefix = "layers.";
+  if (path.compare(0, kPrefix.size(), kPrefix) != 0) return -1;
+  size_t end = path.find('.', kPrefix.size());
+  std::string digits = path.substr(kPrefix.size(), end == std::string::npos ? std::string::npos : end - kPrefix.size());
+  if (digits.empty() || digits.size() > 9 || digits.find_first_not_of("0123456789") != std::string::npos) return -1;
+  return std::stoi(digits);
+}
+
+}  // namespace
+
 auto ProgramBuilder::Build() -> JobProgram {
   for (int a = 0; a < mesh_.NumAxes(); ++a) {
     axis_sizes_.push_back(mesh_.Size(a));
@@ -35,6 +49,7 @@ void ProgramBuilder::Analyze() {
     o.mode = rops[i].settings.recompute;
     o.region = rops[i].settings.recompute_region;
     o.core = IsCore(*rops[i].op);
+    o.layer = LayerOfPath(rops[i].path);
     o.local = *rops[i].op;
     for (auto& d : o.local.dims) {
       d.size = GlobalDimSize(d, s_);
@@ -153,6 +168,12 @@ auto ProgramBuilder::BuildStage(int v) -> StageProgram {
     if (ops_[i].stage == v) st.ops.push_back(static_cast<int>(i));
   StageProgram prog;
   prog.stage = v;
+  const bool offload = s_.offload_activations > 0;
+  if (offload) {
+    st.group_bytes.assign(s_.offload_activations, 0);
+    st.group_d2h.assign(s_.offload_activations, -1);
+    st.group_h2d.assign(s_.offload_activations, -1);
+  }
   for (int i : st.ops) PlanSaved(st, i);
   PlanUnits(st);
   for (size_t k = 0; k < st.ops.size(); ++k) {
@@ -161,12 +182,14 @@ auto ProgramBuilder::BuildStage(int v) -> StageProgram {
     size_t first_new = prog.forward.size();
     EmitForward(st, prog.forward, st.ops[k], k);
     if (u >= 0) AfterUnitForwardOp(st, prog.forward, u, k, first_new);
+    if (offload && LastOfLayer(st, k)) AfterLayerForward(st, prog.forward, ops_[st.ops[k]].layer);
   }
   st.next_bwd_gather = static_cast<int>(st.units.size()) - 1;
   for (size_t k = st.ops.size(); k-- > 0;) {
     int u = UnitAt(st, k);
     bool unit_begins = u >= 0 && st.units[u].ks.back() == k;  // backward runs the unit from its end
     if (unit_begins && s_.weight_gather.reshard_after_forward) EmitBackwardGathers(st, prog.backward, u);
+    if (offload && LastOfLayer(st, k)) BeforeLayerBackward(st, prog.backward, ops_[st.ops[k]].layer);
     size_t first_new = prog.backward.size();
     EmitBackward(st, prog.backward, st.ops[k], k);
     if (u >= 0) AfterUnitBackwardOp(st, prog.backward, u, k, first_new);
@@ -174,6 +197,7 @@ auto ProgramBuilder::BuildStage(int v) -> StageProgram {
   FlushBuckets(st, prog.backward, LastCompute(prog.backward));
   PrependParamGathers(st, prog.forward);
   AccountWeights(st);
+  for (int64_t b : st.group_bytes) job_.ranks[RankOfStage(s_.schedule, v, s_.PipelineRanks())].host_activation_bytes += b;
   return prog;
 }
 

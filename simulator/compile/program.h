@@ -38,8 +38,14 @@
 
 namespace proteus {
 
-/// A step of optimizer offload (host_offload.h): a copy between the GPU and its CPU, or CPU Adam.
-enum class HostOp : uint8_t { kNone, kGradToHost, kCpuAdam, kParamsToDevice };
+class DeviceMesh;
+
+/// A step of host offload (host_offload.h): a copy between the GPU and its CPU, or CPU Adam.
+/// Optimizer offload: kGradToHost, kCpuAdam, kParamsToDevice; activation offload (Megatron-Core /
+/// Transformer Engine cpu_offload, program_act_offload.cc): kActToHost, kActToDevice.
+enum class HostOp : uint8_t { kNone, kGradToHost, kCpuAdam, kParamsToDevice, kActToHost, kActToDevice };
+/// Whether a host copy goes from the GPU to the CPU (else back).
+inline bool CopiesToHost(HostOp op) { return op == HostOp::kGradToHost || op == HostOp::kActToHost; }
 
 struct Step {
   TaskKind kind = TaskKind::kCompute;
@@ -93,6 +99,9 @@ struct RankState {
   // Optimizer offload (strategy offload_optimizer): CPU memory per GPU instead of optimizer_bytes
   // and step_grad_copy_bytes: fp32 master weights + Adam m, v, and the fp32 gradient shard.
   int64_t host_optimizer_bytes = 0, host_grad_bytes = 0;
+  // Activation offload: pinned CPU memory for one micro-batch's offloaded activations (the sum over
+  // the offloaded layers; pp 1 runs one micro-batch's forward and backward at a time).
+  int64_t host_activation_bytes = 0;
   int64_t step_params = 0;     // parameters this rank's optimizer updates (after sharding)
   DType step_dtype = DType::kBf16;
   std::vector<Step> tail;      // after the last block: optimizer step, then parameter all_gathers

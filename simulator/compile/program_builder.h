@@ -40,6 +40,7 @@ struct OpInfo {
   bool fp8 = false;                     // Transformer Engine fp8 GEMM (fp8_gemm.h)
   Recompute mode = Recompute::kNone;
   std::string region;
+  int layer = -1;                       // i of a "layers.<i>." path (transformer block), else -1
   std::vector<Operator> bwd;            // derived from `local`
 };
 
@@ -184,6 +185,12 @@ class ProgramBuilder {
     int next_fwd_gather = 0, next_bwd_gather = -1;
     std::vector<ParamGather> param_gathers;       // overlapped with the first forward
     std::map<std::pair<std::string, int>, int> grad_scattered;  // (tensor, consumer) -> last pipelined piece
+    // Activation offload (program_act_offload.cc), per offloaded layer (group) g: its bytes, its
+    // copy to the host and back (forward / backward list steps), the count of groups whose offload
+    // has been synchronized (forward) or not yet reloaded (backward), as TE's offloaded_group_count.
+    std::vector<int64_t> group_bytes;
+    std::vector<int> group_d2h, group_h2d;
+    int offloaded_groups = 0;
   };
 
   StageProgram BuildStage(int v);
@@ -278,6 +285,19 @@ class ProgramBuilder {
   // In place of the GPU's optimizer step (tail step `step_index`): CPU Adam, then the copy of the
   // updated parameter shard back to the GPU; returns the index of that copy.
   int32_t AddOffloadedStep(const RankState& rs, std::vector<Step>& tail);
+
+  // ---- activation offload (program_act_offload.cc; host_offload.h prices the copies) ----
+  // Whether a saved tensor of op i is one Transformer Engine offloads.
+  bool OffloadsSaved(int i, const SavedTensor& sv) const;
+  // Transformer Engine's layer_window_map: the layer at whose forward commit group g's offload is
+  // synchronized (and freed), and at whose backward start group g is reloaded.
+  int OffloadWindow(int g) const;
+  // After layer l's forward steps (the group commit): the first group's copy, a window's sync.
+  void AfterLayerForward(StageState& st, std::vector<Step>& list, int layer);
+  // Before layer l's backward steps: a window's reload, the wait for every reload before layer 0.
+  void BeforeLayerBackward(StageState& st, std::vector<Step>& list, int layer);
+  // Whether op position k of the stage is the last (forward) of its layer.
+  bool LastOfLayer(const StageState& st, size_t k) const;
 
   const ProgramInputs& in_;
   const Strategy& s_;

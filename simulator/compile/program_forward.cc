@@ -34,7 +34,10 @@ void ProgramBuilder::PlanSaved(StageState& st, int i) {
       keep = input && (p < 0 || !SelectiveCore(p));
     }
     if (keep) {
-      if (st.allocated.insert(sv.name).second) plan.fwd_bytes += bytes;
+      if (st.allocated.insert(sv.name).second) {
+        plan.fwd_bytes += bytes;
+        if (OffloadsSaved(i, sv)) st.group_bytes[o.layer] += bytes;
+      }
     } else {
       plan.recompute_bytes += bytes;
     }

@@ -32,7 +32,7 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
                        "grad_bucket_mb", "fsdp", "fsdp_prefetch", "reshard_after_forward", "hsdp", "overlap_param_gather",
-                       "tp_comm_overlap", "overlap_p2p", "offload_optimizer", "fp8", "fp8_scaling", "main_grads", "params",
+                       "tp_comm_overlap", "overlap_p2p", "offload_optimizer", "offload_activations", "fp8", "fp8_scaling", "main_grads", "params",
                        "reserve_gib", "fragmentation"});
   StrategyFlags f;
   f.tp = static_cast<int>(BoundedOr(s, "tp", kMaxGpus, 1));
@@ -54,6 +54,7 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.overlap_param_gather = s.BoolOr("overlap_param_gather", false);
   f.tp_comm_overlap = s.BoolOr("tp_comm_overlap", false);
   f.offload_optimizer = s.BoolOr("offload_optimizer", false);
+  f.offload_activations = static_cast<int>(BoundedOr(s, "offload_activations", kMaxGpus, 0));
   if (s.Has("overlap_p2p")) f.overlap_p2p = s.Bool("overlap_p2p") ? "on" : "off";
   f.recompute = s.StrOr("recompute", "none");
   f.sp = s.BoolOr("sp", false);

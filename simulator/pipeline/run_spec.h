@@ -25,6 +25,8 @@ struct StrategyFlags {
   bool overlap_param_gather = false;  // Megatron-Core --overlap-param-gather
   bool tp_comm_overlap = false;       // Megatron-Core --tp-comm-overlap
   bool offload_optimizer = false;     // DeepSpeed ZeRO-Offload; with --strategy it sets the file's key
+  int offload_activations = 0;        // Megatron-Core cpu_offloading_num_layers (0: off); with --strategy
+                                      // it sets the file's key
   std::string overlap_p2p;            // "" (schedule default), "on", "off"
   std::string recompute = "none";     // none | selective | full
   bool sp = false;

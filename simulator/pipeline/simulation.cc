@@ -150,6 +150,7 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   o.overlap_param_gather = f.overlap_param_gather;
   o.tp_comm_overlap = f.tp_comm_overlap;
   o.offload_optimizer = f.offload_optimizer;
+  o.offload_activations = f.offload_activations;
   if (f.overlap_p2p == "on") o.overlap_p2p_comm = true;
   else if (f.overlap_p2p == "off") o.overlap_p2p_comm = false;
   else if (!f.overlap_p2p.empty()) throw UserError("--overlap-p2p", "expected on or off, got '" + f.overlap_p2p + "'");
@@ -186,6 +187,7 @@ Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& clu
                                                  : LoadStrategy(spec.strategy_file);
   ApplyMemoryFlags(spec.flags, strategy.precision, strategy.memory);
   if (spec.flags.offload_optimizer) strategy.offload_optimizer = true;  // as the file's "offload_optimizer": true
+  if (spec.flags.offload_activations != 0) strategy.offload_activations = spec.flags.offload_activations;  // the file's key
   ResolvedModel r = ValidateStrategy(model, strategy, cluster);
   if (resolved) *resolved = std::move(r);
   return strategy;

@@ -30,6 +30,7 @@ GpuReport GpuFromResult(const SimGpu& gpu, const GpuMemory& mem, const GpuTimes&
   g.idle_s = times.idle_s;  // the engine's: makespan minus the time any stream is busy
   g.host_optimizer_bytes = gpu.host_optimizer_bytes;
   g.host_gradient_bytes = gpu.host_gradient_bytes;
+  g.host_activation_bytes = gpu.host_activation_bytes;
   return g;
 }
 

@@ -42,7 +42,8 @@ Json ReportToJson(const Report& r) {
                     {"memory_capacity_bytes", g.memory_capacity}, {"memory_at_peak_bytes", mem}, {"oom", g.oom},
                     {"compute_s", g.compute_s}, {"exposed_comm_s", exposed}, {"hidden_comm_s", hidden},
                     {"idle_s", g.idle_s}, {"host_optimizer_bytes", g.host_optimizer_bytes},
-                    {"host_gradient_bytes", g.host_gradient_bytes}});
+                    {"host_gradient_bytes", g.host_gradient_bytes},
+                    {"host_activation_bytes", g.host_activation_bytes}});
   }
   Json sources = Json::object();
   for (int s = 0; s < kNumCostSources; ++s)
@@ -187,6 +188,27 @@ void PrintHost(const Report& r, std::ostream& out) {
   }
 }
 
+// Activation offload: the host memory of one micro-batch's offloaded activations, the bytes each
+// micro-batch moves (there and back), and the copy stream's hidden / exposed time.
+void PrintHostActivations(const Report& r, std::ostream& out) {
+  bool any = false;
+  for (const auto& g : r.per_gpu) any = any || g.host_activation_bytes > 0;
+  if (!any) return;
+  out << "\nActivation offload per GPU (CPU memory: one micro-batch's offloaded activations; PCIe per micro-batch:\n"
+         "to the host and back; copy stream hidden / exposed, and the exposed share of the iteration)\n";
+  char buf[256];
+  std::snprintf(buf, sizeof buf, "  %-18s %16s %16s %29s\n", "gpu", "host activations", "PCIe per mb", "copy stream");
+  out << buf;
+  int copy = static_cast<int>(StreamKind::kCopy);
+  for (const auto& g : r.per_gpu) {
+    std::string stream = FormatSeconds(g.hidden_comm_s[copy]) + " / " + FormatSeconds(g.exposed_comm_s[copy]) +
+                         " (" + Pct(g.exposed_comm_s[copy], r.iteration_time_s).substr(1) + ")";
+    std::snprintf(buf, sizeof buf, "  %-18s %16s %16s %29s\n", g.label.c_str(), Gib(g.host_activation_bytes).c_str(),
+                  Gib(2 * g.host_activation_bytes).c_str(), stream.c_str());
+    out << buf;
+  }
+}
+
 }  // namespace
 
 void PrintReportTable(const Report& r, std::ostream& out) {
@@ -217,6 +239,7 @@ void PrintReportTable(const Report& r, std::ostream& out) {
   PrintTime(r, out);
   PrintOverlap(r, out);
   PrintHost(r, out);
+  PrintHostActivations(r, out);
   out << "\nCost sources (tasks)\n  ";
   for (int s = 0; s < kNumCostSources; ++s)
     if (r.cost_sources[s] > 0) out << CostSourceName(static_cast<CostSource>(s)) << " " << r.cost_sources[s] << "  ";

@@ -34,8 +34,9 @@ struct GpuReport {
   std::array<double, kNumStreams> exposed_comm_s{};  // per stream kind (tp/dp/pp/copy)
   std::array<double, kNumStreams> hidden_comm_s{};   // busy while compute runs: overlapped, not exposed
   double idle_s = 0;                             // neither computing nor in exposed communication
-  // Host (CPU) memory kept for this GPU under optimizer offload (SimGpu); not part of peak_memory.
-  int64_t host_optimizer_bytes = 0, host_gradient_bytes = 0;
+  // Host (CPU) memory kept for this GPU under optimizer offload and activation offload (one
+  // micro-batch's offloaded activations; SimGpu); not part of peak_memory.
+  int64_t host_optimizer_bytes = 0, host_gradient_bytes = 0, host_activation_bytes = 0;
 };
 
 struct Report {

@@ -66,6 +66,9 @@ std::string DescribeStrategy(const Strategy& s) {
   if (SequenceParallel(s)) os << ", sp";
   if (std::string z = Sharding(s); !z.empty()) os << ", " << z;
   if (s.offload_optimizer) os << ", optimizer offload (cpu)";
+  if (s.offload_activations > 0)
+    os << ", activation offload (" << s.offload_activations << (s.offload_activations == 1 ? " layer" : " layers")
+       << ", cpu)";
   if (s.ShardsWeights() && !s.weight_gather.reshard_after_forward) os << " no-reshard";
   if (std::string r = Recomputation(s); !r.empty()) os << ", " << r;
   if (s.fp8.enabled())

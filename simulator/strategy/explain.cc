@@ -123,6 +123,12 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
           "shard in CPU memory; per gradient bucket, after its reduce-scatter, the fp32 gradient shard copied to the "
           "CPU over PCIe (during backward); CPU Adam; the updated bf16 shard copied back, then the parameter "
           "all-gather\n";
+  if (s.offload_activations > 0)
+    os << "  activation offload (Megatron-Core cpu_offloading, Transformer Engine cpu_offload): the saved activations "
+          "of layers 0-" << s.offload_activations - 1 << " (not dropout masks, not attention softmax statistics) "
+          "copied to the CPU over PCIe on a copy stream after each layer's forward, one layer at a time, and freed "
+          "at the layer TE's window syncs on; reloaded in backward one window ahead, each layer's backward waiting "
+          "for its reload\n";
   if (s.fp8.enabled())
     os << "  precision: fp8 GEMMs in the transformer blocks' Linears (Transformer Engine " << Fp8FormatName(s.fp8.format)
        << ", " << Fp8ScalingName(s.fp8.scaling) << " scaling); everything else in the model dtype\n";

@@ -192,6 +192,10 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.tp_comm_overlap = o.tp_comm_overlap;
   s.overlap_p2p_comm = o.overlap_p2p_comm;
   s.offload_optimizer = o.offload_optimizer;
+  if (o.offload_activations < 0)
+    throw UserError("--offload-activations", "layers to offload must be >= 1 (0: off); got " +
+                                                 std::to_string(o.offload_activations));
+  s.offload_activations = o.offload_activations;
   s.weight_gather = o.weight_gather;
   s.weight_gather.unit = o.fsdp ? GatherUnit::kBlock : GatherUnit::kOperator;
   s.fp8 = Fp8RecipeFromFlags(o.fp8, o.fp8_scaling);

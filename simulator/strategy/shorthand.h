@@ -12,6 +12,8 @@
 //   --zero 1 shards the optimizer states over dp (and the gradients are reduce-scattered), 2 also
 //          the gradients, 3 also the weights (gathered per operator, DeepSpeed ZeRO-3);
 //   --offload-optimizer keeps the optimizer states on the CPU (DeepSpeed ZeRO-Offload; zero 1 or 2);
+//   --offload-activations N copies the first N layers' saved activations to the CPU (Megatron-Core
+//          cpu_offloading; pp 1, no recomputation: ValidateStrategy refuses the rest by the flag's name);
 //   --fsdp   shards weights, gradients and optimizer states over dp, gathered per layer (FSDP2);
 //   --hsdp N (weight_gather.shard_group) shards them over groups of N consecutive dp ranks instead,
 //          replicated across the dp / N groups (FSDP2 HSDP; needs --fsdp, 1 < N < dp, N | dp);
@@ -49,6 +51,7 @@ struct ShorthandOptions {
   bool tp_comm_overlap = false;
   std::optional<bool> overlap_p2p_comm;
   bool offload_optimizer = false;     // DeepSpeed ZeRO-Offload (needs zero 1 or 2)
+  int offload_activations = 0;        // Megatron-Core cpu_offloading_num_layers (0: off; validate.h checks)
   std::string recompute = "none";     // none | selective | full
   bool sequence_parallel = false;
   std::vector<int> pp_layers;         // layers per stage (uneven split); empty: even split

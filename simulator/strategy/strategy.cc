@@ -265,7 +265,7 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   root.RequireFormat("proteus.strategy", 1);
   root.RejectUnknownKeys({"format", "mesh", "micro_batch", "global_batch", "schedule", "grad_bucket_bytes",
                           "overlap_grad_reduce", "overlap_param_gather", "tp_comm_overlap", "overlap_p2p_comm",
-                          "offload_optimizer", "weight_gather", "precision", "memory", "defaults", "nodes", "comment"});
+                          "offload_optimizer", "offload_activations", "weight_gather", "precision", "memory", "defaults", "nodes", "comment"});
   Strategy s;
   s.origin = origin;
   s.mesh = ParseMesh(root.At("mesh"));
@@ -279,6 +279,12 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   s.tp_comm_overlap = root.BoolOr("tp_comm_overlap", false);
   if (root.Has("overlap_p2p_comm")) s.overlap_p2p_comm = root.Bool("overlap_p2p_comm");
   s.offload_optimizer = root.BoolOr("offload_optimizer", false);
+  if (root.Has("offload_activations")) {
+    // Layers, so far below an int; the bound keeps a huge value from wrapping.
+    int64_t n = root.PositiveInt("offload_activations");
+    if (n > (int64_t{1} << 20)) root.FailField("offload_activations", "more layers than any model has: " + std::to_string(n));
+    s.offload_activations = static_cast<int>(n);
+  }
   if (auto g = root.Find("weight_gather")) s.weight_gather = ParseWeightGather(*g);
   if (auto p = root.Find("precision")) {
     p->RejectUnknownKeys({"fp8", "fp8_scaling", "main_grads", "params"});
@@ -325,6 +331,7 @@ Json StrategyToJson(const Strategy& s) {
   j["tp_comm_overlap"] = s.tp_comm_overlap;
   if (s.overlap_p2p_comm) j["overlap_p2p_comm"] = *s.overlap_p2p_comm;
   if (s.offload_optimizer) j["offload_optimizer"] = true;
+  if (s.offload_activations > 0) j["offload_activations"] = s.offload_activations;
   if (s.ShardsWeights())
     j["weight_gather"] = {{"unit", std::string(GatherUnitName(s.weight_gather.unit))},
                           {"prefetch", s.weight_gather.prefetch},

@@ -125,6 +125,11 @@ struct Strategy {
   /// and Adam moments in host memory, gradient shards copied to the CPU, Adam on the CPU, updated
   /// 16-bit parameter shards copied back (compile/host_offload.h). Needs ZeRO stage 1 or 2.
   bool offload_optimizer = false;
+  /// Megatron-Core activation offload (TransformerConfig cpu_offloading with
+  /// cpu_offloading_num_layers = N, cpu_offloading_activations): the saved activations of the first
+  /// N transformer layers copied to the CPU after their forward and back before their backward,
+  /// as Transformer Engine's cpu_offload does (compile/program_act_offload.cc). 0: off.
+  int offload_activations = 0;
   WeightGather weight_gather;         // used where weights are sharded
   Fp8Recipe fp8;                      // "precision": {"fp8", "fp8_scaling"} (fp8_recipe.h)
   PrecisionSettings precision;        // "precision": main gradient and parameter storage dtypes

@@ -210,6 +210,38 @@ void CheckShardGroup(const Strategy& s, const ResolvedModel& r) {
   }
 }
 
+// Megatron-Core activation offload (core_r0.12 TransformerConfig.__post_init__ refuses the rest):
+// layers 0 < N < num_layers, no pipeline parallelism, no recomputation of any granularity. Also
+// refused here: a schedule other than 1f1b (Megatron runs pp 1 as forward_backward_no_pipelining,
+// each micro-batch's forward then its backward, which proteus's 1f1b at pp 1 is) and optimizer
+// offload (DeepSpeed's, not a Megatron-Core run).
+void CheckActivationOffload(const Strategy& s, const ResolvedModel& r, const Model& model) {
+  if (s.offload_activations == 0) return;
+  const std::string where = s.origin == "shorthand" ? "--offload-activations" : s.origin + ": offload_activations";
+  int n = 0;  // the blocks "layers.<i>" (shorthand's stage split counts the same)
+  for (const auto& c : model.root.children)
+    if (c.name == "layers") n = static_cast<int>(c.children.size());
+  if (s.offload_activations < 0 || s.offload_activations >= n)
+    throw UserError(where, "offloads the first N transformer layers, 0 < N < the " + std::to_string(n) +
+                               " layers of model " + model.name + " (Megatron-Core: cpu_offloading_num_layers < "
+                               "num_layers); got " + std::to_string(s.offload_activations));
+  if (s.PipelineRanks() > 1 || s.VirtualStages() > 1)
+    throw UserError(where, "Megatron-Core has no support for pipeline parallelism with CPU offloading (pp " +
+                               std::to_string(s.PipelineRanks()) + ", " + std::to_string(s.VirtualStages()) +
+                               " virtual stages)");
+  if (s.schedule.kind != ScheduleKind::k1F1B)
+    throw UserError(where, "without a pipeline Megatron-Core runs each micro-batch's forward then its backward "
+                           "(the 1f1b schedule at pp 1); schedule " +
+                               std::string(ScheduleKindName(s.schedule.kind)) + " is not offered with it");
+  for (const auto& op : r.ops)
+    if (op.settings.recompute != Recompute::kNone)
+      throw UserError(where, "Megatron-Core: CPU offloading does not work when activation recomputation is enabled (" +
+                                 op.path + " is recomputed)");
+  if (s.offload_optimizer)
+    throw UserError(where, "activation offload follows Megatron-Core and optimizer offload DeepSpeed ZeRO-Offload; "
+                           "the two frameworks' offloads are not combined");
+}
+
 }  // namespace
 
 int64_t GlobalDimSize(const Dim& dim, const Strategy& strategy) {
@@ -228,6 +260,7 @@ ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int
   }
   CheckOffload(strategy, r);
   CheckShardGroup(strategy, r);
+  CheckActivationOffload(strategy, r, model);
   // Bounded before CheckStages counts operators per stage in a vector of that length.
   int64_t stages = int64_t{strategy.PipelineRanks()} * strategy.schedule.chunks;
   if (stages > static_cast<int64_t>(r.ops.size()))

@@ -47,6 +47,11 @@ TEST(DescribeStrategy, NamesSequenceParallelismShardingRecomputeFp8AndOverlaps) 
   z.offload_optimizer = true;
   EXPECT_NE(DescribeStrategy(ExpandShorthand(m, z)).find(", zero-2, optimizer offload (cpu), overlap"), std::string::npos)
       << DescribeStrategy(ExpandShorthand(m, z));
+  ShorthandOptions a;
+  a.dp = 2;
+  a.offload_activations = 1;
+  EXPECT_NE(DescribeStrategy(ExpandShorthand(m, a)).find(", activation offload (1 layer, cpu)"), std::string::npos)
+      << DescribeStrategy(ExpandShorthand(m, a));
 }
 
 }  // namespace

@@ -63,6 +63,22 @@ TEST(Strategy, OffloadOptimizerIsATopLevelKeyThatRoundTrips) {
   EXPECT_FALSE(StrategyToJson(Parse(R"({"format": "proteus.strategy/1", "mesh": {"dp": 2}})")).contains("offload_optimizer"));
 }
 
+TEST(Strategy, OffloadActivationsIsATopLevelKeyThatRoundTrips) {
+  Strategy s = Parse(R"({"format": "proteus.strategy/1", "mesh": {"dp": 2}, "offload_activations": 3,
+    "defaults": {"partition": {"b": "dp"}}})");
+  EXPECT_EQ(s.offload_activations, 3);
+  Json j = StrategyToJson(s);
+  EXPECT_EQ(j["offload_activations"], 3);
+  EXPECT_EQ(ParseStrategy(j, "round").offload_activations, 3);
+  EXPECT_FALSE(StrategyToJson(Parse(R"({"format": "proteus.strategy/1", "mesh": {"dp": 2}})")).contains("offload_activations"));
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": {"dp": 2}, "offload_activations": 0})")
+                .find("s.json: offload_activations"),
+            std::string::npos);
+  EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/1", "mesh": {"dp": 2}, "offload_activations": 4294967297})")
+                .find("offload_activations"),
+            std::string::npos);
+}
+
 TEST(Strategy, RejectsMalformedFields) {
   EXPECT_NE(ErrorOf(R"({"format": "proteus.strategy/2", "mesh": []})").find("s.json"), std::string::npos)
       << ErrorOf(R"({"format": "proteus.strategy/2", "mesh": []})");

@@ -194,6 +194,43 @@ TEST(Validate, OptimizerOffloadNeedsZeroOneOrTwo) {
   EXPECT_NE(Rejection(m, s, 2).find("ZeRO-Infinity"), std::string::npos) << Rejection(m, s, 2);
 }
 
+// Megatron-Core's TransformerConfig refuses cpu_offloading_num_layers outside [0, num_layers), pipeline
+// parallelism and recomputation; here also other schedules and DeepSpeed's optimizer offload. The
+// shorthand names the flag, a file its field.
+TEST(Validate, ActivationOffloadRefusesWhatMegatronRefuses) {
+  Model m = testing::TinyGpt(2);  // 2 layers: N = 1 only
+  Strategy ok = Shorthand(m, 1, 1, 2);
+  ok.offload_activations = 1;
+  EXPECT_EQ(Rejection(m, ok, 2), "(accepted)");
+  ok.offload_activations = 2;
+  EXPECT_NE(Rejection(m, ok, 2).find("--offload-activations: offloads the first N transformer layers, 0 < N < the 2"),
+            std::string::npos)
+      << Rejection(m, ok, 2);
+  Strategy pp = Shorthand(m, 1, 2, 1);
+  pp.offload_activations = 1;
+  pp.origin = "s.json";
+  EXPECT_NE(Rejection(m, pp, 2).find("s.json: offload_activations: Megatron-Core has no support for pipeline"),
+            std::string::npos)
+      << Rejection(m, pp, 2);
+  Strategy rc = Shorthand(m, 1, 1, 2);
+  rc.offload_activations = 1;
+  rc.defaults.recompute = Recompute::kSelective;
+  EXPECT_NE(Rejection(m, rc, 2).find("does not work when activation recomputation is enabled"), std::string::npos)
+      << Rejection(m, rc, 2);
+  Strategy gp = Shorthand(m, 1, 1, 2);
+  gp.offload_activations = 1;
+  gp.schedule.kind = ScheduleKind::kGPipe;
+  EXPECT_NE(Rejection(m, gp, 2).find("--offload-activations: without a pipeline"), std::string::npos)
+      << Rejection(m, gp, 2);
+  Strategy both = Shorthand(m, 1, 1, 2);
+  both.offload_activations = 1;
+  both.offload_optimizer = true;
+  both.defaults.optimizer = "dp";
+  EXPECT_NE(Rejection(m, both, 2).find("--offload-activations: activation offload follows Megatron-Core"),
+            std::string::npos)
+      << Rejection(m, both, 2);
+}
+
 }  // namespace
 }  // namespace proteus
 
