@@ -8,7 +8,6 @@
 #include "common/costdb.h"
 #include "common/data_dir.h"
 #include "common/error.h"
-#include "common/log.h"
 #include "common/units.h"
 #include "simulator/compile/compile.h"
 #include "simulator/compile/fp8_gemm.h"
