@@ -170,21 +170,24 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
       ->required();
   cmd->add_option("--strategy", spec.strategy_file, "Strategy file (proteus.strategy/1); replaces the shorthand flags");
   AddStrategyFlags(cmd, spec.flags);
-  cmd->add_option("--db", spec.databases, "Cost database(s); later ones override earlier ones (repeatable)");
+  cmd->add_option("--db", spec.databases, "Cost database(s); later ones override earlier ones (repeatable). On a cluster mixing GPU "
+                  "types, each prices only the GPUs of its own type (every task is priced as its GPU)");
   cmd->add_option("--dtype", spec.dtype, "Compute dtype: bf16 (default), fp16, fp32, or fp8_e4m3 (whole-model fp8, every tensor one byte; "
                   "not Transformer Engine: see --fp8)");
   cmd->add_option("--bandwidth-scale", spec.bandwidth_scale,
                   "What-if: multiply every link bandwidth (NVLink, PCIe, NICs, fabric) by this factor")
       ->check(CLI::PositiveNumber);
   cmd->add_flag("--no-symmetry", [&spec](int64_t) { spec.symmetry = false; },
-                "Simulate every GPU instead of one per symmetry class");
+                "Simulate every GPU instead of one per symmetry class (a pipeline rank mixing GPU types is always "
+                "simulated in full)");
   cmd->add_flag("--explain", args->request.explain_only, "Print the expanded strategy tree and stop");
   args->request.fit_advice = true;  // an out-of-memory verdict says what would fit
   cmd->add_flag("--json", args->json, "Print the report as JSON (proteus.report/1)");
   cmd->add_option("--report", args->report_file, "Also write the JSON report to this file");
   cmd->add_option("--trace", args->trace, "Write a Chrome/Perfetto trace (one process per simulated GPU)");
   cmd->add_option("--emit-manifest", args->manifest,
-                  "Write the operators estimated without a measurement (for proteus-profile ops --manifest)");
+                  "Write the operators estimated without a measurement (for proteus-profile ops --manifest; on a "
+                  "mixed cluster, every GPU type's)");
   cmd->add_option("--dump-graph", args->dump_graph, "Write the execution graph as text");
   cmd->add_option("--compare-trace", args->compare_trace,
                   "PyTorch profiler (Kineto) trace of the same job: print its measured iteration beside the "

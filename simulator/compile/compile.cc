@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <string>
 #include <tuple>
 #include <unordered_map>
 
@@ -462,6 +463,23 @@ class Instantiator {
   std::map<std::pair<int, int>, std::vector<std::vector<TaskId>>> pending_w_;  // (stage, mb) -> B's task ids
 };
 
+// Symmetry lets one rank stand for its whole pipeline rank, which holds only when those GPUs are
+// of one type (a V100 data-parallel replica runs slower than the A100 one that would mirror it).
+// The note for the first pipeline rank whose GPUs mix types, or "" when none does.
+std::string MixedTypeNote(const DeviceMesh& mesh, const Cluster& cluster) {
+  int pp_axis = mesh.AxisIndex("pp");
+  std::map<int, std::string> type_of_stage;
+  for (int r = 0; r < mesh.NumRanks(); ++r) {
+    int p = pp_axis < 0 ? 0 : mesh.Coord(r, pp_axis);
+    const std::string& type = cluster.GroupOf(r).gpu_type;
+    auto [it, fresh] = type_of_stage.try_emplace(p, type);
+    if (!fresh && it->second != type)
+      return "pipeline rank " + std::to_string(p) + " mixes GPU types (" + it->second + ", " + type +
+             "): every GPU simulated (symmetry needs the GPUs a representative stands for to be of its type)";
+  }
+  return "";
+}
+
 }  // namespace
 
 CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
@@ -472,7 +490,8 @@ CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
   DeviceMesh mesh(in.strategy->mesh);
   CompileResult res;
   JobProgram job = BuildJobProgram({in.model, in.strategy, resolved, &mesh, in.coster}, res.graph);
-  Instantiator(in, options, mesh, job, res.graph).Run(options.symmetry);
+  std::string mixed = options.symmetry ? MixedTypeNote(mesh, *in.cluster) : "";
+  Instantiator(in, options, mesh, job, res.graph).Run(options.symmetry && mixed.empty());
   AddNcclBuffers(res.graph, in.strategy->memory.nccl_buffsize);
 
   CompileSummary& s = res.summary;
@@ -484,6 +503,7 @@ CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
   s.total_gpus = res.graph.total_gpus;
   for (const auto& t : res.graph.tasks) ++s.task_sources[static_cast<int>(t.source)];
   s.unmeasured = in.coster->Unmeasured();
+  s.symmetry_note = std::move(mixed);
   return res;
 }
 

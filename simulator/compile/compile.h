@@ -5,7 +5,9 @@
 //   2. build one program per pipeline stage (program.h): local operator shapes priced once,
 //      layout conversions, sends, recomputation, gradient buckets;
 //   3. choose the simulated ranks: with symmetry, one representative per pipeline rank (tp = dp = 0,
-//      multiplicity = GPUs per stage); without, every rank;
+//      multiplicity = GPUs per stage); without, every rank. A pipeline rank whose GPUs mix GPU
+//      types (data-parallel replicas on A100 and V100 nodes) turns symmetry off for the job:
+//      every rank is simulated and CompileSummary::symmetry_note says why;
 //   4. instantiate the blocks of each pipeline rank in its schedule's order (schedule.h), in a global
 //      order that respects cross-stage dependencies, then the optimizer tail.
 // Collective groups are the ranks differing only in the collective's mesh axis; with symmetry a
@@ -20,6 +22,7 @@
 #include <cstdint>
 #include <functional>
 #include <iosfwd>
+#include <string>
 #include <vector>
 
 #include "common/op_key.h"
@@ -59,6 +62,8 @@ struct CompileSummary {
   int total_gpus = 0;
   std::array<int64_t, kNumCostSources> task_sources{};  // tasks per cost source (compute and comm)
   std::vector<OpKey> unmeasured;  // op keys estimated without a measurement (--emit-manifest)
+  /// Why symmetry was asked for but not used (a pipeline rank mixing GPU types), or "".
+  std::string symmetry_note;
 };
 
 struct CompileResult {

@@ -1,27 +1,28 @@
 #include "simulator/pipeline/simulation.h"
 
 #include <cstdio>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 
 #include "common/costdb.h"
 #include "common/data_dir.h"
 #include "common/error.h"
-#include "common/log.h"
 #include "common/units.h"
 #include "simulator/compile/compile.h"
 #include "simulator/compile/fp8_gemm.h"
 #include "simulator/compile/host_offload.h"
+#include "simulator/compile/mesh.h"
 #include "simulator/compile/op_cost.h"
 #include "simulator/cost/compute_cost.h"
 #include "simulator/cost/cost_params.h"
-#include "simulator/cost/gpu_family.h"
 #include "simulator/cost/gpu_spec.h"
 #include "simulator/cost/interference.h"
 #include "simulator/engine/engine.h"
 #include "simulator/model/model_file.h"
 #include "simulator/model/zoo.h"
 #include "simulator/pipeline/fit_advice.h"
+#include "simulator/pipeline/gpu_pricing.h"
 #include "simulator/report/build_report.h"
 #include "simulator/strategy/explain.h"
 #include "simulator/strategy/describe.h"
@@ -95,23 +96,6 @@ Cluster LoadClusterFor(const RunSpec& spec) {
 }
 
 namespace {
-
-// Layers the databases, lowest first. A database measured on another GPU than the cluster's is
-// used as given (a projection may be meant) but never silently: a warning names both.
-std::shared_ptr<const CostDb> LoadDatabases(const std::vector<std::string>& paths, const std::string& gpu_type) {
-  if (paths.empty()) return nullptr;
-  CostDb merged;
-  for (const auto& p : paths) {
-    auto path = ResolveDataFile("db", p, ".json");
-    if (!path) throw UserError("--db", "no database file or shipped database named \"" + p + "\"");
-    CostDb layer = CostDb::Load(*path);
-    if (!SameGpuFamily(layer.device.name, gpu_type))
-      LogWarn(*path + ": measured on " + layer.device.name + ", but the cluster's GPUs are " + gpu_type +
-              "; its measured entries are used as they are, and a calibration applies only to its own GPU type");
-    merged = layer.Overlay(merged);
-  }
-  return std::make_shared<const CostDb>(std::move(merged));
-}
 
 std::vector<int> ParseLayerList(const std::string& text) {
   std::vector<int> out;
@@ -216,10 +200,13 @@ struct PreparedSimulation::State {
   Model model;
   Cluster cluster;
   Strategy strategy;
-  std::shared_ptr<const CostDb> db;       // the layered databases
+  std::shared_ptr<const CostDb> db;       // every layer (collective curves, interference)
   std::shared_ptr<const CostDb> priced;   // db with the calibration used by the last Run
-  std::string gpu_type;
-  GpuSpec gpu;
+  JobGpuTypes types;                      // per GPU type of the job: spec and the layers pricing it
+  std::vector<int> type_of_sim;           // per simulated GPU: index into types.types
+  std::string gpu_type;                   // types.Label()
+  // Per GPU type, the cost model of the last Run (the calibrations it applied point into it).
+  std::vector<std::unique_ptr<ComputeCostModel>> compute;
   ExecGraph graph;
   std::vector<std::shared_ptr<const CollectivePlan>> base_plans;  // per comm, uncorrected (kept once a correction is applied)
   bool plans_corrected = false;           // graph.comms hold corrected plans
@@ -231,6 +218,18 @@ struct PreparedSimulation::State {
   std::vector<OpKey> unmeasured;
 };
 
+namespace {
+
+// The report's facts that depend on the GPU types: the label, each type's GPUs and peak (MFU's
+// denominator), each simulated GPU's type.
+void DescribeGpuTypes(const JobGpuTypes& types, const std::vector<int>& type_of_sim, DType dtype, ReportContext& c) {
+  c.gpu_type = types.Label();
+  for (const auto& t : types.types) c.gpu_types.push_back({t.type, t.gpus, t.gpu.PeakFlops(dtype)});
+  for (int type : type_of_sim) c.sim_gpu_types.push_back(types.types[type].type);
+}
+
+}  // namespace
+
 PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_unique<State>()) {
   State& st = *s_;
   st.model = LoadModelFor(spec);
@@ -241,20 +240,18 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
   }
   ResolvedModel resolved;
   st.strategy = StrategyFor(spec, st.model, st.cluster, &resolved);
-  st.gpu_type = st.cluster.GroupOf(0).gpu_type;
-  st.db = LoadDatabases(spec.databases, st.gpu_type);
+  std::vector<DbLayer> layers = LoadDbLayers(spec.databases);
+  st.types = ResolveGpuTypes(st.cluster, DeviceMesh(st.strategy.mesh).NumRanks(), layers);
+  st.db = st.types.mixed() ? MergeDbLayers(layers) : st.types.types[0].db;
+  st.gpu_type = st.types.Label();
+  const GpuTypePricing& first = st.types.types[0];
   for (const auto& group : st.cluster.groups)
-    if (group.gpu_type != st.gpu_type)
-      LogWarn("cluster " + st.cluster.name + " mixes GPU types (" + st.gpu_type + ", " + group.gpu_type +
-              "): compute costs use " + st.gpu_type + " for every GPU; links and memory follow each group");
-  st.gpu = LoadGpuSpec(st.gpu_type);
-  for (const auto& group : st.cluster.groups)
-    CheckFp8Supported(st.strategy.fp8, st.model,
-                      group.gpu_type == st.gpu_type ? st.gpu : LoadGpuSpec(group.gpu_type), Fp8SettingName(st.strategy));
+    CheckFp8Supported(st.strategy.fp8, st.model, group.gpu_type == first.type ? first.gpu : LoadGpuSpec(group.gpu_type),
+                      Fp8SettingName(st.strategy));
 
   // Durations set while compiling are provisional (nothing in compile decides on them): Run()
-  // prices every task again with the calibration it is given.
-  ComputeCostModel compute(st.gpu, st.db);
+  // prices every task again, as the GPU it runs on, with the calibration it is given.
+  ComputeCostModel compute(first.gpu, first.db);
   auto collectives = MakeCollectiveModel(st.cluster, st.db.get());
   DbOpCoster coster(compute);
   CompileInputs inputs;
@@ -268,11 +265,12 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
   options.symmetry = spec.symmetry;
   CompileResult compiled = Compile(inputs, options);
   st.graph = std::move(compiled.graph);
+  for (const auto& g : st.graph.gpus) st.type_of_sim.push_back(st.types.type_of_rank[g.global_id]);
   ReportContext& c = st.context;
   c.model = st.model.name;
   c.cluster = st.cluster.name.empty() ? spec.cluster : st.cluster.name;
   c.strategy = DescribeStrategy(st.strategy);
-  c.gpu_type = st.gpu_type;
+  DescribeGpuTypes(st.types, st.type_of_sim, st.model.dtype, c);
   c.dtype = std::string(DTypeName(st.model.dtype));
   c.precision = PrecisionLabel(st.model.dtype, st.strategy.fp8);
   c.params = st.model.Params();
@@ -280,7 +278,7 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
   c.micro_batches = st.strategy.NumMicrobatches();
   c.seq_len = st.model.seq_len;
   c.model_flops = compiled.summary.model_flops;
-  c.peak_flops_per_gpu = st.gpu.PeakFlops(st.model.dtype);
+  if (!compiled.summary.symmetry_note.empty()) c.notes.push_back(compiled.summary.symmetry_note);
   st.key_of_name.resize(st.graph.names.size());
   for (const auto& t : st.graph.tasks) {
     if (t.cost_key < 0 || st.key_of_name[t.cost_key]) continue;
@@ -292,24 +290,37 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_uniqu
 PreparedSimulation::~PreparedSimulation() = default;
 PreparedSimulation::PreparedSimulation(PreparedSimulation&&) noexcept = default;
 
+namespace {
+
+// `db` with `calibration` layered over it (db itself when there is none).
+std::shared_ptr<const CostDb> WithCalibration(const std::shared_ptr<const CostDb>& db, const Calibration* calibration) {
+  if (!calibration) return db;
+  CostDb layer;
+  layer.calibrations.push_back(*calibration);
+  return std::make_shared<const CostDb>(db ? layer.Overlay(*db) : layer);
+}
+
+}  // namespace
+
 const Report& PreparedSimulation::Run(const Calibration* calibration) {
   State& st = *s_;
-  st.priced = st.db;
-  if (calibration) {
-    CostDb layer;
-    layer.calibrations.push_back(*calibration);
-    st.priced = std::make_shared<const CostDb>(st.db ? layer.Overlay(*st.db) : layer);
-  }
-  ComputeCostModel compute(st.gpu, st.priced);
-  st.calibration = compute.calibration();
+  st.priced = WithCalibration(st.db, calibration);
+  st.compute.clear();
+  for (const auto& t : st.types.types)
+    st.compute.push_back(
+        std::make_unique<ComputeCostModel>(t.gpu, st.types.mixed() ? WithCalibration(t.db, calibration) : st.priced));
+  // Collectives and overlap follow the first GPU type's calibration (they are not fitted per type).
+  st.calibration = st.compute[0]->calibration();
   CostParamValues calibrated = st.calibration ? ValuesOf(*st.calibration) : CostParamValues{};
 
-  // Price: each distinct key once, then every task that uses it.
-  std::vector<std::optional<CostEstimate>> price(st.key_of_name.size());
+  // Price: each distinct (key, GPU type) once, then every task that uses it, as the GPU it runs on.
+  size_t keys = st.key_of_name.size();
+  std::vector<std::optional<CostEstimate>> price(keys * st.compute.size());
   for (auto& t : st.graph.tasks) {
     if (t.cost_key < 0) continue;
-    auto& e = price[t.cost_key];
-    if (!e) e = compute.Estimate(*st.key_of_name[t.cost_key]);
+    size_t type = static_cast<size_t>(st.type_of_sim[t.gpu]);
+    auto& e = price[type * keys + static_cast<size_t>(t.cost_key)];
+    if (!e) e = st.compute[type]->Estimate(*st.key_of_name[t.cost_key]);
     t.duration_s = e->seconds * t.cost_share;
     t.source = e->source;
   }
@@ -337,7 +348,10 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
     }
     st.plans_corrected = !cc.identity();
   }
-  st.unmeasured = compute.Unmeasured();
+  std::set<OpKey> unmeasured;
+  for (const auto& m : st.compute)
+    for (auto& key : m->Unmeasured()) unmeasured.insert(std::move(key));
+  st.unmeasured.assign(unmeasured.begin(), unmeasured.end());
 
   InterferenceModel interference(st.priced, OverlapSlowdown(calibrated));
   EngineOptions engine_options;
@@ -345,7 +359,9 @@ const Report& PreparedSimulation::Run(const Calibration* calibration) {
   st.result = Simulate(st.graph, engine_options);
 
   st.report = BuildReport(st.context, st.graph, st.result);
-  if (st.calibration) st.report.calibration = DescribeCalibration(*st.calibration);
+  for (const auto& m : st.compute)
+    if (m->calibration())
+      st.report.calibration += (st.report.calibration.empty() ? "" : "; ") + DescribeCalibration(*m->calibration());
   return st.report;
 }
 

@@ -6,6 +6,10 @@
 // collective plans from the databases' measured entries and calibration (or a trial calibration).
 // So `calibrate` compiles each run once (PreparedSimulation) and re-prices it per trial parameter
 // set, and `simulate` follows the very same path.
+//
+// Every task is priced as the GPU it runs on: on a cluster mixing GPU types, each type with its own
+// spec, database layers and calibration (pipeline/gpu_pricing.h), each distinct (op key, GPU type)
+// once.
 #pragma once
 
 #include <memory>
@@ -30,8 +34,8 @@ struct SimulationOutput {
   ExecGraph graph;
   SimResult result;
   std::vector<OpKey> unmeasured;   // operators estimated without a measurement (manifest)
-  std::string gpu_type;
-  const Calibration* calibration = nullptr;  // the one applied (points into `database`), or null
+  std::string gpu_type;             // the job's GPU type, or "A100-SXM4-80GB + V100-SXM2-32GB" when mixed
+  const Calibration* calibration = nullptr;  // the one applied to the first GPU type, or null
   std::shared_ptr<const CostDb> database;    // the layered databases used (null: none)
   std::string explain;             // the expanded strategy tree (filled when asked)
 };
@@ -43,7 +47,7 @@ struct SimulationRequest {
   /// a few changed strategies).
   bool fit_advice = false;
   /// Cost-model parameters to use instead of any calibration in the databases (calibrate's trial
-  /// values); its `gpu` must be the cluster's GPU type to take effect.
+  /// values); it applies to the job's GPUs of its `gpu` type.
   std::optional<Calibration> calibration_override;
 };
 
@@ -63,14 +67,16 @@ class PreparedSimulation {
   explicit PreparedSimulation(const RunSpec& spec);
   ~PreparedSimulation();
   PreparedSimulation(PreparedSimulation&&) noexcept;
-  /// Prices the graph with `calibration` (null: the databases' own calibration for this GPU type,
-  /// if any), runs HTAE and builds the report. The graph and result stay inside (graph(), result()).
+  /// Prices the graph with `calibration` (null: the databases' own calibration for each GPU type,
+  /// if any; otherwise it applies to the GPUs of its type), runs HTAE and builds the report. The graph and result stay inside (graph(), result()).
   const Report& Run(const Calibration* calibration = nullptr);
+  /// The job's GPU type; on a mixed job the types joined ("A100-SXM4-80GB + V100-SXM2-32GB").
   const std::string& gpu_type() const;
   const Strategy& strategy() const;  // expanded and validated
   const ExecGraph& graph() const;
   const SimResult& result() const;
-  /// After Run: the calibration applied (null: none), the keys estimated without a measurement.
+  /// After Run: the calibration applied to the first GPU type (rank 0's; collectives and overlap
+  /// follow it too; null: none), the keys estimated without a measurement (every type's).
   const Calibration* calibration() const;
   std::vector<OpKey> Unmeasured() const;
   std::shared_ptr<const CostDb> database() const;

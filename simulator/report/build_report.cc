@@ -47,6 +47,8 @@ Report BuildReport(const ReportContext& c, const ExecGraph& graph, const SimResu
   r.params = c.params;
   r.gpus = graph.total_gpus;
   r.simulated_gpus = static_cast<int>(graph.gpus.size());
+  r.gpu_types = c.gpu_types;
+  r.notes = c.notes;
   r.global_batch = c.global_batch;
   r.micro_batches = c.micro_batches;
   r.seq_len = c.seq_len;
@@ -59,12 +61,15 @@ Report BuildReport(const ReportContext& c, const ExecGraph& graph, const SimResu
     r.hw_flops = ExecutedFlops(graph);
     r.tflops_per_gpu = c.model_flops / (t * r.gpus) / 1e12;
     r.hw_tflops_per_gpu = r.hw_flops / (t * r.gpus) / 1e12;
-    if (c.peak_flops_per_gpu > 0) r.mfu = c.model_flops / (t * r.gpus * c.peak_flops_per_gpu);
+    double peak = 0;  // t x every GPU's own peak, summed per type
+    for (const auto& type : c.gpu_types) peak += t * static_cast<double>(type.gpus) * type.peak_flops;
+    if (peak > 0) r.mfu = c.model_flops / peak;
   }
   double idle_weighted = 0;
   int64_t weight = 0;
   for (size_t i = 0; i < graph.gpus.size(); ++i) {
     GpuReport g = GpuFromResult(graph.gpus[i], result.memory[i], result.times[i]);
+    if (i < c.sim_gpu_types.size()) g.gpu_type = c.sim_gpu_types[i];
     idle_weighted += g.idle_s * g.multiplicity;
     weight += g.multiplicity;
     r.oom = r.oom || g.oom;

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "simulator/compile/exec_graph.h"
 #include "simulator/engine/sim_result.h"
@@ -17,7 +18,9 @@ struct ReportContext {
   int64_t params = 0;
   int64_t global_batch = 0, micro_batches = 0, seq_len = 0;
   double model_flops = 0;        // per iteration, whole job, no recomputation
-  double peak_flops_per_gpu = 0; // dense FLOP/s in the compute dtype (MFU denominator)
+  std::vector<GpuTypeShare> gpu_types;     // per GPU type of the job (MFU's denominator)
+  std::vector<std::string> sim_gpu_types;  // per simulated GPU: its GPU type
+  std::vector<std::string> notes;          // copied to Report::notes
 };
 
 Report BuildReport(const ReportContext& context, const ExecGraph& graph, const SimResult& result);

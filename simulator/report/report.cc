@@ -44,32 +44,42 @@ Json ReportToJson(const Report& r) {
                     {"idle_s", g.idle_s}, {"host_optimizer_bytes", g.host_optimizer_bytes},
                     {"host_gradient_bytes", g.host_gradient_bytes},
                     {"host_activation_bytes", g.host_activation_bytes}});
+    if (r.MixedGpuTypes()) gpus.back()["gpu_type"] = g.gpu_type;
   }
   Json sources = Json::object();
   for (int s = 0; s < kNumCostSources; ++s)
     sources[std::string(CostSourceName(static_cast<CostSource>(s)))] = r.cost_sources[s];
-  return {{"format", "proteus.report/1"},
-          {"inputs",
-           {{"model", r.model}, {"cluster", r.cluster}, {"strategy", r.strategy}, {"gpu_type", r.gpu_type},
-            {"dtype", r.dtype}, {"precision", r.precision}, {"params", r.params}, {"gpus", r.gpus},
-            {"simulated_gpus", r.simulated_gpus},
-            {"global_batch", r.global_batch}, {"micro_batches", r.micro_batches}, {"seq_len", r.seq_len}}},
-          {"iteration_time_s", r.iteration_time_s},
-          {"samples_per_s", r.samples_per_s},
-          {"tokens_per_s", r.tokens_per_s},
-          {"model_flops_per_iteration", r.model_flops},
-          {"hw_flops_per_iteration", r.hw_flops},
-          {"tflops_per_gpu", r.tflops_per_gpu},
-          {"hw_tflops_per_gpu", r.hw_tflops_per_gpu},
-          {"mfu", r.mfu},
-          {"bubble_fraction", r.bubble_fraction},
-          {"peak_memory_bytes", r.PeakMemory()},
-          {"oom", r.oom},
-          {"fit_advice", r.fit_advice},
-          {"gpus", gpus},
-          {"cost_sources", sources},
-          {"calibration", r.calibration},
-          {"uncalibrated", r.UncalibratedOnly()}};
+  Json doc = {{"format", "proteus.report/1"},
+              {"inputs",
+               {{"model", r.model}, {"cluster", r.cluster}, {"strategy", r.strategy}, {"gpu_type", r.gpu_type},
+                {"dtype", r.dtype}, {"precision", r.precision}, {"params", r.params}, {"gpus", r.gpus},
+                {"simulated_gpus", r.simulated_gpus},
+                {"global_batch", r.global_batch}, {"micro_batches", r.micro_batches}, {"seq_len", r.seq_len}}},
+              {"iteration_time_s", r.iteration_time_s},
+              {"samples_per_s", r.samples_per_s},
+              {"tokens_per_s", r.tokens_per_s},
+              {"model_flops_per_iteration", r.model_flops},
+              {"hw_flops_per_iteration", r.hw_flops},
+              {"tflops_per_gpu", r.tflops_per_gpu},
+              {"hw_tflops_per_gpu", r.hw_tflops_per_gpu},
+              {"mfu", r.mfu},
+              {"bubble_fraction", r.bubble_fraction},
+              {"peak_memory_bytes", r.PeakMemory()},
+              {"oom", r.oom},
+              {"fit_advice", r.fit_advice},
+              {"gpus", gpus},
+              {"cost_sources", sources},
+              {"calibration", r.calibration},
+              {"uncalibrated", r.UncalibratedOnly()}};
+  // Present only where they say something, so a single-type report is as it always was.
+  if (r.MixedGpuTypes()) {
+    Json types = Json::array();
+    for (const auto& t : r.gpu_types)
+      types.push_back({{"type", t.type}, {"gpus", t.gpus}, {"peak_tflops", t.peak_flops / 1e12}});
+    doc["inputs"]["gpu_types"] = types;
+  }
+  if (!r.notes.empty()) doc["notes"] = r.notes;
+  return doc;
 }
 
 bool Report::UncalibratedOnly() const {
@@ -98,6 +108,22 @@ void PrintLine(std::ostream& out, const char* key, const std::string& value) {
   out << buf << value << "\n";
 }
 
+// "(GPU types: A100-SXM4-80GB pp0/dp0/tp0; V100-SXM2-32GB pp1/dp0/tp0)": which rows are which
+// type, at most three labels per type.
+void PrintRowTypes(const Report& r, std::ostream& out) {
+  out << "  (GPU types:";
+  for (size_t t = 0; t < r.gpu_types.size(); ++t) {
+    out << (t ? "; " : " ") << r.gpu_types[t].type;
+    int rows = 0;
+    for (const auto& g : r.per_gpu) {
+      if (g.gpu_type != r.gpu_types[t].type) continue;
+      if (++rows <= 3) out << " " << g.label;
+    }
+    if (rows > 3) out << " and " << rows - 3 << " more";
+  }
+  out << ")\n";
+}
+
 void PrintMemory(const Report& r, std::ostream& out) {
   out << "\nMemory per GPU (at peak)\n";
   char buf[256];
@@ -118,6 +144,7 @@ void PrintMemory(const Report& r, std::ostream& out) {
       << " fixed per GPU for the CUDA context, kernels and cuBLAS workspaces, plus allocator fragmentation on "
          "task allocations, "
       << Gib(first.memory_fragmentation) << " on " << first.label << ")\n";
+  if (r.MixedGpuTypes()) PrintRowTypes(r, out);
 }
 
 // By how much the most loaded GPU is over its capacity, and the advice that would make it fit.
@@ -215,8 +242,14 @@ void PrintReportTable(const Report& r, std::ostream& out) {
   char buf[128];
   out << "proteus-sim: " << r.model << " on " << r.cluster << "\n";
   PrintLine(out, "strategy", r.strategy);
-  std::snprintf(buf, sizeof buf, "%d (%s), %d simulated", r.gpus, r.gpu_type.c_str(), r.simulated_gpus);
-  PrintLine(out, "GPUs", buf);
+  std::string types = r.gpu_type;
+  if (r.MixedGpuTypes()) {
+    types.clear();
+    for (const auto& t : r.gpu_types) types += (types.empty() ? "" : " + ") + std::to_string(t.gpus) + " " + t.type;
+  }
+  PrintLine(out, "GPUs",
+            std::to_string(r.gpus) + " (" + types + "), " + std::to_string(r.simulated_gpus) + " simulated");
+  for (const auto& note : r.notes) PrintLine(out, "note", note);
   std::snprintf(buf, sizeof buf, "%.2fB, %s", static_cast<double>(r.params) / 1e9,
                 (r.precision.empty() ? r.dtype : r.precision).c_str());
   PrintLine(out, "parameters", buf);

@@ -5,7 +5,9 @@
 //   samples/s   = global_batch / t           tokens/s = samples/s * seq_len
 //   model TFLOP/s per GPU = model FLOPs per iteration / (t * GPUs)   (no recomputation)
 //   hw TFLOP/s per GPU    = executed FLOPs per iteration / (t * GPUs) (with recomputation)
-//   MFU = model TFLOP/s per GPU / peak dense TFLOP/s of the GPU in the compute dtype
+//   MFU = model FLOPs per iteration / (t * sum over the job's GPUs of each GPU's own peak dense
+//         FLOP/s in the compute dtype); one GPU type: model TFLOP/s per GPU / that GPU's peak.
+//   e.g. 16 A100 (312 TFLOP/s bf16) + 16 V100 (15.7, no bf16 tensor cores): t * (16*312 + 16*15.7)e12
 // Time breakdown per simulated GPU: compute busy, exposed communication per stream kind (comm busy
 // while compute idles), and the rest of the iteration idle (pipeline bubble and waiting).
 #pragma once
@@ -21,8 +23,16 @@
 
 namespace proteus {
 
+/// The GPUs of one type in a job and the peak each has (MFU's denominator sums them).
+struct GpuTypeShare {
+  std::string type;         // GPU spec name
+  int64_t gpus = 0;         // the job's GPUs of this type
+  double peak_flops = 0;    // one GPU's dense FLOP/s in the compute dtype
+};
+
 struct GpuReport {
   std::string label;
+  std::string gpu_type;              // the GPU spec it was priced as
   int multiplicity = 1;
   int64_t peak_memory = 0;
   int64_t memory_capacity = 0;
@@ -45,6 +55,8 @@ struct Report {
   std::string precision;  // the dtype, or how fp8 is used ("bf16 + fp8 GEMMs (TE hybrid, delayed scaling)")
   int64_t params = 0;
   int gpus = 0, simulated_gpus = 0;
+  std::vector<GpuTypeShare> gpu_types;  // one entry per GPU type; several on a mixed cluster
+  bool MixedGpuTypes() const { return gpu_types.size() > 1; }
   int64_t global_batch = 0, micro_batches = 0, seq_len = 0;
   // Predictions.
   double iteration_time_s = 0;
@@ -61,6 +73,8 @@ struct Report {
   /// When out of memory: what would make it fit, each line checked by a simulation where the
   /// strategy came from shorthand flags (pipeline/fit_advice.h).
   std::vector<std::string> fit_advice;
+  /// What the run could not do as asked (e.g. symmetry turned off on a pipeline rank mixing GPU types).
+  std::vector<std::string> notes;
   /// True when no compute task came from a measurement or a calibration: every number rests on the
   /// datasheet roofline alone.
   bool UncalibratedOnly() const;
