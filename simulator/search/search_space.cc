@@ -145,15 +145,23 @@ std::string FlagsCommandLine(const StrategyFlags& f) {
   if (f.recompute != "none") os << " --recompute " << f.recompute;
   if (f.zero > 0) os << " --zero " << f.zero;
   if (f.fsdp) os << " --fsdp";
+  if (f.hsdp > 0) os << " --hsdp " << f.hsdp;
+  if (f.fsdp_prefetch >= 0) os << " --fsdp-prefetch " << f.fsdp_prefetch;
+  if (!f.reshard_after_forward) os << " --no-reshard-after-forward";
   if (f.sp) os << " --sp";
   if (f.tp_comm_overlap) os << " --tp-comm-overlap";
   if (f.overlap_param_gather) os << " --overlap-param-gather";
   if (!f.overlap_p2p.empty()) os << " --overlap-p2p " << f.overlap_p2p;
   if (f.offload_optimizer) os << " --offload-optimizer";
+  if (f.offload_activations > 0) os << " --offload-activations " << f.offload_activations;
+  if (!f.pp_layers.empty()) os << " --pp-layers " << f.pp_layers;
+  if (f.grad_bucket_mb > 0) os << " --grad-bucket-mb " << f.grad_bucket_mb;
   if (!f.fp8.empty() && f.fp8 != "none") os << " --fp8 " << f.fp8;
   if (!f.fp8_scaling.empty()) os << " --fp8-scaling " << f.fp8_scaling;
   if (!f.main_grads.empty()) os << " --main-grads " << f.main_grads;
   if (!f.params.empty()) os << " --params " << f.params;
+  if (f.reserve_gib) os << " --memory-reserve-gib " << *f.reserve_gib;
+  if (f.fragmentation) os << " --fragmentation " << *f.fragmentation;
   return os.str();
 }
 

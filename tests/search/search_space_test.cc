@@ -125,6 +125,10 @@ TEST(SearchSpace, CommandLineNamesEveryFlagItSets) {
   f.sp = true;
   EXPECT_EQ(FlagsCommandLine(f),
             "--tp 4 --pp 2 --dp 8 --mbs 2 --gbs 256 --schedule interleaved:2 --recompute selective --zero 1 --sp");
+  StrategyFlags g;
+  g.dp = 16, g.gbs = 64, g.fsdp = true, g.hsdp = 8, g.offload_activations = 2, g.reserve_gib = 2.5;
+  EXPECT_EQ(FlagsCommandLine(g),
+            "--tp 1 --pp 1 --dp 16 --mbs 1 --gbs 64 --fsdp --hsdp 8 --offload-activations 2 --memory-reserve-gib 2.5");
 }
 
 }  // namespace
