@@ -17,22 +17,12 @@
 namespace proteus {
 namespace {
 
-struct BadHsdp {
-  std::vector<std::string> args;
-  std::string expect_in_message;
-};
+using BadHsdp = BadInputCase;
 
 class HsdpBadInput : public ::testing::TestWithParam<BadHsdp> {};
 
 TEST_P(HsdpBadInput, ExitsTwoNamingTheFlag) {
-  SetLogLevel(LogLevel::kQuiet);
-  std::vector<std::string> args = {"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-2", "--dp", "16"};
-  args.insert(args.end(), GetParam().args.begin(), GetParam().args.end());
-  CliRun r = RunCli(args);
-  EXPECT_EQ(r.code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find("error: "), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find(GetParam().expect_in_message), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
+  ExpectRefused({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-2", "--dp", "16"}, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, HsdpBadInput,

@@ -14,22 +14,12 @@
 namespace proteus {
 namespace {
 
-struct BadOffload {
-  std::vector<std::string> args;
-  std::string expect_in_message;
-};
+using BadOffload = BadInputCase;
 
 class OffloadBadInput : public ::testing::TestWithParam<BadOffload> {};
 
 TEST_P(OffloadBadInput, ExitsTwoNamingTheFlag) {
-  SetLogLevel(LogLevel::kQuiet);
-  std::vector<std::string> args = {"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--dp", "8",
-                                   "--offload-optimizer"};
-  args.insert(args.end(), GetParam().args.begin(), GetParam().args.end());
-  CliRun r = RunCli(args);
-  EXPECT_EQ(r.code, 2) << r.out << r.err;
-  EXPECT_NE(r.err.find(GetParam().expect_in_message), std::string::npos) << r.err;
-  EXPECT_TRUE(r.out.empty()) << r.out;
+  ExpectRefused({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--dp", "8", "--offload-optimizer"}, GetParam());
 }
 
 INSTANTIATE_TEST_SUITE_P(Cases, OffloadBadInput,
