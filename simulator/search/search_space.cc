@@ -7,6 +7,7 @@
 #include "simulator/compile/static_memory.h"
 #include "simulator/cost/gpu_spec.h"
 #include "simulator/strategy/memory_settings.h"
+#include "simulator/strategy/shorthand.h"
 #include "simulator/strategy/strategy.h"
 
 namespace proteus {
@@ -34,17 +35,12 @@ void CheckPositive(const std::vector<int>& values, const std::string& flag) {
     if (v <= 0) throw UserError(flag, "values must be positive, got " + std::to_string(v));
 }
 
-// Virtual stages per GPU of a schedule name ("interleaved:V" -> V, others 1); UserError otherwise.
-int ChunksOf(const std::string& schedule) {
-  if (schedule.rfind("interleaved:", 0) == 0) {
-    const std::string v = schedule.substr(12);
-    if (v.empty() || v.find_first_not_of("0123456789") != std::string::npos || v.size() > 3 || std::stoi(v) < 2)
-      throw UserError("--schedules", "interleaved:V needs V >= 2 chunks per GPU, got \"" + schedule + "\"");
-    return std::stoi(v);
-  }
-  if (!ParseScheduleKind(schedule) || schedule == "interleaved")
-    throw UserError("--schedules", "unknown schedule \"" + schedule + "\" (gpipe, 1f1b, interleaved:V, zb-h1, zb-v, dualpipev)");
-  return FixedChunks(*ParseScheduleKind(schedule));
+// A schedule of the space, as --schedule parses it. One chunk per GPU is plain 1F1B, listed as such.
+Schedule ParseSearchSchedule(const std::string& text) {
+  Schedule s = ParseScheduleFlag(text, "--schedules");
+  if (s.kind == ScheduleKind::kInterleaved && s.chunks < 2)
+    throw UserError("--schedules", "interleaved:V needs V >= 2 chunks per GPU, got \"" + text + "\"");
+  return s;
 }
 
 int GpusPerNode(const Cluster& cluster) {
@@ -77,7 +73,7 @@ int64_t StaticMemoryLowerBound(const Model& model, const StrategyFlags& f) {
   const int64_t params_per_gpu = model.Params() / (static_cast<int64_t>(f.tp) * f.pp);
   ParamStateBytes b = ParamStateOf(params_per_gpu, model.dtype, precision, shards);
   const int64_t optimizer = f.offload_optimizer ? 0 : b.optimizer;
-  const int64_t reserve = f.reserve_gib ? static_cast<int64_t>(*f.reserve_gib * (1 << 30)) : kDefaultReserveBytes;
+  const int64_t reserve = f.reserve_gib ? CheckedReserveBytes(*f.reserve_gib, "--memory-reserve-gib") : kDefaultReserveBytes;
   return b.weights + b.grads + optimizer + reserve;
 }
 
@@ -99,7 +95,7 @@ CandidateSet EnumerateCandidates(const Model& model, const Cluster& cluster, con
     if (!ParseRecompute(r)) throw UserError("--recompute", "unknown recomputation \"" + r + "\" (none, selective, full)");
   for (int z : zeros)
     if (z < 0 || z > 3) throw UserError("--zero", "ZeRO stages are 0..3, got " + std::to_string(z));
-  for (const auto& s : schedules) ChunksOf(s);
+  for (const auto& s : schedules) ParseSearchSchedule(s);
   const int64_t capacity = SmallestGpuMemory(cluster);
 
   CandidateSet out;
@@ -118,9 +114,9 @@ CandidateSet EnumerateCandidates(const Model& model, const Cluster& cluster, con
               if (pp > layers) { prune("more stages than layers"); continue; }
               if (space.global_batch % (static_cast<int64_t>(mbs) * dp) != 0) { prune("gbs not divisible by mbs x dp"); continue; }
               const int64_t m = space.global_batch / (static_cast<int64_t>(mbs) * dp);
-              const int chunks = ChunksOf(schedule);
-              if (chunks > 1 && schedule.rfind("interleaved:", 0) == 0 &&
-                  (pp < 2 || layers % (static_cast<int64_t>(pp) * chunks) != 0 || m % pp != 0)) {
+              const Schedule parsed = ParseSearchSchedule(schedule);
+              if (parsed.kind == ScheduleKind::kInterleaved &&
+                  (pp < 2 || layers % (static_cast<int64_t>(pp) * parsed.chunks) != 0 || m % pp != 0)) {
                 prune("interleaved needs pp >= 2, layers divisible by pp x V and micro-batches by pp");
                 continue;
               }

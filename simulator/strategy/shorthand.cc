@@ -26,32 +26,6 @@ std::string GeneralizePath(const std::string& path) {
   return out;
 }
 
-Schedule ParseScheduleFlag(const std::string& text) {
-  Schedule s;
-  std::string kind = text;
-  size_t colon = text.find(':');
-  if (colon != std::string::npos) {
-    kind = text.substr(0, colon);
-    std::string v = text.substr(colon + 1);
-    int chunks = 0;
-    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), chunks);
-    if (ec != std::errc() || ptr != v.data() + v.size() || chunks < 1)
-      throw UserError("--schedule", "expected interleaved:<chunks per GPU>, e.g. interleaved:2; got '" + text + "'");
-    s.chunks = chunks;
-  }
-  auto k = ParseScheduleKind(kind);
-  if (!k)
-    throw UserError("--schedule",
-                    "expected gpipe, 1f1b, interleaved:<V>, zb-h1, zb-v or dualpipev; got '" + text + "'");
-  s.kind = *k;
-  if (s.kind != ScheduleKind::kInterleaved && colon != std::string::npos)
-    throw UserError("--schedule", "only interleaved takes a chunk count (" + std::string(ScheduleKindName(s.kind)) +
-                                      " fixes its own); got '" + text + "'");
-  if (s.kind == ScheduleKind::kInterleaved && colon == std::string::npos)
-    throw UserError("--schedule", "interleaved needs a chunk count, e.g. interleaved:2");
-  if (s.kind != ScheduleKind::kInterleaved) s.chunks = FixedChunks(s.kind);
-  return s;
-}
 
 // Per layer-independent path, the partition every op under it asks for; a path whose ops disagree
 // (a layer that differs) falls back to one rule per op.
@@ -148,6 +122,33 @@ void AddStageRules(const Model& model, int stages, const std::vector<int>& pp_la
 
 }  // namespace
 
+Schedule ParseScheduleFlag(const std::string& text, const std::string& flag) {
+  Schedule s;
+  std::string kind = text;
+  size_t colon = text.find(':');
+  if (colon != std::string::npos) {
+    kind = text.substr(0, colon);
+    std::string v = text.substr(colon + 1);
+    int chunks = 0;
+    auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), chunks);
+    if (ec != std::errc() || ptr != v.data() + v.size() || chunks < 1)
+      throw UserError(flag, "expected interleaved:<chunks per GPU>, e.g. interleaved:2; got '" + text + "'");
+    s.chunks = chunks;
+  }
+  auto k = ParseScheduleKind(kind);
+  if (!k)
+    throw UserError(flag,
+                    "expected gpipe, 1f1b, interleaved:<V>, zb-h1, zb-v or dualpipev; got '" + text + "'");
+  s.kind = *k;
+  if (s.kind != ScheduleKind::kInterleaved && colon != std::string::npos)
+    throw UserError(flag, "only interleaved takes a chunk count (" + std::string(ScheduleKindName(s.kind)) +
+                                      " fixes its own); got '" + text + "'");
+  if (s.kind == ScheduleKind::kInterleaved && colon == std::string::npos)
+    throw UserError(flag, "interleaved needs a chunk count, e.g. interleaved:2");
+  if (s.kind != ScheduleKind::kInterleaved) s.chunks = FixedChunks(s.kind);
+  return s;
+}
+
 Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   if (o.tp < 1) throw UserError("--tp", "must be >= 1");
   if (o.pp < 1) throw UserError("--pp", "must be >= 1");
@@ -185,7 +186,7 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.mesh = {{"pp", o.pp}, {"dp", o.dp}, {"tp", o.tp}};
   s.micro_batch = o.micro_batch;
   s.global_batch = o.global_batch > 0 ? o.global_batch : o.micro_batch * o.dp;
-  s.schedule = ParseScheduleFlag(o.schedule);
+  s.schedule = ParseScheduleFlag(o.schedule, "--schedule");
   s.grad_bucket_bytes = o.grad_bucket_bytes;
   s.overlap_grad_reduce = o.overlap_grad_reduce;
   s.overlap_param_gather = o.overlap_param_gather;

@@ -63,6 +63,9 @@ struct ShorthandOptions {
   MemorySettings memory;
 };
 
+/// A schedule as the flags spell it ("1f1b", "interleaved:4", "zb-v"); UserError naming `flag`.
+Schedule ParseScheduleFlag(const std::string& text, const std::string& flag);
+
 /// Expands flags into a strategy tree over `model`. UserError (naming the flag) for a malformed
 /// flag value (bad schedule, --pp-layers not summing to the layers); divisibility and fit are
 /// checked by ValidateStrategy.
