@@ -74,19 +74,37 @@ class Instantiator {
 
   // One task per step of each block per simulated rank, plus the tail: an upper bound (steps of the
   // first or last micro-batch only count in every block), reserved so the task array is written once
-  // instead of copied at every regrowth.
+  // instead of copied at every regrowth. Likewise at most one Comm per collective or p2p step.
   void ReserveTasks(const std::vector<std::vector<PipelineBlock>>& order) {
-    size_t n = g_.tasks.size();
+    auto comm_steps = [](const std::vector<Step>& steps) {
+      return static_cast<size_t>(std::count_if(steps.begin(), steps.end(), [](const Step& st) {
+        return st.kind == TaskKind::kCollective || st.kind == TaskKind::kP2P;
+      }));
+    };
+    std::vector<size_t> fwd_comms, bwd_comms;
+    for (const StageProgram& prog : job_.stages) {
+      fwd_comms.push_back(comm_steps(prog.forward));
+      bwd_comms.push_back(comm_steps(prog.backward));
+    }
+    size_t n = g_.tasks.size(), comms = g_.comms.size();
     for (int p = 0; p < static_cast<int>(order.size()); ++p) {
-      size_t per_sim = job_.ranks[p].tail.size();
+      size_t per_sim = job_.ranks[p].tail.size(), comms_per_sim = comm_steps(job_.ranks[p].tail);
       for (const PipelineBlock& b : order[p]) {
-        const StageProgram& prog = job_.stages[StageOf(p, b)];
-        if (b.kind == BlockKind::kForward) per_sim += prog.forward.size();
-        else if (b.kind != BlockKind::kWeightGrad) per_sim += prog.backward.size();  // B and W split one list
+        const int stage = StageOf(p, b);
+        const StageProgram& prog = job_.stages[stage];
+        if (b.kind == BlockKind::kForward) {
+          per_sim += prog.forward.size();
+          comms_per_sim += fwd_comms[stage];
+        } else if (b.kind != BlockKind::kWeightGrad) {  // B and W split one list
+          per_sim += prog.backward.size();
+          comms_per_sim += bwd_comms[stage];
+        }
       }
       n += per_sim * sims_[p].size();
+      comms += comms_per_sim * sims_[p].size();
     }
     g_.tasks.reserve(n);
+    g_.comms.reserve(comms);
   }
 
   void AddGpus(bool symmetry) {

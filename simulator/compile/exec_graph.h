@@ -25,6 +25,7 @@
 
 #include "common/dtype.h"
 #include "simulator/cost/cost_source.h"
+#include "simulator/compile/task_list.h"
 #include "topo/collective.h"
 #include "topo/ids.h"
 
@@ -76,7 +77,7 @@ const std::shared_ptr<const CollectivePlan>& EmptyPlan();
 struct Comm {
   CollOp op = CollOp::kAllReduce;
   StreamKind stream = StreamKind::kDpComm;
-  std::vector<TaskId> members;  // one task per simulated participant
+  TaskList members;             // one task per simulated participant (inline up to two)
   // Latency, flows, algorithm; plan->time_s is the time alone. Shared by every comm of the same
   // collective (one step of one group, every micro-batch): a graph holds each distinct plan once.
   std::shared_ptr<const CollectivePlan> plan = EmptyPlan();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <array>
+#include <cstdint>
 #include <vector>
 
 #include "simulator/compile/exec_graph.h"
@@ -28,6 +29,7 @@ class StreamClock {
  private:
   struct State {
     std::array<int32_t, kNumStreams> running{};
+    uint32_t busy = 0;    // bit s set while stream s runs a task: Advance visits only those
     double last_s = 0;
     double active_s = 0;  // time any stream is busy
   };
