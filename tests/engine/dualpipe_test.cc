@@ -176,6 +176,24 @@ TEST(DualPipe, TiedEmbeddingIsCoveredByTheCopySum) {
                 2 * tied_params);
 }
 
+TEST(DualPipe, EachCopyReducesItsBucketsOnceInItsDirectionsLastMicroBatch) {
+  ShorthandOptions o;
+  o.pp = 4;
+  o.dp = 2;
+  o.global_batch = 16;  // 8 micro-batches: direction 0 runs 0..3, direction 1 runs 4..7
+  o.schedule = "1f1b";
+  CompileResult one = MakeJob(SmallGpt(4), o).Run();
+  o.schedule = "dualpipe";
+  CompileResult two = MakeJob(SmallGpt(4), o).Run();
+  for (int r = 0; r < 4; ++r) {
+    // Rank r's buckets: its stage r copy's (1f1b's rank r) and its stage 3-r copy's (1f1b's rank 3-r).
+    int expect = CountTasks(one.graph, r, "grad bucket") + CountTasks(one.graph, 3 - r, "grad bucket");
+    EXPECT_GT(expect, 0);
+    EXPECT_EQ(CountTasks(two.graph, r, "grad bucket"), expect) << r;
+    EXPECT_EQ(CountTasks(two.graph, r, "grad bucket", 3) + CountTasks(two.graph, r, "grad bucket", 7), expect) << r;
+  }
+}
+
 TEST(DualPipe, SymmetryMatchesFullSimulation) {
   // tp 2 x dp 2 replicas of each pipeline rank, ZeRO-1 buckets in each direction's last micro-batch.
   ShorthandOptions o;
