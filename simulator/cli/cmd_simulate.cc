@@ -64,8 +64,10 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--gbs", f.gbs, "Global batch size (default: mbs x dp)")->check(CLI::PositiveNumber);
   cmd->add_option("--schedule", f.schedule,
                   "Pipeline schedule: gpipe, 1f1b (default), interleaved:V, zb-h1 (zero bubble, split backward), "
-                  "zb-v (zero bubble, 2 chunks per GPU in a V) or dualpipev (DeepSeek DualPipeV: 2 chunks in a V, "
-                  "F&B pairs, needs micro-batches >= 2 pp)")
+                  "zb-v (zero bubble, 2 chunks per GPU in a V), dualpipev (DeepSeek DualPipeV: 2 chunks in a V, "
+                  "F&B pairs, needs micro-batches >= 2 pp) or dualpipe (DeepSeek DualPipe: micro-batches from both "
+                  "ends, each GPU holds stages r and pp-1-r (2x parameters), needs an even pp and an even number "
+                  "of micro-batches >= 2 pp)")
       ->capture_default_str();
   cmd->add_option("--zero", f.zero,
                   "ZeRO stage: 0; 1 distributed optimizer (Adam states sharded over dp); 2 also gradients; 3 also "

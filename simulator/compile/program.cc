@@ -197,7 +197,8 @@ auto ProgramBuilder::BuildStage(int v) -> StageProgram {
   FlushBuckets(st, prog.backward, LastCompute(prog.backward));
   PrependParamGathers(st, prog.forward);
   AccountWeights(st);
-  for (int64_t b : st.group_bytes) job_.ranks[RankOfStage(s_.schedule, v, s_.PipelineRanks())].host_activation_bytes += b;
+  for (int rank : RanksOfStage(s_.schedule, v, s_.PipelineRanks()))
+    for (int64_t b : st.group_bytes) job_.ranks[rank].host_activation_bytes += b;
   return prog;
 }
 

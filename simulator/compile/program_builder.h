@@ -269,12 +269,19 @@ class ProgramBuilder {
   // ---- weights shared across pipeline ranks ----
   // Megatron's embedding group: the word embedding's gradient (fp32 main grad) is all-reduced
   // between the first and last pipeline ranks before the optimizer step.
+  // Also, first, dualpipe's sum of the two copies of each stage (CopyGradientSum).
   std::vector<Step> TiedGradientReductions(int p);
+  // dualpipe: pipeline rank p and its mirror pp-1-p, ascending, which hold the same two stages;
+  // empty for every other schedule.
+  std::vector<int> CopyPair(int p) const;
+  // dualpipe: the all-reduce over `pair` of rank p's gradients (both its stages).
+  Step CopyGradientSum(int p, const std::vector<int>& pair);
 
   void FindTiedWeights();
 
   // ---- static memory and the optimizer step ----
   void AccountWeights(StageState& st);
+  void AccountWeightsOn(const StageState& st, int rank);
 
   void BuildTail(int p);
 

@@ -48,9 +48,10 @@ void ProgramBuilder::EmitBucket(StageState& st, std::vector<Step>& list, const B
   if (b.shard_axis >= 0 && s_.overlap_param_gather) {
     st.param_gathers.push_back({b.shard_axis, b.bytes, b.ops, id});
   } else if (b.shard_axis >= 0) {
-    RankState& rs = job_.ranks[RankOfStage(s_.schedule, st.v, s_.PipelineRanks())];
-    rs.tail.push_back(CollectiveStep(CollOp::kAllGather, b.shard_axis, b.bytes, DType::kBf16, Phase::kStep,
-                                     "param bucket " + std::to_string(id) + " all_gather " + axis_names_[b.shard_axis]));
+    for (int rank : RanksOfStage(s_.schedule, st.v, s_.PipelineRanks()))  // each copy's own gather
+      job_.ranks[rank].tail.push_back(CollectiveStep(CollOp::kAllGather, b.shard_axis, b.bytes, DType::kBf16,
+                                                     Phase::kStep, "param bucket " + std::to_string(id) +
+                                                                       " all_gather " + axis_names_[b.shard_axis]));
   }
 }
 

@@ -4,10 +4,15 @@
 namespace proteus::program_build {
 
 void ProgramBuilder::AccountWeights(StageState& st) {
-  int rank = RankOfStage(s_.schedule, st.v, s_.PipelineRanks());
+  // Every rank holding the stage stores it: dualpipe's two copies are two ranks' parameters,
+  // gradients and optimizer states (DeepSeek-V3 Table 2: parameters 2x).
+  for (int rank : RanksOfStage(s_.schedule, st.v, s_.PipelineRanks())) AccountWeightsOn(st, rank);
+}
+
+void ProgramBuilder::AccountWeightsOn(const StageState& st, int rank) {
   RankState& rs = job_.ranks[rank];
   // Per rank, not per stage: a tied weight read by two stages of one GPU (the embedding of stage
-  // 0 and the head of stage 2p-1 under a V placement) is stored once.
+  // 0 and the head of stage 2p-1 under a V placement, of stage 0 and p-1 under dualpipe) is stored once.
   std::set<std::string>& seen = weights_of_rank_[rank];
   for (int i : st.ops) {
     const OpInfo& o = ops_[i];

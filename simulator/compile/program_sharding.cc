@@ -121,6 +121,8 @@ void ProgramBuilder::AfterUnitBackwardOp(StageState& st, std::vector<Step>& list
 
 auto ProgramBuilder::TiedGradientReductions(int p) -> std::vector<Step> {
   std::vector<Step> out;
+  std::vector<int> pair = CopyPair(p);
+  if (!pair.empty()) out.push_back(CopyGradientSum(p, pair));
   for (const auto& [name, tied] : tied_weights_) {
     if (std::find(tied.ranks.begin(), tied.ranks.end(), p) == tied.ranks.end()) continue;
     Step s = CollectiveStep(CollOp::kAllReduce, -1, tied.params * DTypeBytes(DType::kFp32), DType::kFp32, Phase::kStep,
@@ -132,6 +134,27 @@ auto ProgramBuilder::TiedGradientReductions(int p) -> std::vector<Step> {
   return out;
 }
 
+auto ProgramBuilder::CopyPair(int p) const -> std::vector<int> {
+  if (!TwoDirections(s_.schedule)) return {};
+  int mirror = s_.PipelineRanks() - 1 - p;
+  return {std::min(p, mirror), std::max(p, mirror)};
+}
+
+// DualPipe's copies: rank p holds stages p and pp-1-p, its mirror the same two, so one all-reduce
+// of the rank's whole gradient over the pair sums both stages' two copies. deepseek-ai/DualPipe's
+// examples/example_dualpipe.py does this sum after step() (all_gather_into_tensor over the pp group,
+// then each chunk's gradient += the mirror rank's other chunk); the pair all-reduce gives the same
+// sum with 1/pp of the all-gather's data. After the data-parallel reduction (each mirror has the
+// same shard of a sharded gradient), on the gradient stream, before the optimizer step.
+auto ProgramBuilder::CopyGradientSum(int p, const std::vector<int>& pair) -> Step {
+  const RankState& rs = job_.ranks[p];
+  Step s = CollectiveStep(CollOp::kAllReduce, -1, rs.grad_bytes, s_.precision.main_grads, Phase::kStep,
+                          "dualpipe copy grad all_reduce pp");
+  s.stream = StreamKind::kDpComm;
+  s.pp_peers = pair;
+  return s;
+}
+
 void ProgramBuilder::FindTiedWeights() {
   int pp = s_.PipelineRanks();
   if (pp < 2) return;
@@ -140,13 +163,17 @@ void ProgramBuilder::FindTiedWeights() {
   for (size_t i = 0; i < ops_.size(); ++i)
     for (const auto& t : ops_[i].local.tensors) {
       if (t.role != TensorRole::kWeight) continue;
-      ranks[t.name].insert(RankOfStage(s_.schedule, ops_[i].stage, pp));
+      for (int rank : RanksOfStage(s_.schedule, ops_[i].stage, pp)) ranks[t.name].insert(rank);
       int64_t local = LocalBytes(Layout(static_cast<int>(i), t, LayoutUse::kRead), GlobalBytes(static_cast<int>(i), t),
                                  axis_sizes_) / DTypeBytes(t.dtype);
       params[t.name] = std::max(params[t.name], local);
     }
+  // Under dualpipe every stage is on two ranks, whose copies the copy sum adds (CopyGradientSum): a
+  // weight is tied only when more ranks than one stage's two hold it (the embedding and the head,
+  // stages 0 and p-1, are both on ranks 0 and p-1: covered by that sum).
+  size_t copies = TwoDirections(s_.schedule) ? 2 : 1;
   for (const auto& [name, r] : ranks)
-    if (r.size() > 1) tied_weights_[name] = {std::vector<int>(r.begin(), r.end()), params[name]};
+    if (r.size() > copies) tied_weights_[name] = {std::vector<int>(r.begin(), r.end()), params[name]};
 }
 
 }  // namespace proteus::program_build

@@ -169,6 +169,24 @@ class DualPipeVOrder {
   std::vector<PipelineBlock> out_;
 };
 
+// DualPipe (deepseek-ai/DualPipe, dualpipe.py step()) on rank r of p with m micro-batches. Rank r
+// and its mirror p-1-r run the same eight phases with half_rank h = min(r, p-1-r), over p/2 ranks
+// and m/2 micro-batches per direction: DualPipeV's phases with those counts (a half of the ranks
+// is a V whose turn-around is the middle pair). Phase 0 there is the direction that enters on this
+// rank's side (dualpipe.py: phase ^= is_in_second_half): direction 0 (chunk 0, micro-batches
+// 0..m/2-1, entering at rank 0) on the first half of the ranks, direction 1 (chunk 1, m/2..m-1,
+// entering at rank p-1) on the second.
+std::vector<PipelineBlock> DualPipe(int r, int p, int m) {
+  int half_ranks = p / 2, half_m = m / 2;
+  bool second_half = r >= half_ranks;
+  std::vector<PipelineBlock> out = DualPipeVOrder(std::min(r, p - 1 - r), half_ranks, half_m).Build();
+  for (PipelineBlock& b : out) {
+    b.chunk = b.chunk ^ static_cast<int>(second_half);
+    if (b.chunk == 1) b.microbatch += half_m;
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string_view BlockKindName(BlockKind k) {
@@ -209,6 +227,10 @@ std::vector<PipelineBlock> PipelineOrder(const Schedule& schedule, int rank, int
     case ScheduleKind::kDualPipeV:
       PROTEUS_CHECK(ranks >= 2 && m >= 2 * ranks, "dualpipev needs pp >= 2 and micro-batches >= 2 pp (validated)");
       return DualPipeVOrder(rank, ranks, m).Build();
+    case ScheduleKind::kDualPipe:
+      PROTEUS_CHECK(ranks >= 2 && ranks % 2 == 0 && m % 2 == 0 && m >= 2 * ranks,
+                    "dualpipe needs an even pp and an even micro-batch count >= 2 pp (validated)");
+      return DualPipe(rank, ranks, m);
   }
   return {};
 }
@@ -217,14 +239,31 @@ bool VPlacement(const Schedule& schedule) {
   return schedule.kind == ScheduleKind::kZbV || schedule.kind == ScheduleKind::kDualPipeV;
 }
 
+bool TwoDirections(const Schedule& schedule) { return schedule.kind == ScheduleKind::kDualPipe; }
+
 int StageOfChunk(const Schedule& schedule, int rank, int chunk, int ranks) {
+  if (TwoDirections(schedule)) return chunk == 0 ? rank : ranks - 1 - rank;
   if (VPlacement(schedule)) return chunk == 0 ? rank : 2 * ranks - 1 - rank;
   return chunk * ranks + rank;
 }
 
-int RankOfStage(const Schedule& schedule, int stage, int ranks) {
+int RankOfStage(const Schedule& schedule, int stage, int ranks, int direction) {
+  if (TwoDirections(schedule)) return direction == 0 ? stage : ranks - 1 - stage;
   if (VPlacement(schedule)) return stage < ranks ? stage : 2 * ranks - 1 - stage;
   return stage % ranks;
+}
+
+std::vector<int> RanksOfStage(const Schedule& schedule, int stage, int ranks) {
+  if (!TwoDirections(schedule)) return {RankOfStage(schedule, stage, ranks)};
+  int a = RankOfStage(schedule, stage, ranks, 0), b = RankOfStage(schedule, stage, ranks, 1);
+  return {std::min(a, b), std::max(a, b)};  // never equal: pp is even
+}
+
+int DirectionOf(const Schedule& schedule, int mb, int m) { return TwoDirections(schedule) && mb >= m / 2 ? 1 : 0; }
+
+std::pair<int, int> MicrobatchesOf(const Schedule& schedule, int direction, int m) {
+  if (!TwoDirections(schedule)) return {0, m};
+  return direction == 0 ? std::pair{0, m / 2} : std::pair{m / 2, m};
 }
 
 }  // namespace proteus

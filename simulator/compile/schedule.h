@@ -38,6 +38,16 @@
 //                under the other's compute). Needs p >= 2 and m >= 2p. Bubble on uniform chunks
 //                (p-1)(F&B + B - 3W) with F&B = F + B (DeepSeek-V3 report, Table 2, with its PP/2
 //                = p ranks of the V); parameters 1x, activations 2p+1 chunks on every rank.
+//   dualpipe     deepseek-ai/DualPipe's two-direction DualPipe (dualpipe.py): the model in p stages
+//                (p even), rank i holding two of them: chunk 0 is stage i of direction 0
+//                (micro-batches 0..m/2-1 enter at rank 0 and flow to rank p-1), chunk 1 stage p-1-i
+//                of direction 1 (m/2..m-1 enter at rank p-1 and flow to rank 0). Rank i and its
+//                mirror p-1-i run DualPipeV's eight phases with half-rank h = min(i, p-1-i) over p/2
+//                ranks and m/2 micro-batches per direction, phase 0 being the direction that enters
+//                on the rank's side. Every stage's parameters are on two ranks (2x); their gradients
+//                are summed by an all-reduce over each mirror pair before the optimizer step. Needs
+//                p even and m even >= 2p. Bubble on uniform stages (p/2-1)(F&B + B - 3W), F&B = F + B
+//                (DeepSeek-V3 report, Table 2); activations p+1 stages on every rank.
 //
 // Worked examples, p 4, m 8:
 //   1f1b rank 1:  F0 F1 F2 B0 F3 B1 F4 B2 F5 B3 F6 B4 F7 B5 B6 B7.
@@ -48,10 +58,18 @@
 //   dualpipev rank 0 (' = chunk 1, BW = an unsplit backward, (..) = an F&B pair):
 //                 F0 F1 F2 F3 F4 F5 F6 F0' B0' W0' F1' B1' W1' F2' B2' W2' F3' (F7 BW3') (F4' BW0)
 //                 BW4' (F5' BW1) BW5' (F6' BW2) BW6' (F7' BW3) BW7' B4 W4 B5 W5 B6 W6 B7 W7
+//   dualpipe rank 0 (' = chunk 1, direction 1's micro-batches 4..7): h 0, two half ranks, four
+//                 micro-batches a direction: 2 F0, one round F0 F1, one B1 W1 F1, one main round of
+//                 pairs, one B1 (F1 B0), one round B1 B0 (B0's W deferred), one W B0, one W:
+//                 F0 F1 F2 F4' B4' W4' F5' (F3 BW5') (F6' BW0) BW6' (F7' BW1) BW7' B2 W2 B3 W3
+//   dualpipe rank 3 mirrors it: F4' F5' F6' F0 B0 W0 F1 (F7' BW1) (F2 BW4') BW2 (F3 BW5') BW3 B6' W6' B7' W7'
+//   dualpipe rank 1 (h 1, a middle rank: its first main pair is not overlapped):
+//                 F0 F4' F1 F5' F2 BW4' (F6' BW0) (F3 BW5') (F7' BW1) BW6' BW2 B7' B3 W7' W3
 #pragma once
 
 #include <cstdint>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "simulator/strategy/strategy.h"
@@ -81,10 +99,21 @@ std::vector<PipelineBlock> PipelineOrder(const Schedule& schedule, int rank, int
 
 /// Whether the schedule places two chunks per rank in a V (zb-v, dualpipev).
 bool VPlacement(const Schedule& schedule);
+/// Whether micro-batches flow in two directions over two copies of the model (dualpipe).
+bool TwoDirections(const Schedule& schedule);
 /// The virtual stage chunk `chunk` of pipeline rank `rank` runs: chunk*p + rank (interleaved
-/// placement), or in a V rank (chunk 0) and 2p-1-rank (chunk 1).
+/// placement), in a V rank (chunk 0) and 2p-1-rank (chunk 1), or for dualpipe rank (chunk 0,
+/// direction 0) and p-1-rank (chunk 1, direction 1).
 int StageOfChunk(const Schedule& schedule, int rank, int chunk, int ranks);
-/// The pipeline rank that holds virtual stage `stage` (the inverse of StageOfChunk).
-int RankOfStage(const Schedule& schedule, int stage, int ranks);
+/// The pipeline rank that holds virtual stage `stage` for micro-batches of `direction` (the
+/// inverse of StageOfChunk). Only dualpipe has a direction 1: stage s is on rank p-1-s there.
+int RankOfStage(const Schedule& schedule, int stage, int ranks, int direction = 0);
+/// Every pipeline rank that holds stage `stage`, ascending: one, or two under dualpipe (s, p-1-s).
+std::vector<int> RanksOfStage(const Schedule& schedule, int stage, int ranks);
+/// The direction of micro-batch `mb` of `m`: 0, or under dualpipe 1 for the second half
+/// (m/2 .. m-1 enter at rank p-1).
+int DirectionOf(const Schedule& schedule, int mb, int m);
+/// The first and one past the last micro-batch of `direction`: [0, m), or dualpipe's halves.
+std::pair<int, int> MicrobatchesOf(const Schedule& schedule, int direction, int m);
 
 }  // namespace proteus

@@ -16,7 +16,7 @@ namespace proteus {
 struct StrategyFlags {
   int tp = 1, pp = 1, dp = 0;         // dp 0: fill the cluster (GPUs / (tp*pp))
   int mbs = 1, gbs = 0;               // gbs 0: mbs * dp (one micro-batch per pipeline)
-  std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V
+  std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V | zb-h1 | zb-v | dualpipev | dualpipe
   int zero = 0;                       // 0..3 (ZeRO stage)
   bool fsdp = false;                  // PyTorch FSDP2: weights, grads, optimizer sharded, one unit per layer
   int fsdp_prefetch = -1;             // -1: the default (1)

@@ -100,6 +100,7 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
      << s.DataParallel() << " -> " << s.NumMicrobatches() << " micro-batches per iteration\n";
   os << "  schedule: " << ScheduleKindName(s.schedule.kind);
   if (s.schedule.chunks > 1) os << " (" << s.schedule.chunks << " chunks per GPU)";
+  if (s.schedule.kind == ScheduleKind::kDualPipe) os << " (two directions: GPU r holds stages r and pp-1-r)";
   os << " over " << s.PipelineRanks() << " pipeline ranks\n";
   os << "  gradient buckets: " << FormatBytes(s.grad_bucket_bytes)
      << (s.overlap_grad_reduce ? ", reduced while backward runs\n" : ", reduced after backward\n");

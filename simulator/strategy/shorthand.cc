@@ -138,7 +138,7 @@ Schedule ParseScheduleFlag(const std::string& text, const std::string& flag) {
   auto k = ParseScheduleKind(kind);
   if (!k)
     throw UserError(flag,
-                    "expected gpipe, 1f1b, interleaved:<V>, zb-h1, zb-v or dualpipev; got '" + text + "'");
+                    "expected gpipe, 1f1b, interleaved:<V>, zb-h1, zb-v, dualpipev or dualpipe; got '" + text + "'");
   s.kind = *k;
   if (s.kind != ScheduleKind::kInterleaved && colon != std::string::npos)
     throw UserError(flag, "only interleaved takes a chunk count (" + std::string(ScheduleKindName(s.kind)) +

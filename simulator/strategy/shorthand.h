@@ -42,7 +42,7 @@ struct ShorthandOptions {
   int tp = 1, pp = 1, dp = 1;
   int64_t micro_batch = 1;
   int64_t global_batch = 0;           // 0: micro_batch * dp (one micro-batch per iteration)
-  std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V | zb-h1 | zb-v | dualpipev
+  std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V | zb-h1 | zb-v | dualpipev | dualpipe
   int zero = 0;                       // 1 optimizer, 2 also gradients, 3 also weights (DeepSpeed units)
   bool fsdp = false;                  // weights, grads, optimizer sharded; FSDP2 units (one per layer)
   WeightGather weight_gather;         // prefetch, reshard_after_forward, shard_group (--hsdp); unit

@@ -11,10 +11,11 @@ namespace {
 
 constexpr std::array<std::pair<Recompute, std::string_view>, 3> kRecomputeNames = {{
     {Recompute::kNone, "none"}, {Recompute::kSelective, "selective"}, {Recompute::kFull, "full"}}};
-constexpr std::array<std::pair<ScheduleKind, std::string_view>, 6> kScheduleNames = {{
+constexpr std::array<std::pair<ScheduleKind, std::string_view>, 7> kScheduleNames = {{
     {ScheduleKind::kGPipe, "gpipe"}, {ScheduleKind::k1F1B, "1f1b"},
     {ScheduleKind::kInterleaved, "interleaved"}, {ScheduleKind::kZbH1, "zb-h1"},
-    {ScheduleKind::kZbV, "zb-v"}, {ScheduleKind::kDualPipeV, "dualpipev"}}};
+    {ScheduleKind::kZbV, "zb-v"}, {ScheduleKind::kDualPipeV, "dualpipev"},
+    {ScheduleKind::kDualPipe, "dualpipe"}}};
 
 constexpr std::array<std::pair<GatherUnit, std::string_view>, 2> kGatherUnitNames = {{
     {GatherUnit::kOperator, "operator"}, {GatherUnit::kBlock, "block"}}};
@@ -119,7 +120,7 @@ Schedule ParseSchedule(const JsonView& v) {
   v.RejectUnknownKeys({"kind", "chunks"});
   Schedule s;
   auto kind = ParseScheduleKind(v.Str("kind"));
-  if (!kind) v.FailField("kind", "expected gpipe, 1f1b, interleaved, zb-h1, zb-v or dualpipev");
+  if (!kind) v.FailField("kind", "expected gpipe, 1f1b, interleaved, zb-h1, zb-v, dualpipev or dualpipe");
   s.kind = *kind;
   int fixed = FixedChunks(s.kind);
   s.chunks = static_cast<int>(v.Has("chunks") ? BoundedPositive(v, "chunks", kMaxChunks) : std::max(fixed, 1));

@@ -39,13 +39,15 @@ std::optional<Recompute> ParseRecompute(std::string_view name);
 
 /// Pipeline schedules (compile/schedule.h has their block orders): zb-h1 and zb-v split the
 /// backward into input-gradient (B) and weight-gradient (W) blocks; zb-v and dualpipev (DeepSeek's
-/// "cut-in-half" DualPipe, with F&B pairs) run two chunks per GPU in V placement.
-enum class ScheduleKind { kGPipe, k1F1B, kInterleaved, kZbH1, kZbV, kDualPipeV };
-/// "gpipe", "1f1b", "interleaved", "zb-h1", "zb-v", "dualpipev"
+/// "cut-in-half" DualPipe, with F&B pairs) run two chunks per GPU in V placement; dualpipe
+/// (DeepSeek's two-direction DualPipe) holds two of the pp stages per GPU, one per direction.
+enum class ScheduleKind { kGPipe, k1F1B, kInterleaved, kZbH1, kZbV, kDualPipeV, kDualPipe };
+/// "gpipe", "1f1b", "interleaved", "zb-h1", "zb-v", "dualpipev", "dualpipe"
 std::string_view ScheduleKindName(ScheduleKind k);
 std::optional<ScheduleKind> ParseScheduleKind(std::string_view name);
 /// Chunks per GPU a schedule fixes (1, or 2 for the V placement of zb-v and dualpipev); 0 when the user
-/// chooses them (interleaved).
+/// chooses them (interleaved). dualpipe has 1: the model is cut into pp stages (pp x chunks virtual
+/// stages, as 1f1b), and each GPU holds two of them (compile/schedule.h RanksOfStage).
 int FixedChunks(ScheduleKind k);
 
 struct Schedule {

@@ -72,6 +72,23 @@ void CheckMeshAndBatch(const Strategy& s, int cluster_gpus) {
       throw UserError(s.origin, "schedule.kind dualpipev needs micro-batches (" + std::to_string(s.NumMicrobatches()) +
                                     ") >= 2 x pp (" + std::to_string(2 * s.PipelineRanks()) + ")");
   }
+  if (s.schedule.kind == ScheduleKind::kDualPipe) {
+    // DualPipe (deepseek-ai/DualPipe, dualpipe.py step()) asserts num_ranks % 2 == 0 (rank r mirrors
+    // rank p-1-r) and num_chunks % 2 == 0 with num_chunks >= 2 x num_ranks (each direction runs
+    // half the micro-batches; a rank's warm-up runs p of them before its first backward).
+    int64_t p = s.PipelineRanks(), m = s.NumMicrobatches();
+    const std::string where = s.origin == "shorthand" ? "--schedule" : s.origin + ": schedule.kind";
+    if (p < 2 || p % 2 != 0)
+      throw UserError(where, "dualpipe needs an even pp >= 2 (rank r mirrors rank pp-1-r); got pp " + std::to_string(p));
+    if (m % 2 != 0 || m < 2 * p)
+      throw UserError(where, "dualpipe needs an even number of micro-batches >= 2 x pp (" + std::to_string(2 * p) +
+                                 "), half per direction; got " + std::to_string(m));
+    // ZeRO-Offload copies each gradient shard to the CPU as its bucket is reduced, before the two
+    // copies' gradients could be summed on the GPU: that ordering is not modelled.
+    if (s.offload_optimizer)
+      throw UserError(where, "dualpipe with offload_optimizer is not modelled (the copies' gradient sum would "
+                             "follow the gradients' copies to the CPU)");
+  }
   if (s.schedule.kind == ScheduleKind::kZbV && s.PipelineRanks() < 2)
     throw UserError(s.origin, "schedule.kind zb-v needs pp >= 2 (two chunks per GPU in a V)");
   if (s.grad_bucket_bytes < 1) throw UserError(s.origin, "grad_bucket_bytes must be positive");

@@ -129,6 +129,14 @@ INSTANTIATE_TEST_SUITE_P(
         // 12 layers, stages cover 2.
         BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--pp", "2", "--pp-layers", "1,1"}, "layers"},
         BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--schedule", "zigzag"}, "zigzag"},
+        // dualpipe mirrors rank r on rank pp-1-r (an even pp) and splits the micro-batches in two
+        // directions (an even count >= 2 pp); gbs 6 over dp 1 is 6 micro-batches < 8.
+        BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--pp", "3", "--gbs", "12", "--schedule",
+                  "dualpipe"},
+                 "--schedule: dualpipe needs an even pp"},
+        BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--pp", "4", "--gbs", "6", "--schedule",
+                  "dualpipe"},
+                 "--schedule: dualpipe needs an even number of micro-batches >= 2 x pp (8)"},
         BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--recompute", "most"}, "most"},
         BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--db", "/nonexistent/db.json"}, "db.json"},
         BadInput{{"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--dtype", "int8"}, "--dtype"},

@@ -39,7 +39,9 @@ bool RunsToCompletion(const Schedule& s, int pp, int m, std::string* why) {
     order[p] = PipelineOrder(s, p, pp, m);
     for (const auto& b : order[p]) {
       int v = StageOfChunk(s, p, b.chunk, pp);
-      if (RankOfStage(s, v, pp) != p) *why = "stage placement is not inverted";
+      if (RankOfStage(s, v, pp, DirectionOf(s, b.microbatch, m)) != p) *why = "stage placement is not inverted";
+      // dualpipe: chunk c runs only micro-batches of direction c (0..m/2-1, m/2..m-1).
+      if (TwoDirections(s) && DirectionOf(s, b.microbatch, m) != b.chunk) *why = "a micro-batch in the wrong direction";
       ++seen[{v, b.microbatch, b.kind}];
     }
   }
@@ -82,6 +84,7 @@ TEST(Schedule, EveryOrderIsCompleteAndNeverDeadlocks) {
       if (m % pp == 0 && pp >= 2) kinds.push_back(Make(ScheduleKind::kInterleaved, 2));
       if (pp >= 2) kinds.push_back(Make(ScheduleKind::kZbV));
       if (pp >= 2 && m >= 2 * pp) kinds.push_back(Make(ScheduleKind::kDualPipeV));
+      if (pp % 2 == 0 && m % 2 == 0 && m >= 2 * pp) kinds.push_back(Make(ScheduleKind::kDualPipe));
       for (const auto& s : kinds) {
         std::string why;
         EXPECT_TRUE(RunsToCompletion(s, pp, m, &why))
@@ -166,6 +169,45 @@ TEST(Schedule, DualPipeVFollowsDeepSeekPhases) {
   EXPECT_EQ(Text(PipelineOrder(s, 0, 4, 8)),
             "F0 F1 F2 F3 F4 F5 F6 F0' B0' W0' F1' B1' W1' F2' B2' W2' F3' F7 BW3' F4' BW0 BW4' F5' BW1 BW5' "
             "F6' BW2 BW6' F7' BW3 BW7' B4 W4 B5 W5 B6 W6 B7 W7");
+}
+
+TEST(Schedule, DualPipeRunsBothDirectionsOnMirroredRanks) {
+  Schedule s = Make(ScheduleKind::kDualPipe);
+  EXPECT_EQ(s.chunks, 1);  // pp stages, as 1f1b: each rank holds two of them
+  // Rank r holds stage r for direction 0 and stage p-1-r for direction 1; each stage is on two ranks.
+  EXPECT_EQ(StageOfChunk(s, 1, 0, 4), 1);
+  EXPECT_EQ(StageOfChunk(s, 1, 1, 4), 2);
+  EXPECT_EQ(RankOfStage(s, 2, 4, 0), 2);
+  EXPECT_EQ(RankOfStage(s, 2, 4, 1), 1);
+  EXPECT_EQ(RanksOfStage(s, 0, 4), (std::vector<int>{0, 3}));
+  EXPECT_EQ(RanksOfStage(Make(ScheduleKind::k1F1B), 2, 4), (std::vector<int>{2}));
+  EXPECT_EQ(DirectionOf(s, 3, 8), 0);
+  EXPECT_EQ(DirectionOf(s, 4, 8), 1);
+  EXPECT_EQ(MicrobatchesOf(s, 1, 8), (std::pair{4, 8}));
+  // p 4, m 8 (' marks chunk 1, micro-batches 4..7), worked by hand from dualpipe.py step() with
+  // half_rank h = 0, 2 half ranks, 4 micro-batches per direction: 1: (2-h-1)2 = 2 F0; 2: h+1 = 1
+  // round F0 F1; 3: one B1 W1 F1; 4 (main): 4-4+h+1 = 1 round of pairs (F0 B1) (F1 B0); 5: one
+  // B1 (F1 B0); 6: h+1 = 1 round B1 B0, B0's W deferred; 7: one W B0; 8: one W.
+  std::vector<PipelineBlock> r0 = PipelineOrder(s, 0, 4, 8);
+  EXPECT_EQ(Text(r0), "F0 F1 F2 F4' B4' W4' F5' F3 BW5' F6' BW0 BW6' F7' BW1 BW7' B2 W2 B3 W3");
+  // Rank 3 mirrors rank 0 with the directions swapped (dualpipe.py: phase ^= is_in_second_half).
+  EXPECT_EQ(Text(PipelineOrder(s, 3, 4, 8)), "F4' F5' F6' F0 B0 W0 F1 F7' BW1 F2 BW4' BW2 F3 BW5' BW3 B6' W6' B7' W7'");
+  // The middle ranks (h = 1) do not overlap their first main-phase pair; later pairs are.
+  std::vector<PipelineBlock> r1 = PipelineOrder(s, 1, 4, 8);
+  EXPECT_EQ(Text(r1), "F0 F4' F1 F5' F2 BW4' F6' BW0 F3 BW5' F7' BW1 BW6' BW2 B7' B3 W7' W3");
+  EXPECT_FALSE(r1[4].paired_with_next);
+  EXPECT_TRUE(r1[6].paired_with_next);
+  EXPECT_TRUE(r0[7].paired_with_next);
+  // Stages holding activations (F run, its W or BW not yet): the report's PP+1 on every rank (the
+  // warm-up of 2(p/2-h-1) + 2(h+1) = p forwards, then the first pair's forward before its backward).
+  for (int rank = 0; rank < 8; ++rank) {
+    int live = 0, peak = 0;
+    for (const auto& b : PipelineOrder(s, rank, 8, 32)) {
+      live += b.kind == BlockKind::kForward ? 1 : b.kind == BlockKind::kInputGrad ? 0 : -1;
+      peak = std::max(peak, live);
+    }
+    EXPECT_EQ(peak, 8 + 1) << "rank " << rank;
+  }
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 //   1f1b       (p-1)(F + B + W)
 //   zb-h1      (p-1)(F + B - W)                      (Qi et al. 2024)
 //   dualpipev  (p-1)(F&B + BW - 3W), F&B = F + BW    (DeepSeek-V3 Table 2 with its PP/2 = p)
+//   dualpipe   (p/2-1)(F&B + BW - 3W), F&B = F + BW  (DeepSeek-V3 Table 2; F, B, W of a stage)
 //   zb-v       (p-1) F of a chunk when F = B = W     (what its order allows; schedule.h)
 #include <gtest/gtest.h>
 
@@ -84,6 +85,39 @@ TEST(PipelineBubble, DualPipeVMatchesDeepSeekFormula) {
   }
 }
 
+TEST(PipelineBubble, DualPipeMatchesDeepSeekFormula) {
+  for (int p : {2, 4, 6}) {
+    const int m = 4 * p;
+    const double f = 4 * kGemm, b = f, w = f;  // per stage (one layer)
+    double expect = (p / 2 - 1) * ((f + (b + w)) + (b + w) - 3 * w);
+    Bubble dp = Simulate("dualpipe", p, p, m);
+    std::printf("p %d m %d: dualpipe bubble %.3f ms (expect (p/2-1)(F&B+B-3W) = %.3f)\n", p, m, dp.max_idle_s * 1e3,
+                expect * 1e3);
+    EXPECT_NEAR(dp.max_idle_s, expect, 0.02 * f) << "p " << p;
+  }
+}
+
+TEST(PipelineBubble, DualPipeAgainstDualPipeVOnOneModel) {
+  // 8 layers on p = 4: a dualpipe stage is two layers (F = B = W = 8 ms) on two ranks, a
+  // dualpipev chunk one layer. Per rank both run a quarter of the model per micro-batch.
+  const int p = 4, m = 16;
+  const double layer = 4 * kGemm;
+  Bubble one = Simulate("1f1b", p, 8, m), dv = Simulate("dualpipev", p, 8, m), two = Simulate("dualpipe", p, 8, m);
+  for (auto [name, b] : {std::pair{"1f1b", one}, {"dualpipev", dv}, {"dualpipe", two}})
+    std::printf("8 layers, p %d, m %d, %-9s: bubble %5.1f ms, iteration %5.1f ms, peak activations %lld bytes\n", p,
+                m, name, b.max_idle_s * 1e3, b.makespan_s * 1e3, static_cast<long long>(b.max_activations));
+  // (p/2-1)(F + 2B - W) of a 2-layer stage = 16 ms, against dualpipev's (p-1)(F + 2B - W) of a layer = 24 ms.
+  EXPECT_NEAR(two.max_idle_s, (p / 2 - 1) * (2 * layer + 2 * (2 * layer) - 2 * layer), 0.02 * layer);
+  EXPECT_NEAR(dv.max_idle_s, (p - 1) * (layer + 2 * layer - layer), 0.02 * layer);
+  // Same work per rank: the iteration differs by the bubble.
+  EXPECT_NEAR(dv.makespan_s - two.makespan_s, dv.max_idle_s - two.max_idle_s, 0.02 * layer);
+  // Activations: p+1 = 5 stages in flight against 1f1b's p = 4 on rank 0 (5/4), plus the head's
+  // logits, which ranks 0 and p-1 keep for both directions' micro-batches.
+  double ratio = static_cast<double>(two.max_activations) / static_cast<double>(one.max_activations);
+  EXPECT_GT(ratio, 1.25);
+  EXPECT_LT(ratio, 1.35);
+}
+
 TEST(PipelineBubble, OneModelFourSchedules) {
   // 8 layers on p = 4: a 1f1b stage is two layers (F = B = W = 8 ms), a dualpipev chunk one (4 ms).
   const int p = 4, m = 16;
@@ -111,7 +145,7 @@ TEST(PipelineBubble, OneModelFourSchedules) {
 TEST(PipelineBubble, SplitSchedulesFreeEveryActivationUnderTpDpSpAndRecompute) {
   // W frees what B's recomputation and the forward allocated, ZeRO-1 buckets run in W: after the
   // iteration no activation byte is left on any GPU, and nothing deadlocks.
-  for (std::string schedule : {"zb-h1", "zb-v", "dualpipev"})
+  for (std::string schedule : {"zb-h1", "zb-v", "dualpipev", "dualpipe"})
     for (std::string recompute : {"none", "selective", "full"}) {
       ShorthandOptions o;
       o.tp = 2;

@@ -105,5 +105,57 @@ TEST(ScheduleKinds, DualPipeVNeedsTwoRanksAndTwiceAsManyMicroBatches) {
   EXPECT_EQ(Rejection(m, 1, 2, "zb-v"), "shorthand: schedule.kind zb-v needs pp >= 2 (two chunks per GPU in a V)");
 }
 
+TEST(ScheduleKinds, DualPipeKeepsPpStagesAndRoundTrips) {
+  Strategy s = Parse(Doc(R"({"kind": "dualpipe"})"));
+  EXPECT_EQ(s.schedule.kind, ScheduleKind::kDualPipe);
+  EXPECT_EQ(s.schedule.chunks, 1);  // the model is cut into pp stages; each GPU holds two of them
+  EXPECT_EQ(s.VirtualStages(), 2);
+  Json printed = StrategyToJson(s);
+  EXPECT_EQ(printed["schedule"]["kind"].get<std::string>(), "dualpipe");
+  EXPECT_EQ(ParseStrategy(printed, "printed").schedule.kind, ScheduleKind::kDualPipe);
+  EXPECT_NE(ErrorOf(Doc(R"({"kind": "dualpipe", "chunks": 2})")).find("schedule.chunks"), std::string::npos);
+  Model m = testing::TinyGpt(4);
+  ShorthandOptions o;
+  o.pp = 2;
+  o.global_batch = 4;
+  o.schedule = "dualpipe";
+  EXPECT_EQ(ExpandShorthand(m, o).schedule.kind, ScheduleKind::kDualPipe);
+  o.schedule = "dualpipe:2";
+  EXPECT_THROW(ExpandShorthand(m, o), UserError);
+}
+
+std::string FileRejection(const Model& m, int pp, int64_t gbs) {
+  try {
+    ShorthandOptions o;
+    o.pp = pp;
+    o.global_batch = gbs;
+    o.schedule = "dualpipe";
+    Strategy s = ExpandShorthand(m, o);
+    s.origin = "s.json";
+    ValidateStrategy(m, s, pp);
+  } catch (const UserError& e) {
+    return e.what();
+  }
+  return "(accepted)";
+}
+
+TEST(ScheduleKinds, DualPipeNeedsAnEvenPpAndAnEvenCountOfTwiceAsManyMicroBatches) {
+  // dualpipe.py step(): assert num_ranks % 2 == 0; num_chunks % 2 == 0 and >= num_ranks * 2.
+  Model m = testing::TinyGpt(8);
+  EXPECT_EQ(Rejection(m, 2, 4, "dualpipe"), "(accepted)");
+  EXPECT_EQ(Rejection(m, 4, 8, "dualpipe"), "(accepted)");
+  EXPECT_EQ(Rejection(m, 3, 6, "dualpipe"),
+            "--schedule: dualpipe needs an even pp >= 2 (rank r mirrors rank pp-1-r); got pp 3");
+  EXPECT_EQ(Rejection(m, 1, 4, "dualpipe"),
+            "--schedule: dualpipe needs an even pp >= 2 (rank r mirrors rank pp-1-r); got pp 1");
+  EXPECT_EQ(Rejection(m, 4, 6, "dualpipe"),
+            "--schedule: dualpipe needs an even number of micro-batches >= 2 x pp (8), half per direction; got 6");
+  EXPECT_EQ(Rejection(m, 2, 5, "dualpipe"),
+            "--schedule: dualpipe needs an even number of micro-batches >= 2 x pp (4), half per direction; got 5");
+  // A strategy file names its field.
+  EXPECT_EQ(FileRejection(m, 4, 6).rfind("s.json: schedule.kind: dualpipe needs an even number", 0), 0u)
+      << FileRejection(m, 4, 6);
+}
+
 }  // namespace
 }  // namespace proteus
