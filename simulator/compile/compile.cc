@@ -23,12 +23,37 @@
 namespace proteus {
 namespace {
 
+// The Comm of each group leader for the step being emitted: one Comm per group, whose members are
+// the group's simulated ranks. A leader is a rank (collectives) or -1 - rank (p2p), so a flat array
+// over both ranges finds it at once; Clear resets only the entries the step touched. (A std::map
+// here cost an allocation per collective instance.)
+class LeaderComms {
+ public:
+  explicit LeaderComms(int ranks) : ranks_(ranks), comm_(2 * static_cast<size_t>(ranks), -1) {}
+  /// The slot of `leader` (-1 while its group has no Comm yet; the caller fills it).
+  CommId* Find(int leader) {
+    const size_t i = static_cast<size_t>(leader >= 0 ? leader : ranks_ - 1 - leader);
+    PROTEUS_CHECK(i < comm_.size(), "group leader outside the mesh");
+    if (comm_[i] < 0) touched_.push_back(i);
+    return &comm_[i];
+  }
+  void Clear() {
+    for (size_t i : touched_) comm_[i] = -1;
+    touched_.clear();
+  }
+
+ private:
+  int ranks_;
+  std::vector<CommId> comm_;
+  std::vector<size_t> touched_;
+};
+
 class Instantiator {
  public:
   Instantiator(const CompileInputs& in, const CompileOptions& opt, const DeviceMesh& mesh, const JobProgram& job,
                ExecGraph& g)
       : in_(in), s_(*in.strategy), mesh_(mesh), job_(job), g_(g), pp_axis_(mesh.AxisIndex("pp")),
-        host_(*in.cluster, mesh, pp_axis_) {}
+        host_(*in.cluster, mesh, pp_axis_), leader_comms_(mesh.NumRanks()) {}
 
   void Run(bool symmetry) {
     symmetry_ = symmetry;
@@ -269,7 +294,7 @@ class Instantiator {
 
   // One step for one simulated rank. `comm_of_leader` shares a Comm between the ranks of a group.
   TaskId EmitStep(const Step& st, int rank, int sim, int mb, const std::vector<TaskId>& ids,
-                  std::map<int, CommId>& comm_of_leader, const std::vector<TaskId>& extra = {}) {
+                  LeaderComms& comm_of_leader, const std::vector<TaskId>& extra = {}) {
     if (st.kind == TaskKind::kP2P && RankOnPp(rank, RankOf(st.peer_stage, mb)) == rank) {
       // Two stages on one GPU (dualpipev turns around on rank p-1) hand the tensor over in memory:
       // the receiver waits for its producer.
@@ -317,19 +342,24 @@ class Instantiator {
                          : !st.pp_peers.empty()     ? RankOnPp(rank, st.pp_peers.front())
                                                     : mesh_.GroupLeader(rank, st.axis, st.span);
       // A group across pipeline ranks has members in other ranks' tails: one Comm for all of them.
-      std::map<int, CommId>& comms = st.pp_peers.empty() ? comm_of_leader : cross_stage_comms_[st.name];
-      auto it = comms.find(leader);
-      if (it == comms.end()) {
+      CommId* comm = nullptr;
+      if (st.pp_peers.empty()) {
+        comm = comm_of_leader.Find(leader);
+      } else {
+        auto& comms = cross_stage_comms_[st.name];
+        comm = &comms.try_emplace(leader, -1).first->second;
+      }
+      if (*comm < 0) {
         Comm c;
         c.op = st.op;
         c.stream = st.stream;
         c.plan = StepPlan(st, rank, leader, mb);
         c.bytes = st.bytes;
         c.communicator = st.span.block == 0 ? 0 : st.span.across ? 2 : 1;
-        it = comms.emplace(leader, static_cast<CommId>(g_.comms.size())).first;
+        *comm = static_cast<CommId>(g_.comms.size());
         g_.comms.push_back(std::move(c));
       }
-      t.comm = it->second;
+      t.comm = *comm;
       t.source = SourceOfPlan(*g_.comms[t.comm].plan);
     }
     if (st.host_op != HostOp::kNone) host_.Bind(st, rank, symmetry_, t, g_);  // host copies, CPU Adam (host_offload.h)
@@ -381,9 +411,9 @@ class Instantiator {
       if (st.last_microbatch_only && mb != end_mb - 1) continue;
       if (st.first_microbatch_only && mb != first_mb) continue;
       if (part != Part::kAll && ((*weight_part)[k] != 0) != (part == Part::kWeightGrad)) continue;
-      std::map<int, CommId> comm_of_leader;
+      leader_comms_.Clear();
       for (size_t r = 0; r < sims.size(); ++r)
-        ids[r][k] = EmitStep(st, sims[r].first, sims[r].second, mb, ids[r], comm_of_leader,
+        ids[r][k] = EmitStep(st, sims[r].first, sims[r].second, mb, ids[r], leader_comms_,
                              st.deps.empty() && !roots.empty() ? roots[r] : std::vector<TaskId>{});
     }
   }
@@ -439,7 +469,7 @@ class Instantiator {
     const auto& sims = sims_[p];
     std::vector<std::vector<TaskId>> ids(sims.size(), std::vector<TaskId>(tail.size(), -1));
     for (size_t k = 0; k < tail.size(); ++k) {
-      std::map<int, CommId> comm_of_leader;
+      leader_comms_.Clear();
       for (size_t r = 0; r < sims.size(); ++r) {
         std::vector<TaskId> extra;
         if (tail[k].deps.empty()) {
@@ -451,7 +481,7 @@ class Instantiator {
             if (!q.empty()) extra.push_back(q.back());
           }
         }
-        ids[r][k] = EmitStep(tail[k], sims[r].first, sims[r].second, -1, ids[r], comm_of_leader, extra);
+        ids[r][k] = EmitStep(tail[k], sims[r].first, sims[r].second, -1, ids[r], leader_comms_, extra);
       }
     }
   }
@@ -489,6 +519,7 @@ class Instantiator {
   std::vector<TaskId> deps_scratch_;  // EmitStep's dependency list, kept to reuse its storage
   std::unordered_map<int, TaskId> pending_send_;               // per simulated GPU: its last unawaited send
   std::map<int32_t, std::map<int, CommId>> cross_stage_comms_;  // per step name: leader -> comm
+  LeaderComms leader_comms_;                                    // of the step being emitted
   std::vector<std::vector<char>> weight_part_;                 // per stage: backward step in W
   std::vector<std::vector<char>> fwd_done_, bwd_done_;         // [stage][mb]: F, B emitted
   std::map<std::pair<int, int>, std::vector<std::vector<TaskId>>> pending_w_;  // (stage, mb) -> B's task ids
