@@ -49,6 +49,9 @@ int GpusPerNode(const Cluster& cluster) {
   return std::max(1, n);
 }
 
+
+}  // namespace
+
 int64_t SmallestGpuMemory(const Cluster& cluster) {
   int64_t m = 0;
   for (const auto& g : cluster.groups) {
@@ -57,8 +60,6 @@ int64_t SmallestGpuMemory(const Cluster& cluster) {
   }
   return m;
 }
-
-}  // namespace
 
 int64_t StaticMemoryLowerBound(const Model& model, const StrategyFlags& f) {
   PrecisionSettings precision;
