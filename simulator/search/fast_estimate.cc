@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/units.h"
 #include "simulator/compile/schedule.h"
 #include "simulator/compile/static_memory.h"
 #include "simulator/pipeline/gpu_pricing.h"
@@ -32,6 +33,21 @@ Model CutModel(const Model& model, int k) {
     if (c.type == "layers" && static_cast<int>(c.children.size()) > k) c.children.resize(k);
   cut.num_layers = k;
   return cut;
+}
+
+// The first nodes of a one-group cluster, enough for `gpus` (the representative's tp x 2): what a
+// representative prices (compute, TP inside a node) does not depend on the nodes beyond them, and
+// building their links is most of a small run's time on a 5,120-GPU cluster. A mixed cluster is
+// kept whole.
+Cluster RepresentativeCluster(const Cluster& cluster, int gpus) {
+  if (cluster.groups.size() != 1 || gpus >= cluster.NumGpus()) return cluster;
+  const NodeGroup& g = cluster.groups[0];
+  const int per_node = std::max(1, g.gpus_per_node);
+  Cluster c = MakeHomogeneousCluster(g.topology, (gpus + per_node - 1) / per_node, cluster.fabric.nic_bw / kGbps);
+  if (c.groups.size() != 1 || c.groups[0].gpu_type != g.gpu_type) return cluster;
+  c.name = cluster.name;
+  c.groups[0].database = g.database;
+  return c;
 }
 
 // Which part of the model a task's name belongs to: 0..K-1 a layer, -1 embedding, -2 output, -3 other.
@@ -114,6 +130,12 @@ FastEstimator::FastEstimator(const RunSpec& base, const Model& model, const Clus
   db_ = MergeDbLayers(dbs);
   collectives_ = MakeCollectiveModel(cluster_, db_.get());
   capacity_ = SmallestGpuMemory(cluster_);
+  const PartParams pp = ParamsOf(model_);
+  params_ = model_.Params();
+  params_embed_ = pp.embed;
+  params_layer_ = pp.layer;
+  params_head_ = pp.head;
+  layer_saved_bytes_ = SavedActivationBytes(layers->children[0]);
 }
 
 FastEstimator::~FastEstimator() = default;
@@ -134,7 +156,7 @@ BlockProfile FastEstimator::Price(const StrategyFlags& candidate) const {
   f.overlap_p2p.clear();
   RunSpec spec = base_;
   spec.flags = f;
-  PreparedSimulation sim(spec, cut_, cluster_);
+  PreparedSimulation sim(spec, cut_, RepresentativeCluster(cluster_, f.tp * f.dp));
   sim.Run();
   const ExecGraph& g = sim.graph();
   const Timeline t = ReadTimeline(g, sim.result());
@@ -182,8 +204,7 @@ void FastEstimator::Prepare(const std::vector<StrategyFlags>& candidates, int th
   for (size_t i = 0; i < fresh.size(); ++i) profiles_.emplace(KeyOf(*fresh[i]), priced[i]);
 }
 
-double FastEstimator::CollectiveTime(CollOp op, std::vector<GpuId> group, int64_t bytes) const {
-  if (bytes <= 0 || group.size() < 2) return 0;
+double FastEstimator::PlanTime(CollOp op, const std::vector<GpuId>& group, int64_t bytes) const {
   auto key = std::make_tuple(static_cast<int>(op), group, bytes);
   {
     std::lock_guard<std::mutex> lock(plan_mutex_);
@@ -192,13 +213,26 @@ double FastEstimator::CollectiveTime(CollOp op, std::vector<GpuId> group, int64_
   }
   CollectiveRequest request;
   request.op = op;
-  request.group = std::move(group);
+  request.group = group;
   request.bytes = bytes;
   request.dtype = model_.dtype;
   const double time = collectives_->Plan(request).time_s;
   std::lock_guard<std::mutex> lock(plan_mutex_);
   plan_cache_.emplace(std::move(key), time);
   return time;
+}
+
+// Planned at the powers of two around `bytes` and interpolated linearly: a plan on a 5,120-GPU
+// group costs more than the rest of an estimate, and between two sizes a factor of two apart the
+// model's time is (latency + bytes / bandwidth) of one algorithm, or the switch between two.
+double FastEstimator::CollectiveTime(CollOp op, std::vector<GpuId> group, int64_t bytes) const {
+  if (bytes <= 0 || group.size() < 2) return 0;
+  int64_t lo = 1;
+  while (lo <= bytes / 2) lo *= 2;
+  const double t_lo = PlanTime(op, group, lo);
+  if (lo == bytes) return t_lo;
+  const double t_hi = PlanTime(op, group, 2 * lo);
+  return t_lo + (t_hi - t_lo) * static_cast<double>(bytes - lo) / static_cast<double>(lo);
 }
 
 namespace {
@@ -220,10 +254,8 @@ std::vector<int> StageLayers(const StrategyFlags& f, int layers, int stages) {
 // A lower bound of one layer's activations kept per micro-batch on one GPU: its saved tensors over
 // tp (sequence parallelism shards them all; without it some are replicated), or with full
 // recomputation only the layer's input.
-int64_t LayerActivationLowerBound(const Model& m, const StrategyFlags& f) {
-  const Module* layers = LayersOf(m.root);
-  const int64_t one = f.recompute == "full" ? m.seq_len * m.hidden * DTypeBytes(m.dtype)
-                                            : SavedActivationBytes(layers->children[0]);
+int64_t LayerActivationLowerBound(const Model& m, int64_t layer_saved_bytes, const StrategyFlags& f) {
+  const int64_t one = f.recompute == "full" ? m.seq_len * m.hidden * DTypeBytes(m.dtype) : layer_saved_bytes;
   return one * f.mbs / f.tp;
 }
 
@@ -238,7 +270,7 @@ FastEstimate FastEstimator::Estimate(const StrategyFlags& f) const {
   const int p = f.pp, dp = f.dp, stages = p * schedule.chunks;
   const int m = static_cast<int>(f.gbs / (static_cast<int64_t>(f.mbs) * dp));
   const std::vector<int> layers = StageLayers(f, static_cast<int>(model_.num_layers), stages);
-  const PartParams params = ParamsOf(model_);
+  const PartParams params{params_embed_, params_layer_, params_head_};
   std::vector<StageBlocks> blocks(stages);
   std::vector<int64_t> stage_params(stages);
   for (int s = 0; s < stages; ++s) {
@@ -259,7 +291,12 @@ FastEstimate FastEstimator::Estimate(const StrategyFlags& f) const {
   const ReplayResult replay = ReplayPipeline(schedule, p, m, blocks, p2p, overlaps);
 
   const int64_t bucket = f.grad_bucket_mb > 0 ? f.grad_bucket_mb * 1024 * 1024 : kDefaultGradBucketBytes;
-  const int64_t act = LayerActivationLowerBound(model_, f);
+  const int64_t act = LayerActivationLowerBound(model_, layer_saved_bytes_, f);
+  // Every pipeline rank's data-parallel group is the first one shifted by whole nodes (tp x dp
+  // GPUs, a multiple of a node, or all ranks in one node), so the first one prices them all and
+  // the plan cache hits across ranks and candidates.
+  std::vector<GpuId> group;
+  for (int d = 0; d < dp; ++d) group.push_back(d * f.tp);
   FastEstimate out;
   int64_t activations = 0;
   for (int r = 0; r < p; ++r) {
@@ -270,8 +307,6 @@ FastEstimate FastEstimator::Estimate(const StrategyFlags& f) const {
       local += stage_params[s];
       rank_layers = std::max(rank_layers, layers[s]);
     }
-    std::vector<GpuId> group;
-    for (int d = 0; d < dp; ++d) group.push_back(r * stride_pp + d * f.tp);
     const int64_t grad = static_cast<int64_t>(prof.grad_bytes_per_param * static_cast<double>(local));
     const double t_grad = CollectiveTime(prof.grad_op, group, grad);
     const double t_bucket = CollectiveTime(prof.grad_op, group, std::min(grad, bucket));
@@ -283,7 +318,7 @@ FastEstimate FastEstimator::Estimate(const StrategyFlags& f) const {
     out.iteration_s = std::max(out.iteration_s, replay.rank_end_s[r] + tail);
     activations = std::max(activations, static_cast<int64_t>(replay.max_in_flight[r]) * rank_layers * act);
   }
-  out.peak_memory = StaticMemoryLowerBound(model_, f) + activations;
+  out.peak_memory = StaticMemoryLowerBound(params_, model_.dtype, f) + activations;
   out.oom = out.peak_memory > capacity_;
   return out;
 }

@@ -93,11 +93,15 @@ class FastEstimator {
  private:
   BlockProfile Price(const StrategyFlags& f) const;
   double CollectiveTime(CollOp op, std::vector<GpuId> group, int64_t bytes) const;
+  double PlanTime(CollOp op, const std::vector<GpuId>& group, int64_t bytes) const;
 
   RunSpec base_;
   Model model_, cut_;  // the model and its K-layer representative
   Cluster cluster_;
   int cut_layers_ = 1;
+  // Facts of the model every estimate needs, counted once (a walk of the module tree each).
+  int64_t params_ = 0, params_embed_ = 0, params_layer_ = 0, params_head_ = 0;
+  int64_t layer_saved_bytes_ = 0;  // SavedActivationBytes of one layer, one sample
   std::shared_ptr<const CostDb> db_;
   std::unique_ptr<CollectiveModel> collectives_;
   int64_t capacity_ = 0;
