@@ -113,7 +113,8 @@ void AddSearchCommand(CLI::App& app, std::ostream& out) {
     auto bars = std::make_shared<std::map<std::string, std::unique_ptr<Progress>>>();
     a->options.progress = [bars](const std::string& pass, int64_t done, int64_t total) {
       auto& bar = (*bars)[pass];
-      if (!bar) bar = std::make_unique<Progress>(pass == "estimate" ? "estimated" : "verified", total);
+      const char* label = pass == "fast estimate" ? "fast-estimated" : pass == "estimate" ? "estimated" : "verified";
+      if (!bar) bar = std::make_unique<Progress>(label, total);
       bar->Advance();
     };
     SearchResult r = RunSearch(a->spec, a->space, a->options);
