@@ -261,6 +261,22 @@ int64_t LayerActivationLowerBound(const Model& m, int64_t layer_saved_bytes, con
 
 }  // namespace
 
+// After a rank's last block: the exposed gradient reduction (buckets overlap its last backward but
+// the last bucket), the optimizer step over its `local` parameters, ZeRO's parameter all-gather.
+double FastEstimator::Tail(const BlockProfile& prof, const StrategyFlags& f, const std::vector<GpuId>& group,
+                           int64_t local, double last_backward_s) const {
+  const int64_t bucket = f.grad_bucket_mb > 0 ? f.grad_bucket_mb * 1024 * 1024 : kDefaultGradBucketBytes;
+  const int64_t grad = static_cast<int64_t>(prof.grad_bytes_per_param * static_cast<double>(local));
+  const double t_grad = CollectiveTime(prof.grad_op, group, grad);
+  const double t_bucket = CollectiveTime(prof.grad_op, group, std::min(grad, bucket));
+  double tail = std::max(t_grad - last_backward_s, t_bucket);
+  tail += prof.step_per_param * static_cast<double>(local) / (f.zero >= 1 ? f.dp : 1);
+  if (!f.overlap_param_gather)
+    tail += CollectiveTime(CollOp::kAllGather, group,
+                           static_cast<int64_t>(prof.gather_bytes_per_param * static_cast<double>(local)));
+  return tail;
+}
+
 FastEstimate FastEstimator::Estimate(const StrategyFlags& f) const {
   auto it = profiles_.find(KeyOf(f));
   if (it == profiles_.end()) throw InternalError("fast estimate: candidate not prepared");
@@ -290,7 +306,6 @@ FastEstimate FastEstimator::Estimate(const StrategyFlags& f) const {
   const bool overlaps = f.overlap_p2p == "on" || (f.overlap_p2p.empty() && schedule.kind == ScheduleKind::kInterleaved);
   const ReplayResult replay = ReplayPipeline(schedule, p, m, blocks, p2p, overlaps);
 
-  const int64_t bucket = f.grad_bucket_mb > 0 ? f.grad_bucket_mb * 1024 * 1024 : kDefaultGradBucketBytes;
   const int64_t act = LayerActivationLowerBound(model_, layer_saved_bytes_, f);
   // Every pipeline rank's data-parallel group is the first one shifted by whole nodes (tp x dp
   // GPUs, a multiple of a node, or all ranks in one node), so the first one prices them all and
@@ -307,14 +322,7 @@ FastEstimate FastEstimator::Estimate(const StrategyFlags& f) const {
       local += stage_params[s];
       rank_layers = std::max(rank_layers, layers[s]);
     }
-    const int64_t grad = static_cast<int64_t>(prof.grad_bytes_per_param * static_cast<double>(local));
-    const double t_grad = CollectiveTime(prof.grad_op, group, grad);
-    const double t_bucket = CollectiveTime(prof.grad_op, group, std::min(grad, bucket));
-    double tail = std::max(t_grad - replay.last_backward_s[r], t_bucket);
-    tail += prof.step_per_param * static_cast<double>(local) / (f.zero >= 1 ? dp : 1);
-    if (!f.overlap_param_gather)
-      tail += CollectiveTime(CollOp::kAllGather, group,
-                             static_cast<int64_t>(prof.gather_bytes_per_param * static_cast<double>(local)));
+    const double tail = Tail(prof, f, group, local, replay.last_backward_s[r]);
     out.iteration_s = std::max(out.iteration_s, replay.rank_end_s[r] + tail);
     activations = std::max(activations, static_cast<int64_t>(replay.max_in_flight[r]) * rank_layers * act);
   }

@@ -28,8 +28,9 @@
 //   3. Peak memory, for pruning only: the static lower bound (search_space.h) plus the most
 //      micro-batches any rank holds in flight in the replay x the layers of a stage x a lower
 //      bound of one layer's saved activations (model/module.h SavedActivationBytes; with full
-//      recompute only the layer input). It never exceeds what the event simulation finds by
-//      construction of its parts, so it drops only candidates that cannot fit.
+//      recompute only the layer input). Each part is meant to be at most what the event
+//      simulation allocates, so that it drops only candidates that cannot fit (not measured on
+//      the candidates it drops: they are never simulated).
 // A replay is p x m x (2 or 3) blocks, microseconds; profiles are priced once per key, before the
 // candidates, in key order, so the estimates do not depend on the thread count.
 //
@@ -92,6 +93,8 @@ class FastEstimator {
 
  private:
   BlockProfile Price(const StrategyFlags& f) const;
+  double Tail(const BlockProfile& prof, const StrategyFlags& f, const std::vector<GpuId>& group, int64_t local,
+              double last_backward_s) const;
   double CollectiveTime(CollOp op, std::vector<GpuId> group, int64_t bytes) const;
   double PlanTime(CollOp op, const std::vector<GpuId>& group, int64_t bytes) const;
 
