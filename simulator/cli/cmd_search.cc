@@ -5,6 +5,7 @@
 #include <memory>
 #include <ostream>
 
+#include "common/error.h"
 #include "common/json_file.h"
 #include "common/log.h"
 #include "common/units.h"
@@ -23,7 +24,8 @@ struct SearchArgs {
 };
 
 Json EntryToJson(const SearchEntry& e) {
-  return {{"iteration_time_s", e.iteration_time_s}, {"estimate_s", e.estimate_s},  {"mfu", e.mfu},
+  return {{"iteration_time_s", e.iteration_time_s}, {"estimate_s", e.estimate_s},
+          {"fast_estimate_s", e.fast_estimate_s},   {"mfu", e.mfu},
           {"tokens_per_s", e.tokens_per_s},         {"peak_memory_bytes", e.peak_memory},
           {"flags", FlagsCommandLine(e.flags)}};
 }
@@ -34,7 +36,8 @@ Json ResultToJson(const SearchArgs& a, const SearchResult& r) {
   Json pruned = Json::object();
   for (const auto& [why, n] : r.pruned) pruned[why] = n;
   return {{"format", "proteus.search/1"}, {"model", a.spec.model},         {"cluster", a.spec.cluster},
-          {"global_batch", a.gbs},        {"considered", r.considered},    {"estimated", r.estimated},
+          {"global_batch", a.gbs},        {"considered", r.considered},
+          {"fast_estimated", r.fast_estimated}, {"profiles", r.profiles}, {"estimated", r.estimated},
           {"simulations", r.simulations}, {"pruned", pruned},              {"ranked", ranked}};
 }
 
@@ -42,16 +45,18 @@ void PrintResult(const SearchArgs& a, const SearchResult& r, std::ostream& out) 
   int64_t pruned = 0;
   for (const auto& [why, n] : r.pruned) pruned += n;
   out << "Search: " << a.spec.model << " on " << a.spec.cluster << ", global batch " << a.gbs << "\n"
-      << "  " << r.considered << " combinations, " << pruned << " pruned, " << r.estimated << " estimated, "
+      << "  " << r.considered << " combinations, " << pruned << " pruned, " << r.fast_estimated
+      << " fast-estimated (" << r.profiles << " block profiles), " << r.estimated << " estimated, "
       << r.simulations << " event simulations\n\n";
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%4s %12s %12s %7s %12s %10s  %s\n", "rank", "iteration", "estimate", "MFU",
+  std::snprintf(buf, sizeof buf, "%4s %12s %12s %12s %7s %12s %10s  %s\n", "rank", "iteration", "estimate", "fast", "MFU",
                 "tokens/s", "peak mem", "flags (for proteus-sim simulate)");
   out << buf;
   for (size_t i = 0; i < r.ranked.size(); ++i) {
     const SearchEntry& e = r.ranked[i];
-    std::snprintf(buf, sizeof buf, "%4zu %12s %12s %6.1f%% %12.0f %6.1f GiB  %s\n", i + 1,
-                  FormatSeconds(e.iteration_time_s).c_str(), FormatSeconds(e.estimate_s).c_str(), 100 * e.mfu,
+    std::snprintf(buf, sizeof buf, "%4zu %12s %12s %12s %6.1f%% %12.0f %6.1f GiB  %s\n", i + 1,
+                  FormatSeconds(e.iteration_time_s).c_str(), FormatSeconds(e.estimate_s).c_str(),
+                  FormatSeconds(e.fast_estimate_s).c_str(), 100 * e.mfu,
                   e.tokens_per_s, static_cast<double>(e.peak_memory) / kGiB, FlagsCommandLine(e.flags).c_str());
     out << buf;
   }
@@ -93,17 +98,23 @@ void AddSearchCommand(CLI::App& app, std::ostream& out) {
   cmd->add_option("--main-grads", a->space.base.main_grads, "Every candidate: --main-grads fp32|bf16");
   cmd->add_option("--top", a->options.top, "Plans to list (default 10)");
   cmd->add_option("--verify", a->options.verify, "Best estimates simulated with the full micro-batch count (default: --top)");
+  auto* estimate = cmd->add_option(
+      "--estimate", a->options.estimate,
+      "Best fast estimates given the two-simulation estimate (default: 3 x --verify)");
   cmd->add_option("--budget", a->options.budget, "Most candidates to estimate, in enumeration order (default: all)");
   cmd->add_option("--threads", a->options.threads, "Threads (default: the machine's)")->check(CLI::PositiveNumber);
   cmd->add_flag("--json", a->json, "Print the result as JSON (proteus.search/1)");
-  cmd->callback([&out, a] {
+  cmd->callback([&out, a, estimate] {
+    // 0 would pass nothing on; the search's own 0 means "the default", so refuse it here.
+    if (estimate->count() > 0 && a->options.estimate < 1) throw UserError("--estimate", "must be at least 1");
     a->space.global_batch = a->gbs;
     a->space.sp = !a->no_sp;
     // One progress bar per pass; the search calls this under its own lock.
     auto bars = std::make_shared<std::map<std::string, std::unique_ptr<Progress>>>();
     a->options.progress = [bars](const std::string& pass, int64_t done, int64_t total) {
       auto& bar = (*bars)[pass];
-      if (!bar) bar = std::make_unique<Progress>(pass == "estimate" ? "estimated" : "verified", total);
+      const char* label = pass == "fast estimate" ? "fast-estimated" : pass == "estimate" ? "estimated" : "verified";
+      if (!bar) bar = std::make_unique<Progress>(label, total);
       bar->Advance();
     };
     SearchResult r = RunSearch(a->spec, a->space, a->options);

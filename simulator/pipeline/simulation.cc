@@ -230,10 +230,14 @@ void DescribeGpuTypes(const JobGpuTypes& types, const std::vector<int>& type_of_
 
 }  // namespace
 
-PreparedSimulation::PreparedSimulation(const RunSpec& spec) : s_(std::make_unique<State>()) {
+PreparedSimulation::PreparedSimulation(const RunSpec& spec)
+    : PreparedSimulation(spec, LoadModelFor(spec), LoadClusterFor(spec)) {}
+
+PreparedSimulation::PreparedSimulation(const RunSpec& spec, Model model, Cluster cluster)
+    : s_(std::make_unique<State>()) {
   State& st = *s_;
-  st.model = LoadModelFor(spec);
-  st.cluster = LoadClusterFor(spec);
+  st.model = std::move(model);
+  st.cluster = std::move(cluster);
   if (spec.bandwidth_scale != 1.0) {
     if (!(spec.bandwidth_scale > 0)) throw UserError("--bandwidth-scale", "must be a positive factor");
     st.cluster = ScaleBandwidth(st.cluster, spec.bandwidth_scale);

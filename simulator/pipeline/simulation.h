@@ -65,6 +65,10 @@ class PreparedSimulation {
  public:
   /// UserError on bad input, as RunSimulation.
   explicit PreparedSimulation(const RunSpec& spec);
+  /// The same with the model and cluster already loaded (LoadModelFor / LoadClusterFor of `spec`,
+  /// or a variant of them): a caller running many simulations of one job loads them once.
+  /// spec.model and spec.cluster then only name them in the report.
+  PreparedSimulation(const RunSpec& spec, Model model, Cluster cluster);
   ~PreparedSimulation();
   PreparedSimulation(PreparedSimulation&&) noexcept;
   /// Prices the graph with `calibration` (null: the databases' own calibration for each GPU type,

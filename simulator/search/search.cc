@@ -5,9 +5,12 @@
 #include <mutex>
 #include <optional>
 #include <thread>
+#include <utility>
 
 #include "common/error.h"
 #include "simulator/pipeline/simulation.h"
+#include "simulator/search/fast_estimate.h"
+#include "simulator/search/parallel_for.h"
 
 namespace proteus {
 namespace {
@@ -18,14 +21,20 @@ struct Sample {
   bool oom = false;
 };
 
+// The job every candidate trains: its spec and the model and cluster loaded once.
+struct Job {
+  const RunSpec& base;
+  const Model& model;
+  const Cluster& cluster;
+};
+
 // One event simulation of `flags` at `microbatches` per pipeline (gbs = m x mbs x dp).
-Sample Simulate(const RunSpec& base, StrategyFlags flags, int64_t microbatches) {
-  SimulationRequest request;
-  request.spec = base;
+Sample Simulate(const Job& job, StrategyFlags flags, int64_t microbatches) {
+  RunSpec spec = job.base;
   flags.gbs = static_cast<int>(microbatches * flags.mbs * flags.dp);
-  request.spec.flags = flags;
-  SimulationOutput out = RunSimulation(request);
-  const Report& r = out.report;
+  spec.flags = flags;
+  PreparedSimulation sim(spec, job.model, job.cluster);
+  const Report& r = sim.Run();
   return {r.iteration_time_s, r.mfu, r.tokens_per_s, r.PeakMemory(), r.oom};
 }
 
@@ -38,7 +47,7 @@ struct Estimate {
   bool exact = false;  // the run itself was simulated
 };
 
-Estimate EstimateOf(const RunSpec& base, const StrategyFlags& f) {
+Estimate EstimateOf(const Job& base, const StrategyFlags& f) {
   const int64_t m = MicrobatchesOf(f);
   const int64_t m1 = 2 * static_cast<int64_t>(f.pp), m2 = 3 * static_cast<int64_t>(f.pp);
   // GPipe keeps every micro-batch's activations: a shorter run would understate its memory.
@@ -54,34 +63,96 @@ Estimate EstimateOf(const RunSpec& base, const StrategyFlags& f) {
   return {e, 2, false};
 }
 
-// Runs fn(i) for i in [0, n) on `threads` threads; the first UserError or other exception is
-// rethrown after all threads stop.
-template <typename Fn>
-void ParallelFor(int64_t n, int threads, Fn fn) {
-  std::atomic<int64_t> next{0};
-  std::exception_ptr failure;
-  std::mutex failure_mutex;
-  auto worker = [&] {
-    for (int64_t i; (i = next.fetch_add(1)) < n;) {
-      try {
-        fn(i);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(failure_mutex);
-        if (!failure) failure = std::current_exception();
-        next = n;
-      }
-    }
-  };
-  std::vector<std::thread> pool;
-  for (int t = 1; t < threads; ++t) pool.emplace_back(worker);
-  worker();
-  for (auto& t : pool) t.join();
-  if (failure) std::rethrow_exception(failure);
-}
-
 int ThreadCount(const SearchOptions& o) {
   if (o.threads > 0) return o.threads;
   return std::max(1u, std::thread::hardware_concurrency());
+}
+
+// Reports progress per pass (the CLI's bars), under one lock.
+class ProgressReporter {
+ public:
+  explicit ProgressReporter(const SearchOptions& o) : options_(o) {}
+  void Start() { done_ = 0; }
+  void Advance(const std::string& pass, int64_t total) {
+    const int64_t d = ++done_;
+    if (!options_.progress) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    options_.progress(pass, d, total);
+  }
+
+ private:
+  const SearchOptions& options_;
+  std::mutex mutex_;
+  std::atomic<int64_t> done_{0};
+};
+
+// Pass 0: the fast estimate of every candidate; returns those that may fit, fastest first (ties
+// in enumeration order), at most `keep` of them, with their fast estimates.
+std::vector<std::pair<int64_t, double>> FastPass(const Job& job, const std::vector<StrategyFlags>& cands,
+                                                 int64_t keep, int threads, ProgressReporter& progress,
+                                                 SearchResult& out) {
+  FastEstimator fast(job.base, job.model, job.cluster);
+  fast.Prepare(cands, threads);
+  out.profiles = fast.profiles_priced();
+  out.simulations += out.profiles;
+  const int64_t n = static_cast<int64_t>(cands.size());
+  std::vector<FastEstimate> est(cands.size());
+  progress.Start();
+  ParallelFor(n, threads, [&](int64_t i) {
+    est[i] = fast.Estimate(cands[i]);
+    progress.Advance("fast estimate", n);
+  });
+  out.fast_estimated = n;
+  std::vector<std::pair<int64_t, double>> order;
+  for (int64_t i = 0; i < n; ++i) {
+    if (est[i].oom) ++out.pruned["out of memory (fast estimate's lower bound)"];
+    else order.emplace_back(i, est[i].iteration_s);
+  }
+  std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
+  if (static_cast<int64_t>(order.size()) > keep) {
+    out.pruned["below the best --estimate by the fast estimate"] += static_cast<int64_t>(order.size()) - keep;
+    order.resize(keep);
+  }
+  return order;
+}
+
+// Pass 1 over the candidates `chosen` (index, fast estimate): the two-simulation estimate.
+// Returns the positions in `chosen` that fit, fastest first.
+std::vector<int64_t> EstimatePass(const Job& job, const std::vector<StrategyFlags>& cands,
+                                  const std::vector<std::pair<int64_t, double>>& chosen, int threads,
+                                  ProgressReporter& progress, std::vector<std::optional<Estimate>>& estimates,
+                                  SearchResult& out) {
+  // A candidate the pipeline rejects (a rule the static checks do not know) is dropped under the
+  // pipeline's own message.
+  const int64_t n = static_cast<int64_t>(chosen.size());
+  estimates.assign(chosen.size(), std::nullopt);
+  std::vector<std::string> rejected(chosen.size());
+  progress.Start();
+  ParallelFor(n, threads, [&](int64_t k) {
+    try {
+      estimates[k] = EstimateOf(job, cands[chosen[k].first]);
+    } catch (const UserError& e) {
+      rejected[k] = e.what();
+    }
+    progress.Advance("estimate", n);
+  });
+  out.estimated = n;
+  std::vector<int64_t> fitting;
+  for (int64_t k = 0; k < n; ++k) {
+    if (!estimates[k]) {
+      ++out.pruned["rejected: " + rejected[k]];
+      continue;
+    }
+    out.simulations += estimates[k]->simulations;
+    if (estimates[k]->sample.oom) ++out.pruned["out of memory (simulated)"];
+    else fitting.push_back(k);
+  }
+  if (fitting.empty()) throw UserError("search", "no candidate fits in memory (" + std::to_string(n) + " simulated)");
+  // Ties keep fast-estimate order: the ranking does not depend on the sort's stability.
+  std::stable_sort(fitting.begin(), fitting.end(), [&](int64_t a, int64_t b) {
+    return estimates[a]->sample.iteration_s < estimates[b]->sample.iteration_s;
+  });
+  return fitting;
 }
 
 }  // namespace
@@ -90,8 +161,10 @@ SearchResult RunSearch(const RunSpec& base, const SearchSpace& space, const Sear
   if (options.top <= 0) throw UserError("--top", "must be at least 1");
   if (options.budget < 0) throw UserError("--budget", "must be a positive number of candidates");
   if (options.verify < 0) throw UserError("--verify", "must be at least 1");
+  if (options.estimate < 0) throw UserError("--estimate", "must be at least 1");
   const Model model = LoadModelFor(base);
   const Cluster cluster = LoadClusterFor(base);
+  const Job job{base, model, cluster};
   CandidateSet set = EnumerateCandidates(model, cluster, space);
   SearchResult out;
   out.considered = set.considered;
@@ -105,53 +178,25 @@ SearchResult RunSearch(const RunSpec& base, const SearchSpace& space, const Sear
     throw UserError("search", "no candidate survives the static checks (" + std::to_string(out.considered) +
                                   " combinations; see the reasons with --json or widen the space)");
   const int threads = ThreadCount(options);
-  std::mutex progress_mutex;
-  std::atomic<int64_t> done{0};
-  auto report_progress = [&](const std::string& pass, int64_t total) {
-    int64_t d = ++done;
-    if (!options.progress) return;
-    std::lock_guard<std::mutex> lock(progress_mutex);
-    options.progress(pass, d, total);
-  };
-
-  // Pass 1: estimates. A candidate the pipeline rejects (a rule the static checks do not know)
-  // is dropped under the pipeline's own message.
-  std::vector<std::optional<Estimate>> estimates(cands.size());
-  std::vector<std::string> rejected(cands.size());
-  const int64_t n = static_cast<int64_t>(cands.size());
-  ParallelFor(n, threads, [&](int64_t i) {
-    try {
-      estimates[i] = EstimateOf(base, cands[i]);
-    } catch (const UserError& e) {
-      rejected[i] = e.what();
-    }
-    report_progress("estimate", n);
-  });
-  out.estimated = n;
-  std::vector<int64_t> fitting;
-  for (int64_t i = 0; i < n; ++i) {
-    if (!estimates[i]) {
-      ++out.pruned["rejected: " + rejected[i]];
-      continue;
-    }
-    out.simulations += estimates[i]->simulations;
-    if (estimates[i]->sample.oom) ++out.pruned["out of memory (simulated)"];
-    else fitting.push_back(i);
-  }
-  if (fitting.empty()) throw UserError("search", "no candidate fits in memory (" + std::to_string(n) + " simulated)");
-  // Ties keep enumeration order: the ranking does not depend on the sort's stability.
-  std::stable_sort(fitting.begin(), fitting.end(), [&](int64_t a, int64_t b) {
-    return estimates[a]->sample.iteration_s < estimates[b]->sample.iteration_s;
-  });
+  ProgressReporter progress(options);
+  const int64_t verify_wanted = options.verify > 0 ? options.verify : options.top;
+  const int64_t keep = options.estimate > 0 ? options.estimate : 3 * verify_wanted;
+  const auto chosen = FastPass(job, cands, keep, threads, progress, out);
+  if (chosen.empty())
+    throw UserError("search", "no candidate fits in memory (the fast estimate's lower bound exceeds the GPU's "
+                              "memory for all " + std::to_string(cands.size()) + ")");
+  std::vector<std::optional<Estimate>> estimates;
+  const std::vector<int64_t> fitting = EstimatePass(job, cands, chosen, threads, progress, estimates, out);
 
   // Pass 2: the best estimates simulated with their real micro-batch count.
-  const int64_t verify = std::min<int64_t>(fitting.size(), options.verify > 0 ? options.verify : options.top);
+  const int64_t verify = std::min<int64_t>(fitting.size(), verify_wanted);
   std::vector<Sample> full(verify);
-  done = 0;
+  progress.Start();
   ParallelFor(verify, threads, [&](int64_t k) {
     const Estimate& e = *estimates[fitting[k]];
-    full[k] = e.exact ? e.sample : Simulate(base, cands[fitting[k]], MicrobatchesOf(cands[fitting[k]]));
-    report_progress("verify", verify);
+    const StrategyFlags& f = cands[chosen[fitting[k]].first];
+    full[k] = e.exact ? e.sample : Simulate(job, f, MicrobatchesOf(f));
+    progress.Advance("verify", verify);
   });
   for (int64_t k = 0; k < verify; ++k) {
     const Estimate& e = *estimates[fitting[k]];
@@ -161,9 +206,10 @@ SearchResult RunSearch(const RunSpec& base, const SearchSpace& space, const Sear
       continue;
     }
     SearchEntry entry;
-    entry.flags = cands[fitting[k]];
+    entry.flags = cands[chosen[fitting[k]].first];
     entry.iteration_time_s = full[k].iteration_s;
     entry.estimate_s = e.sample.iteration_s;
+    entry.fast_estimate_s = chosen[fitting[k]].second;
     entry.mfu = full[k].mfu;
     entry.tokens_per_s = full[k].tokens_per_s;
     entry.peak_memory = full[k].peak_memory;

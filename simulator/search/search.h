@@ -1,7 +1,10 @@
 // proteus-sim search: the candidates of a search space (search_space.h), ranked by predicted
 // iteration time, with every reported plan event-simulated.
 //
-// Model. Two passes over the candidates that survive the static checks:
+// Model. Three passes over the candidates that survive the static checks:
+//   0. Fast estimate (search/fast_estimate.h): every candidate, from block costs the event
+//      simulation prices once per key and a block-level replay of its schedule, microseconds each.
+//      The `estimate` fastest that may fit (its memory bound prunes only what cannot) go on.
 //   1. Estimate. A pipeline's iteration grows linearly in its micro-batches m once the pipeline is
 //      full: T(m) = T0 + m t, with T0 the fill, drain, gradient reduction and optimizer step. So a
 //      candidate with m > 3 pp is simulated, by the same event engine, at m1 = 2 pp and m2 = 3 pp
@@ -13,8 +16,10 @@
 // Evaluation is in-process; candidates are split over threads and the results are put back in
 // candidate order, so the output does not depend on the thread count.
 //
-// Worked example: GPT-3 175B, 1,024 GPUs, gbs 1536, tp 8 pp 8 dp 16 mbs 1: m = 96; the estimate
-// simulates 16 and 24 micro-batches (a quarter of the tasks each) and the verify pass the 96.
+// Worked example: GPT-3 175B, 1,024 GPUs, gbs 1536, tp 8 pp 8 dp 16 mbs 1: m = 96; the fast
+// estimate replays 8 x 96 x 2 blocks priced by one 3-layer simulation, the estimate (if it ranks
+// among the `estimate` best) simulates 16 and 24 micro-batches (a quarter of the tasks each) and
+// the verify pass the 96.
 #pragma once
 
 #include <cstdint>
@@ -31,6 +36,7 @@ namespace proteus {
 struct SearchOptions {
   int top = 10;                  // plans in the result
   int verify = 0;                // estimates simulated in full (0: top)
+  int estimate = 0;              // best fast estimates given the two-simulation estimate (0: 3 x verify)
   int64_t budget = 0;            // most candidates estimated, in enumeration order (0: all)
   int threads = 0;               // 0: the machine's hardware threads
   /// Called after each evaluation with (done, total) for the pass named; may be empty.
@@ -41,6 +47,7 @@ struct SearchEntry {
   StrategyFlags flags;
   double iteration_time_s = 0;   // full event simulation (verified) or the estimate
   double estimate_s = 0;         // the estimate's iteration time
+  double fast_estimate_s = 0;    // the fast estimate's iteration time
   double mfu = 0, tokens_per_s = 0;
   int64_t peak_memory = 0;       // bytes, the most loaded GPU
   bool verified = false;         // simulated with the real micro-batch count
@@ -50,8 +57,10 @@ struct SearchResult {
   std::vector<SearchEntry> ranked;        // verified plans that fit, fastest first (at most top)
   std::map<std::string, int64_t> pruned;  // reason -> candidates dropped (static, simulated, rejected)
   int64_t considered = 0;                 // combinations of the space
-  int64_t estimated = 0;                  // candidates estimated
-  int64_t simulations = 0;                // event simulations run (both passes)
+  int64_t fast_estimated = 0;             // candidates given the fast estimate (all that survive)
+  int64_t profiles = 0;                   // block profiles priced for it (one simulation each)
+  int64_t estimated = 0;                  // candidates given the two-simulation estimate
+  int64_t simulations = 0;                // event simulations run (every pass, profiles included)
 };
 
 /// Searches `space` for the run `base` names (model, cluster, databases, dtype; its strategy flags

@@ -49,6 +49,9 @@ int GpusPerNode(const Cluster& cluster) {
   return std::max(1, n);
 }
 
+
+}  // namespace
+
 int64_t SmallestGpuMemory(const Cluster& cluster) {
   int64_t m = 0;
   for (const auto& g : cluster.groups) {
@@ -58,9 +61,11 @@ int64_t SmallestGpuMemory(const Cluster& cluster) {
   return m;
 }
 
-}  // namespace
-
 int64_t StaticMemoryLowerBound(const Model& model, const StrategyFlags& f) {
+  return StaticMemoryLowerBound(model.Params(), model.dtype, f);
+}
+
+int64_t StaticMemoryLowerBound(int64_t params, DType dtype, const StrategyFlags& f) {
   PrecisionSettings precision;
   if (!f.main_grads.empty()) precision.main_grads = ParseMainGrads(f.main_grads, "--main-grads");
   if (!f.params.empty()) precision.params = ParseParamStorage(f.params, "--params");
@@ -70,8 +75,8 @@ int64_t StaticMemoryLowerBound(const Model& model, const StrategyFlags& f) {
   if (f.zero >= 1 || f.fsdp) shards.optimizer = dp;
   if (f.zero >= 2 || f.fsdp) shards.grads = dp;
   if (sharded_weights) shards.weights = dp;
-  const int64_t params_per_gpu = model.Params() / (static_cast<int64_t>(f.tp) * f.pp);
-  ParamStateBytes b = ParamStateOf(params_per_gpu, model.dtype, precision, shards);
+  const int64_t params_per_gpu = params / (static_cast<int64_t>(f.tp) * f.pp);
+  ParamStateBytes b = ParamStateOf(params_per_gpu, dtype, precision, shards);
   const int64_t optimizer = f.offload_optimizer ? 0 : b.optimizer;
   const int64_t reserve = f.reserve_gib ? CheckedReserveBytes(*f.reserve_gib, "--memory-reserve-gib") : kDefaultReserveBytes;
   return b.weights + b.grads + optimizer + reserve;

@@ -55,6 +55,11 @@ CandidateSet EnumerateCandidates(const Model& model, const Cluster& cluster, con
 
 /// A lower bound of a candidate's static memory per GPU in bytes (see the model above).
 int64_t StaticMemoryLowerBound(const Model& model, const StrategyFlags& flags);
+/// The same for a model of `params` parameters in `dtype` (the model's Params() counted once).
+int64_t StaticMemoryLowerBound(int64_t params, DType dtype, const StrategyFlags& flags);
+
+/// The memory of the cluster's smallest GPU in bytes (what every candidate must fit).
+int64_t SmallestGpuMemory(const Cluster& cluster);
 
 /// The flags as they would be typed after `proteus-sim simulate` ("--tp 8 --pp 8 --dp 16 ...").
 std::string FlagsCommandLine(const StrategyFlags& flags);

@@ -62,6 +62,10 @@ TEST(SearchCli, BadInputExitsTwoNamingTheReason) {
   CliRun sched = RunCli(With(kSmall, {"--tp", "1", "--schedules", "zigzag"}));
   EXPECT_EQ(sched.code, 2);
   EXPECT_NE(sched.err.find("--schedules"), std::string::npos) << sched.err;
+  CliRun estimate = RunCli(With(kSmall, {"--tp", "1", "--estimate", "0"}));
+  EXPECT_EQ(estimate.code, 2);
+  EXPECT_NE(estimate.err.find("--estimate"), std::string::npos) << estimate.err;
+  EXPECT_TRUE(estimate.out.empty());
 }
 
 }  // namespace

@@ -68,7 +68,8 @@ TEST(Search, EstimateExtrapolatesTheSteadyStateOfTheSameSimulation) {
   options.threads = 1;
   SearchResult r = RunSearch(Base(), space, options);
   ASSERT_EQ(r.ranked.size(), 1u);
-  EXPECT_EQ(r.simulations, 3);  // two for the estimate, one to verify
+  EXPECT_EQ(r.profiles, 1);     // the fast estimate's block profile
+  EXPECT_EQ(r.simulations, 4);  // the profile, two for the estimate, one to verify
   StrategyFlags f = r.ranked[0].flags;
   f.gbs = 16;  // m = 4
   const double t4 = SimulatedTime(f);
