@@ -1,7 +1,10 @@
 #include "simulator/compile/comm_buffers.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
+
+#include "common/error.h"
 
 namespace proteus {
 
@@ -9,7 +12,11 @@ std::vector<int64_t> NcclBufferBytes(const ExecGraph& graph, int64_t simple_buff
   const size_t n = graph.gpus.size();
   // Per GPU: the channels of each collective communicator (stream kind, communicator), and of each
   // p2p peer.
-  std::vector<std::map<int, int>> collective(n), p2p(n);
+  // Collectives are keyed by (stream, communicator), a handful of values: a flat array per GPU, as
+  // this runs over every comm of the graph (132k on a 1,024-GPU GPT-3 run).
+  constexpr int kCommunicators = 3;  // the stream's own, HSDP's shard and replicate groups (exec_graph.h)
+  std::vector<std::array<int, kNumStreams * kCommunicators>> collective(n, std::array<int, kNumStreams * kCommunicators>{});
+  std::vector<std::map<int, int>> p2p(n);
   for (const Comm& c : graph.comms) {
     // A host copy (cudaMemcpyAsync over PCIe, host_offload.h) opens no NCCL connection.
     if (c.members.empty() || graph.tasks[c.members.front()].kind == TaskKind::kMemcpy) continue;
@@ -18,7 +25,8 @@ std::vector<int64_t> NcclBufferBytes(const ExecGraph& graph, int64_t simple_buff
     for (TaskId m : c.members) {
       const int g = graph.tasks[m].gpu;
       if (!is_p2p) {
-        int& ch = collective[g][static_cast<int>(c.stream) * 256 + c.communicator];
+        PROTEUS_CHECK(c.communicator < kCommunicators, "a comm on an unknown communicator");
+        int& ch = collective[g][static_cast<int>(c.stream) * kCommunicators + c.communicator];
         ch = std::max(ch, channels);
         continue;
       }
@@ -40,7 +48,7 @@ std::vector<int64_t> NcclBufferBytes(const ExecGraph& graph, int64_t simple_buff
   const int64_t per_collective_channel = simple_buffsize + kNcclLlBuffsize + kNcclLl128Buffsize;
   std::vector<int64_t> bytes(n, 0);
   for (size_t g = 0; g < n; ++g) {
-    for (const auto& [stream, ch] : collective[g]) bytes[g] += ch * per_collective_channel;
+    for (int ch : collective[g]) bytes[g] += ch * per_collective_channel;  // 0 where none runs
     for (const auto& [peer, ch] : p2p[g]) bytes[g] += ch * simple_buffsize;
   }
   return bytes;

@@ -161,10 +161,10 @@ SimResult Htae::Collect() {
   SimResult& r = result_;
   for (double end : r.task_end_s) r.makespan_s = std::max(r.makespan_s, end);
   clock_.Finish(r.makespan_s, &r.times);
-  for (size_t t = 0; t < g_.tasks.size(); ++t) {
-    const Task& task = g_.tasks[t];
+  for (size_t t = 0; t < hot_.size(); ++t) {
+    const HotTask& task = hot_[t];
     GpuTimes& times = r.times[task.gpu];
-    if (task.kind == TaskKind::kCompute) times.compute_work_s += task.duration_s;
+    if (task.is_compute) times.compute_work_s += task.duration_s;
     times.last_end_s = std::max(times.last_end_s, r.task_end_s[t]);
   }
   r.memory = ledger_.Result();

@@ -8,7 +8,7 @@
 
 #include <cstdint>
 #include <string>
-#include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "simulator/compile/exec_graph.h"
@@ -53,6 +53,7 @@ class Htae {
   };
   struct RunningCompute {       // a compute task in flight, tracked only with interference
     TaskId task;
+    int32_t compute_class;      // its Task::compute_class
     double left_s;              // time alone still to run, as of last_s
     double slowdown;
     double last_s;
@@ -93,8 +94,8 @@ class Htae {
 
   // htae_overlap.cc
   bool interference() const { return static_cast<bool>(options_.interference); }
-  const OverlapFactors& Factors(int32_t compute_class, CollOp op);
-  double ComputeSlowdown(int gpu, TaskId t);
+  OverlapFactors Factors(int32_t compute_class, CollOp op);
+  double ComputeSlowdown(int gpu, int32_t compute_class);
   void OverlapComputeStart(TaskId t);
   void OverlapComputeEnd(TaskId t);
   void OverlapCommStart(CommId c);
@@ -132,7 +133,7 @@ class Htae {
   std::vector<GpuOverlap> overlap_;
   std::vector<int32_t> comm_gpu_begin_;  // CSR, with interference only: distinct GPUs of each comm
   std::vector<int32_t> comm_gpus_;
-  std::unordered_map<int64_t, OverlapFactors> factor_cache_;  // key: compute_class * 8 + op
+  std::vector<std::pair<int64_t, OverlapFactors>> factor_cache_;  // key: compute_class * 8 + op
   int64_t tasks_done_ = 0;
 
   SimResult result_;

@@ -18,7 +18,7 @@ void Htae::BuildCommGpus() {
   for (const Comm& comm : g_.comms) {
     size_t first = comm_gpus_.size();
     for (TaskId m : comm.members) {
-      int32_t gpu = g_.tasks[m].gpu;
+      int32_t gpu = hot_[m].gpu;  // hot_ is filled first: 16 bytes a task to read, not a whole Task
       if (std::find(comm_gpus_.begin() + static_cast<long>(first), comm_gpus_.end(), gpu) == comm_gpus_.end()) {
         comm_gpus_.push_back(gpu);
       }
@@ -27,21 +27,24 @@ void Htae::BuildCommGpus() {
   }
 }
 
-const OverlapFactors& Htae::Factors(int32_t compute_class, CollOp op) {
-  int64_t key = static_cast<int64_t>(compute_class) * 8 + static_cast<int64_t>(op);
-  auto it = factor_cache_.find(key);
-  if (it != factor_cache_.end()) return it->second;
+// Few (compute class, op) pairs occur in a run, and they are looked up at every rate refresh: a
+// short array searched in order beats hashing.
+OverlapFactors Htae::Factors(int32_t compute_class, CollOp op) {
+  const int64_t key = static_cast<int64_t>(compute_class) * 8 + static_cast<int64_t>(op);
+  for (const auto& [k, f] : factor_cache_)
+    if (k == key) return f;
   OverlapFactors f = options_.interference(g_.names[compute_class], op);
   PROTEUS_CHECK(std::isfinite(f.compute_slowdown) && f.compute_slowdown >= 1 && std::isfinite(f.comm_slowdown) &&
                     f.comm_slowdown >= 1,
                 "interference factors must be finite and >= 1");
-  return factor_cache_.emplace(key, f).first->second;
+  factor_cache_.emplace_back(key, f);
+  return f;
 }
 
-double Htae::ComputeSlowdown(int gpu, TaskId t) {
+double Htae::ComputeSlowdown(int gpu, int32_t compute_class) {
   double slowdown = 1;
   for (CommId c : overlap_[gpu].comms) {
-    slowdown = std::max(slowdown, Factors(g_.tasks[t].compute_class, g_.comms[c].op).compute_slowdown);
+    slowdown = std::max(slowdown, Factors(compute_class, g_.comms[c].op).compute_slowdown);
   }
   return slowdown;
 }
@@ -50,26 +53,29 @@ double Htae::CommSlowdownOf(CommId c) {
   double slowdown = 1;
   for (int32_t i = comm_gpu_begin_[c]; i < comm_gpu_begin_[c + 1]; ++i) {
     for (const RunningCompute& rc : overlap_[comm_gpus_[i]].compute) {
-      slowdown = std::max(slowdown, Factors(g_.tasks[rc.task].compute_class, g_.comms[c].op).comm_slowdown);
+      slowdown = std::max(slowdown, Factors(rc.compute_class, g_.comms[c].op).comm_slowdown);
     }
   }
   return slowdown;
 }
 
+// The compute class is read from the graph once per task, at its start, and kept with it: the
+// rates are refreshed far more often than tasks start.
 void Htae::OverlapComputeStart(TaskId t) {
-  const Task& task = g_.tasks[t];
-  double slowdown = ComputeSlowdown(task.gpu, t);
-  overlap_[task.gpu].compute.push_back(RunningCompute{t, task.duration_s, slowdown, now_});
+  const HotTask& task = hot_[t];
+  const int32_t compute_class = g_.tasks[t].compute_class;
+  double slowdown = ComputeSlowdown(task.gpu, compute_class);
+  overlap_[task.gpu].compute.push_back(RunningCompute{t, compute_class, task.duration_s, slowdown, now_});
   events_.Push(now_ + task.duration_s * slowdown, EventKind::kTaskEnd, t, ++task_version_[t]);
   RefreshCommSlowdowns(task.gpu);
 }
 
 void Htae::OverlapComputeEnd(TaskId t) {
-  auto& running = overlap_[g_.tasks[t].gpu].compute;
+  auto& running = overlap_[hot_[t].gpu].compute;
   auto it = std::find_if(running.begin(), running.end(), [t](const RunningCompute& rc) { return rc.task == t; });
   PROTEUS_CHECK(it != running.end(), "a compute task ends that never started");
   running.erase(it);
-  RefreshCommSlowdowns(g_.tasks[t].gpu);
+  RefreshCommSlowdowns(hot_[t].gpu);
 }
 
 void Htae::OverlapCommStart(CommId c) {
@@ -90,7 +96,7 @@ void Htae::OverlapCommEnd(CommId c) {
 
 void Htae::RefreshComputeRates(int gpu) {
   for (RunningCompute& rc : overlap_[gpu].compute) {
-    double slowdown = ComputeSlowdown(gpu, rc.task);
+    double slowdown = ComputeSlowdown(gpu, rc.compute_class);
     if (slowdown == rc.slowdown) continue;
     rc.left_s = std::max(0.0, rc.left_s - (now_ - rc.last_s) / rc.slowdown);
     rc.last_s = now_;
