@@ -20,12 +20,6 @@
 namespace proteus {
 namespace {
 
-const Module* LayersOf(const Module& root) {
-  for (const auto& c : root.children)
-    if (c.type == "layers") return &c;
-  return nullptr;
-}
-
 // The model with only its first `k` transformer layers (each is the same block).
 Model CutModel(const Model& model, int k) {
   Model cut = model;
@@ -108,7 +102,7 @@ struct PartParams {
 
 PartParams ParamsOf(const Model& m) {
   PartParams p;
-  const Module* layers = LayersOf(m.root);
+  const Module* layers = FindModule(m.root, "layers");
   int64_t all_layers = layers ? layers->Params() : 0;
   if (layers && !layers->children.empty()) p.layer = layers->children[0].Params();
   for (const auto& c : m.root.children)
@@ -121,7 +115,7 @@ PartParams ParamsOf(const Model& m) {
 
 FastEstimator::FastEstimator(const RunSpec& base, const Model& model, const Cluster& cluster)
     : base_(base), model_(model), cluster_(cluster) {
-  const Module* layers = LayersOf(model.root);
+  const Module* layers = FindModule(model.root, "layers");
   const int n = layers ? static_cast<int>(layers->children.size()) : 0;
   if (n < 2) throw UserError("search", "the fast estimate needs a model with at least two transformer layers");
   cut_layers_ = std::min(3, n);
