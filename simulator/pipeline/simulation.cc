@@ -47,6 +47,23 @@ void ConvertDtype(Module& m, DType from, DType to) {
 
 }  // namespace
 
+std::vector<int> ParseLayerList(const std::string& text) {
+  std::vector<int> out;
+  std::stringstream ss(text);
+  std::string item;
+  while (std::getline(ss, item, ',')) {
+    try {
+      size_t used = 0;
+      int v = std::stoi(item, &used);
+      if (used != item.size() || v <= 0) throw std::invalid_argument("");
+      out.push_back(v);
+    } catch (const std::exception&) {
+      throw UserError("--pp-layers", "expected positive layer counts separated by commas, got \"" + text + "\"");
+    }
+  }
+  return out;
+}
+
 Model LoadModelFor(const RunSpec& spec) {
   Model model = spec.model_doc.is_object() ? ModelFromDocument(spec.model_doc, spec.model_origin)
                                            : LoadModel(spec.model);
@@ -96,23 +113,6 @@ Cluster LoadClusterFor(const RunSpec& spec) {
 }
 
 namespace {
-
-std::vector<int> ParseLayerList(const std::string& text) {
-  std::vector<int> out;
-  std::stringstream ss(text);
-  std::string item;
-  while (std::getline(ss, item, ',')) {
-    try {
-      size_t used = 0;
-      int v = std::stoi(item, &used);
-      if (used != item.size() || v <= 0) throw std::invalid_argument("");
-      out.push_back(v);
-    } catch (const std::exception&) {
-      throw UserError("--pp-layers", "expected positive layer counts separated by commas, got \"" + text + "\"");
-    }
-  }
-  return out;
-}
 
 ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   ShorthandOptions o;

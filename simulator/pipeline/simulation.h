@@ -55,6 +55,8 @@ struct SimulationRequest {
 /// spec's --dtype). UserError naming the flag or file on bad input.
 Model LoadModelFor(const RunSpec& spec);
 Cluster LoadClusterFor(const RunSpec& spec);
+/// --pp-layers as given ("30,34,32"); UserError naming --pp-layers unless positive counts.
+std::vector<int> ParseLayerList(const std::string& text);
 
 /// Runs the whole pipeline. UserError on bad input (naming file/flag and field).
 SimulationOutput RunSimulation(const SimulationRequest& request);

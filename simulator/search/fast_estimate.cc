@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <limits>
 #include <optional>
-#include <sstream>
 
 #include "common/error.h"
 #include "common/units.h"
@@ -231,18 +230,9 @@ double FastEstimator::CollectiveTime(CollOp op, std::vector<GpuId> group, int64_
 
 namespace {
 
-// Layers per virtual stage: --pp-layers, or the shorthand's even split (the remainder to the first).
+// Layers per virtual stage, as the shorthand splits them (--pp-layers, or the even split).
 std::vector<int> StageLayers(const StrategyFlags& f, int layers, int stages) {
-  std::vector<int> per;
-  if (!f.pp_layers.empty()) {
-    std::stringstream ss(f.pp_layers);
-    for (std::string item; std::getline(ss, item, ',');) per.push_back(std::stoi(item));
-    if (static_cast<int>(per.size()) == stages) return per;
-    per.clear();
-  }
-  per.assign(stages, layers / stages);
-  for (int i = 0; i < layers % stages; ++i) ++per[i];
-  return per;
+  return LayersPerStage(layers, stages, f.pp_layers.empty() ? std::vector<int>{} : ParseLayerList(f.pp_layers));
 }
 
 // A lower bound of one layer's activations kept per micro-batch on one GPU: its saved tensors over

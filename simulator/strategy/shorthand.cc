@@ -71,30 +71,6 @@ const Module* FindChild(const Module& m, const std::string& name) {
   return nullptr;
 }
 
-std::vector<int> LayersPerStage(int layers, int stages, const std::vector<int>& given) {
-  if (!given.empty()) {
-    if (static_cast<int>(given.size()) != stages)
-      throw UserError("--pp-layers", "lists " + std::to_string(given.size()) + " stages but the pipeline has " +
-                                         std::to_string(stages) + " (pp x chunks)");
-    int sum = 0;
-    for (int n : given) {
-      if (n < 1) throw UserError("--pp-layers", "every stage needs at least one layer");
-      sum += n;
-    }
-    if (sum != layers)
-      throw UserError("--pp-layers", "covers " + std::to_string(sum) + " layers but the model has " +
-                                         std::to_string(layers));
-    return given;
-  }
-  if (layers < stages)
-    throw UserError("--pp", std::to_string(stages) + " pipeline stages but the model has only " +
-                                std::to_string(layers) + " layers (no stage may be empty)");
-  // Even split; the remainder goes to the first stages (the last one also holds the output layer).
-  std::vector<int> per(stages, layers / stages);
-  for (int i = 0; i < layers % stages; ++i) ++per[i];
-  return per;
-}
-
 void AddStageRules(const Model& model, int stages, const std::vector<int>& pp_layers, Strategy& s) {
   const Module* layers = FindChild(model.root, "layers");
   if (!layers || layers->children.empty())
@@ -121,6 +97,30 @@ void AddStageRules(const Model& model, int stages, const std::vector<int>& pp_la
 }
 
 }  // namespace
+
+std::vector<int> LayersPerStage(int layers, int stages, const std::vector<int>& given) {
+  if (!given.empty()) {
+    if (static_cast<int>(given.size()) != stages)
+      throw UserError("--pp-layers", "lists " + std::to_string(given.size()) + " stages but the pipeline has " +
+                                         std::to_string(stages) + " (pp x chunks)");
+    int sum = 0;
+    for (int n : given) {
+      if (n < 1) throw UserError("--pp-layers", "every stage needs at least one layer");
+      sum += n;
+    }
+    if (sum != layers)
+      throw UserError("--pp-layers", "covers " + std::to_string(sum) + " layers but the model has " +
+                                         std::to_string(layers));
+    return given;
+  }
+  if (layers < stages)
+    throw UserError("--pp", std::to_string(stages) + " pipeline stages but the model has only " +
+                                std::to_string(layers) + " layers (no stage may be empty)");
+  // Even split; the remainder goes to the first stages (the last one also holds the output layer).
+  std::vector<int> per(stages, layers / stages);
+  for (int i = 0; i < layers % stages; ++i) ++per[i];
+  return per;
+}
 
 Schedule ParseScheduleFlag(const std::string& text, const std::string& flag) {
   Schedule s;

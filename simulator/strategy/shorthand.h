@@ -63,6 +63,11 @@ struct ShorthandOptions {
   MemorySettings memory;
 };
 
+/// Layers of each of `stages` contiguous pipeline stages: `given` (--pp-layers) when not empty, else
+/// the even split with the remainder to the first stages. UserError naming --pp-layers or --pp
+/// when they cannot tile the model.
+std::vector<int> LayersPerStage(int layers, int stages, const std::vector<int>& given);
+
 /// A schedule as the flags spell it ("1f1b", "interleaved:4", "zb-v"); UserError naming `flag`.
 Schedule ParseScheduleFlag(const std::string& text, const std::string& flag);
 
