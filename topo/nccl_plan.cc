@@ -112,10 +112,12 @@ CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) c
   }
   GroupShape shape = Shape(request.group);
   AlgoEstimate best;
+  double floor = 0;  // TransferFloor of the chosen flows
   bool p2p = request.op == CollOp::kAllToAll || request.op == CollOp::kSendRecv;
   if (p2p) {
     best = P2pEstimate(*tuning_, cluster_, shape, request.op, request.group, request.bytes);
     plan.flows = BuildP2pFlows(cluster_, shape, request.group, request.op, static_cast<double>(request.bytes));
+    floor = TransferFloor(cluster_, plan.flows);
     plan.algo = "p2p";
   } else {
     auto estimates = Evaluate(request.op, shape, request.bytes);
@@ -163,13 +165,17 @@ CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) c
         best = e;
       }
     }
-    plan.flows = flows_of.at(best.algo).first;
+    // The winner's flows and floor were computed when it was timed: a ring over thousands of nodes
+    // is costly to copy or to load again link by link.
+    auto& chosen = flows_of.at(best.algo);
+    plan.flows = std::move(chosen.first);
+    floor = chosen.second;
     plan.algo = std::string(AlgoName(best.algo));
   }
   plan.proto = std::string(ProtoName(best.proto));
   plan.channels = best.channels;
   plan.latency_s = best.latency_s;
-  plan.time_s = best.latency_s + std::max(best.time_s - best.latency_s, TransferFloor(cluster_, plan.flows));
+  plan.time_s = best.latency_s + std::max(best.time_s - best.latency_s, floor);
   SetRates(&plan);
   return plan;
 }

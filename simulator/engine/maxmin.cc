@@ -28,7 +28,9 @@ MaxMinSolver::MaxMinSolver(std::vector<double> capacities) {
   remaining_.assign(capacities.size(), 0);
   unfixed_uses_.assign(capacities.size(), 0);
   unfixed_weight_.assign(capacities.size(), 0);
-  level_stamp_.assign(capacities.size(), 0);
+  heap_pos_.assign(capacities.size(), -1);
+  level_.assign(capacities.size(), 0);
+  touched_mark_.assign(capacities.size(), 0);
 }
 
 MaxMinSolver::VarId MaxMinSolver::AddVariable(std::span<const ConstraintId> route, double bound,
@@ -164,29 +166,93 @@ void MaxMinSolver::CollectComponents() {
   }
 }
 
-void MaxMinSolver::PushLevel(ConstraintId c) {
-  ++level_stamp_[c];
-  if (unfixed_uses_[c] == 0) return;
-  // The count, not the weight sum, says whether c still has unfixed uses: the sum of non-unit weights
-  // can keep a rounding residue after its last use is fixed, and can cancel to <= 0 before that when
-  // the weights span many orders of magnitude (then it is summed afresh; unit weights never get here).
-  if (!(unfixed_weight_[c] > 0)) unfixed_weight_[c] = UnfixedWeight(c);
-  double level = std::max(remaining_[c], 0.0) / unfixed_weight_[c];
-  heap_.push_back(Level{level, c, level_stamp_[c]});
-  std::push_heap(heap_.begin(), heap_.end(), [](const Level& a, const Level& b) {
-    return a.level != b.level ? a.level > b.level : a.c > b.c;  // min-heap, ties by id
-  });
-}
-
 void MaxMinSolver::FixVar(VarId v, double rate) {
   fixed_mark_[v] = fill_epoch_;
   new_rate_[v] = rate;
   for (const Use& use : vars_[v].uses) {
-    remaining_[use.c] -= use.weight * rate;
-    --unfixed_uses_[use.c];
-    unfixed_weight_[use.c] -= use.weight;
-    PushLevel(use.c);
+    ConstraintId c = use.c;
+    remaining_[c] -= use.weight * rate;
+    --unfixed_uses_[c];
+    unfixed_weight_[c] -= use.weight;
+    // The count, not the weight sum, says whether c still has unfixed uses: the sum of non-unit
+    // weights can keep a rounding residue after its last use is fixed, and can cancel to <= 0 before
+    // that when the weights span many orders of magnitude (then it is summed afresh; unit weights
+    // never get here).
+    if (unfixed_uses_[c] > 0 && !(unfixed_weight_[c] > 0)) unfixed_weight_[c] = UnfixedWeight(c);
+    if (!touched_mark_[c]) {
+      touched_mark_[c] = 1;
+      touched_.push_back(c);
+    }
   }
+}
+
+void MaxMinSolver::RefreshTouchedLevels() {
+  for (ConstraintId c : touched_) {
+    touched_mark_[c] = 0;
+    RefreshLevel(c);
+  }
+  touched_.clear();
+}
+
+// Puts c in the heap at its current level, moves it there, or takes it out once nothing on it is
+// unfixed.
+void MaxMinSolver::RefreshLevel(ConstraintId c) {
+  if (unfixed_uses_[c] == 0) {
+    if (heap_pos_[c] >= 0) RemoveFromHeap(c);
+    return;
+  }
+  level_[c] = std::max(remaining_[c], 0.0) / unfixed_weight_[c];
+  if (heap_pos_[c] < 0) {
+    heap_.push_back(c);
+    heap_pos_[c] = static_cast<int32_t>(heap_.size() - 1);
+  }
+  SiftUp(heap_pos_[c]);
+  SiftDown(heap_pos_[c]);
+}
+
+bool MaxMinSolver::LevelBefore(ConstraintId a, ConstraintId b) const {
+  return level_[a] != level_[b] ? level_[a] < level_[b] : a < b;
+}
+
+void MaxMinSolver::PlaceInHeap(int32_t i, ConstraintId c) {
+  heap_[i] = c;
+  heap_pos_[c] = i;
+}
+
+void MaxMinSolver::SiftUp(int32_t i) {
+  ConstraintId c = heap_[i];
+  while (i > 0) {
+    int32_t parent = (i - 1) / 2;
+    if (!LevelBefore(c, heap_[parent])) break;
+    PlaceInHeap(i, heap_[parent]);
+    i = parent;
+  }
+  PlaceInHeap(i, c);
+}
+
+void MaxMinSolver::SiftDown(int32_t i) {
+  ConstraintId c = heap_[i];
+  int32_t n = static_cast<int32_t>(heap_.size());
+  while (true) {
+    int32_t child = 2 * i + 1;
+    if (child >= n) break;
+    if (child + 1 < n && LevelBefore(heap_[child + 1], heap_[child])) ++child;
+    if (!LevelBefore(heap_[child], c)) break;
+    PlaceInHeap(i, heap_[child]);
+    i = child;
+  }
+  PlaceInHeap(i, c);
+}
+
+void MaxMinSolver::RemoveFromHeap(ConstraintId c) {
+  int32_t i = heap_pos_[c];
+  heap_pos_[c] = -1;
+  ConstraintId last = heap_.back();
+  heap_.pop_back();
+  if (last == c) return;
+  PlaceInHeap(i, last);
+  SiftUp(i);
+  SiftDown(heap_pos_[last]);
 }
 
 // A_c summed in entry order (so that unit weights give exactly the entry count), over the entries
@@ -220,40 +286,39 @@ void MaxMinSolver::FillComponents() {
   for (ConstraintId c : comp_constraints_) {
     remaining_[c] = constraints_[c].capacity;
     unfixed_uses_[c] = static_cast<int32_t>(constraints_[c].entries.size());
+    if (unfixed_uses_[c] == 0) continue;
     unfixed_weight_[c] = UnfixedWeight(c);
-    PushLevel(c);
+    level_[c] = std::max(remaining_[c], 0.0) / unfixed_weight_[c];
+    heap_.push_back(c);
+    heap_pos_[c] = static_cast<int32_t>(heap_.size() - 1);
   }
+  for (int32_t i = static_cast<int32_t>(heap_.size()) / 2 - 1; i >= 0; --i) SiftDown(i);
   for (VarId v : comp_vars_) {
     if (vars_[v].bound != kUnbounded) bounded_.push_back(v);
   }
   std::sort(bounded_.begin(), bounded_.end(), [this](VarId a, VarId b) {
     return vars_[a].bound != vars_[b].bound ? vars_[a].bound < vars_[b].bound : a < b;
   });
-  auto heap_less = [](const Level& a, const Level& b) {
-    return a.level != b.level ? a.level > b.level : a.c > b.c;
-  };
   size_t next_bounded = 0;
   while (true) {
-    while (!heap_.empty() && heap_.front().stamp != level_stamp_[heap_.front().c]) {
-      std::pop_heap(heap_.begin(), heap_.end(), heap_less);
-      heap_.pop_back();
-    }
     while (next_bounded < bounded_.size() && fixed_mark_[bounded_[next_bounded]] == fill_epoch_) ++next_bounded;
     bool have_bound = next_bounded < bounded_.size();
     if (heap_.empty() && !have_bound) break;
-    if (have_bound && (heap_.empty() || vars_[bounded_[next_bounded]].bound <= heap_.front().level)) {
+    if (have_bound && (heap_.empty() || vars_[bounded_[next_bounded]].bound <= level_[heap_.front()])) {
       VarId v = bounded_[next_bounded];
       FixVar(v, vars_[v].bound);
+      RefreshTouchedLevels();
       continue;
     }
     // The constraint with the lowest level saturates: it is the bottleneck of its unfixed variables.
-    Level top = heap_.front();
-    std::pop_heap(heap_.begin(), heap_.end(), heap_less);
-    heap_.pop_back();
-    const auto& entries = constraints_[top.c].entries;
+    ConstraintId top = heap_.front();
+    double level = level_[top];
+    RemoveFromHeap(top);
+    const auto& entries = constraints_[top].entries;
     for (size_t i = 0; i < entries.size(); ++i) {
-      if (fixed_mark_[entries[i].v] != fill_epoch_) FixVar(entries[i].v, top.level);
+      if (fixed_mark_[entries[i].v] != fill_epoch_) FixVar(entries[i].v, level);
     }
+    RefreshTouchedLevels();
   }
   // Only unbounded variables without constraints are left: nothing limits them.
   for (VarId v : comp_vars_) {

@@ -143,7 +143,13 @@ class MaxMinSolver {
   bool BoundsFit();
   void FillComponents();
   void FixVar(VarId v, double rate);
-  void PushLevel(ConstraintId c);
+  void RefreshTouchedLevels();
+  void RefreshLevel(ConstraintId c);
+  bool LevelBefore(ConstraintId a, ConstraintId b) const;
+  void SiftUp(int32_t i);
+  void SiftDown(int32_t i);
+  void PlaceInHeap(int32_t i, ConstraintId c);
+  void RemoveFromHeap(ConstraintId c);
   void RecordChanges();
 
   std::vector<Var> vars_;
@@ -166,16 +172,18 @@ class MaxMinSolver {
   std::vector<double> remaining_;       // per constraint: capacity minus fixed loads (weight x rate)
   std::vector<int32_t> unfixed_uses_;   // per constraint: uses by unfixed variables (0: no level)
   std::vector<double> unfixed_weight_;  // per constraint: A_c, their weights' sum
-  std::vector<uint32_t> level_stamp_;   // per constraint: invalidates stale heap entries
   std::vector<double> new_rate_;        // per variable
   std::vector<uint32_t> fixed_mark_;    // per variable: == fill_epoch_ when fixed
   uint32_t fill_epoch_ = 1;
-  struct Level {
-    double level;
-    ConstraintId c;
-    uint32_t stamp;
-  };
-  std::vector<Level> heap_;
+  // Progressive filling's queue: a binary min-heap holding each constraint with unfixed uses once,
+  // keyed by (level L_c, id). The key order is strict, so which constraint saturates next does not
+  // depend on how the queue is kept; a level is updated once per filling step, after every
+  // variable that step fixes (a heap of stale copies grew with the uses and cost most of the time).
+  std::vector<ConstraintId> heap_;
+  std::vector<int32_t> heap_pos_;       // per constraint: its index in heap_, -1 when absent
+  std::vector<double> level_;           // per constraint in the heap: L_c
+  std::vector<ConstraintId> touched_;   // constraints whose load changed in this filling step
+  std::vector<uint8_t> touched_mark_;
   std::vector<VarId> bounded_;          // component variables with a finite bound, sorted by bound
   std::vector<VarId> changed_;
   Stats stats_;
