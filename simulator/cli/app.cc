@@ -12,6 +12,8 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
   CLI::App app{"proteus-sim: predict the speed and memory of distributed training, without a GPU"};
   app.set_version_flag("--version", std::string("proteus-sim ") + PROTEUS_VERSION);
   app.require_subcommand(1);
+  // -q and -v are accepted after the subcommand too ("simulate ... -q"), as users type them.
+  app.fallthrough();
   bool quiet = false, verbose = false;
   app.add_flag("-q,--quiet", quiet, "Print only results (no progress or notes)");
   app.add_flag("-v,--verbose", verbose, "Print debugging detail on stderr");

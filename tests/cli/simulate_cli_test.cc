@@ -60,6 +60,22 @@ TEST_F(SimulateCli, Gpt3On1024H100sGivesAPlausibleReportJsonAndTrace) {
   std::filesystem::remove(trace);
 }
 
+// -q and -v belong to proteus-sim, but users type them after the subcommand too.
+TEST_F(SimulateCli, QuietAndVerboseAreAcceptedAfterTheSubcommand) {
+  SetLogLevel(LogLevel::kInfo);
+  CliRun quiet = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "-q"});
+  ASSERT_EQ(quiet.code, 0) << quiet.err;
+  EXPECT_EQ(GetLogLevel(), LogLevel::kQuiet);
+  CliRun verbose = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--verbose"});
+  ASSERT_EQ(verbose.code, 0) << verbose.err;
+  EXPECT_EQ(GetLogLevel(), LogLevel::kDebug);
+  SetLogLevel(LogLevel::kQuiet);
+  // An option neither the subcommand nor proteus-sim knows is still refused.
+  CliRun bad = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--quite"});
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_NE(bad.err.find("--quite"), std::string::npos) << bad.err;
+}
+
 TEST_F(SimulateCli, TableReportNamesTheVerdictAndBreakdowns) {
   CliRun r = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-h100-1", "--tp", "2", "--dp", "4",
                      "--gbs", "32"});
