@@ -66,6 +66,10 @@ int64_t StaticMemoryLowerBound(const Model& model, const StrategyFlags& f) {
 }
 
 int64_t StaticMemoryLowerBound(int64_t params, DType dtype, const StrategyFlags& f) {
+  return StaticMemoryOfLocalParams(params / (static_cast<int64_t>(f.tp) * f.pp), dtype, f);
+}
+
+int64_t StaticMemoryOfLocalParams(int64_t params_per_gpu, DType dtype, const StrategyFlags& f) {
   PrecisionSettings precision;
   if (!f.main_grads.empty()) precision.main_grads = ParseMainGrads(f.main_grads, "--main-grads");
   if (!f.params.empty()) precision.params = ParseParamStorage(f.params, "--params");
@@ -75,7 +79,6 @@ int64_t StaticMemoryLowerBound(int64_t params, DType dtype, const StrategyFlags&
   if (f.zero >= 1 || f.fsdp) shards.optimizer = dp;
   if (f.zero >= 2 || f.fsdp) shards.grads = dp;
   if (sharded_weights) shards.weights = dp;
-  const int64_t params_per_gpu = params / (static_cast<int64_t>(f.tp) * f.pp);
   ParamStateBytes b = ParamStateOf(params_per_gpu, dtype, precision, shards);
   const int64_t optimizer = f.offload_optimizer ? 0 : b.optimizer;
   const int64_t reserve = f.reserve_gib ? CheckedReserveBytes(*f.reserve_gib, "--memory-reserve-gib") : kDefaultReserveBytes;

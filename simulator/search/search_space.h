@@ -40,6 +40,10 @@ struct SearchSpace {
   int max_tp = 0;                         // 0: the GPUs of one node
   /// Sequence parallelism with tp > 1 (Megatron-Core's recommended setting); false: never.
   bool sp = true;
+  /// Also try, per candidate with pp > 1 and one chunk per rank, the layer split balanced by each
+  /// stage's measured speed and memory (search/layer_balance.h); always on when the cluster mixes
+  /// GPU types.
+  bool balance_layers = false;
   StrategyFlags base;                     // every other flag (fp8, overlaps, memory settings)
 };
 
@@ -57,6 +61,11 @@ CandidateSet EnumerateCandidates(const Model& model, const Cluster& cluster, con
 int64_t StaticMemoryLowerBound(const Model& model, const StrategyFlags& flags);
 /// The same for a model of `params` parameters in `dtype` (the model's Params() counted once).
 int64_t StaticMemoryLowerBound(int64_t params, DType dtype, const StrategyFlags& flags);
+
+/// The static bytes per GPU (weights, gradients, optimizer states, reserve) of `params_per_gpu`
+/// local parameters under `flags`' precision and ZeRO sharding: what one pipeline stage's GPU holds
+/// before activations (the bound above is this of params / (tp x pp)).
+int64_t StaticMemoryOfLocalParams(int64_t params_per_gpu, DType dtype, const StrategyFlags& flags);
 
 /// The memory of the cluster's smallest GPU in bytes (what every candidate must fit).
 int64_t SmallestGpuMemory(const Cluster& cluster);
