@@ -10,7 +10,9 @@
 // Then memory: a lower bound of the static bytes per GPU (weights, gradients, optimizer states,
 // as compile/static_memory.h counts them, over params / (tp x pp), the mean stage: the largest is
 // never smaller) plus the memory reserve; a candidate whose bound exceeds the GPU's memory is
-// pruned without simulating it. The bound only prunes what cannot fit; activations are the event
+// pruned without simulating it. On a cluster mixing GPU types the bound is held against the mean,
+// over pipeline stages, of each stage's smallest GPU memory: the stages' static bytes summed must
+// fit their GPUs' memory summed, whatever the layer split. The bound only prunes what cannot fit; activations are the event
 // simulation's to judge.
 //
 // Worked example: GPT-3 175B (1.75e11 params) on 1,024 H100s (80 GB) at tp 8, pp 1, dp 128, ZeRO 1:
