@@ -30,7 +30,9 @@
 //      bound of one layer's saved activations (model/module.h SavedActivationBytes; with full
 //      recompute only the layer input). Each part is meant to be at most what the event
 //      simulation allocates, so that it drops only candidates that cannot fit (not measured on
-//      the candidates it drops: they are never simulated).
+//      the candidates it drops: they are never simulated). On a mixed cluster it is taken per
+//      pipeline rank instead (the static bytes of its own parameters plus its own activations)
+//      and held against that rank's GPU.
 //   4. Mixed GPU types (a cluster whose node groups hold different GPUs). Every key is profiled
 //      once per GPU type, its representative on that type's own nodes (topo SubCluster of the
 //      type's first node group; only the --db layers of that GPU family price its compute, as

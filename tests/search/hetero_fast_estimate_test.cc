@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/log.h"
+#include "common/units.h"
 #include "simulator/pipeline/simulation.h"
 #include "simulator/search/fast_estimate.h"
 #include "simulator/search/search_space.h"
@@ -72,6 +73,29 @@ TEST(HeteroFastEstimate, EachStageIsPricedAsItsOwnGpuType) {
   EXPECT_LE((*stages)[1].max_layers, (*stages)[0].max_layers);
 }
 
+TEST(HeteroFastEstimate, ADatabasePricesOnlyTheStagesOfItsOwnGpuFamily) {
+  SetLogLevel(LogLevel::kQuiet);
+  // a100-calibrated (measured on an A100) prices the A100 stage; the V100 stage stays on the
+  // V100's roofline, as the mixed job's full simulation prices it (pipeline/gpu_pricing.h).
+  RunSpec spec = Spec("hetero-a100-v100");
+  spec.databases = {"a100-calibrated"};
+  Estimator hetero(spec);
+  RunSpec a100_spec = Spec("dgx-a100-2");
+  a100_spec.databases = {"a100-calibrated"};
+  Estimator a100(a100_spec), v100(Spec("dgx1-v100-2"));
+  hetero.fast.Prepare({Flags(4, 2, 4)}, 1);
+  a100.fast.Prepare({Flags(4, 1, 4)}, 1);
+  v100.fast.Prepare({Flags(4, 1, 4)}, 1);
+  const auto stages = hetero.fast.StageCosts(Flags(4, 2, 4));
+  ASSERT_TRUE(stages);
+  EXPECT_DOUBLE_EQ((*stages)[0].layer_s, a100.fast.StageCosts(Flags(4, 2, 2))->at(0).layer_s);
+  EXPECT_DOUBLE_EQ((*stages)[1].layer_s, v100.fast.StageCosts(Flags(4, 2, 2))->at(1).layer_s);
+  // The calibration does change the A100's price (else the check above would say nothing).
+  Estimator plain(Spec("dgx-a100-2"));
+  plain.fast.Prepare({Flags(4, 1, 4)}, 1);
+  EXPECT_NE((*stages)[0].layer_s, plain.fast.StageCosts(Flags(4, 2, 2))->at(0).layer_s);
+}
+
 TEST(HeteroFastEstimate, AgreesWithTheEventSimulationOnEvenAndUnevenSplits) {
   SetLogLevel(LogLevel::kQuiet);
   Estimator hetero(Spec("hetero-a100-v100"));
@@ -89,6 +113,30 @@ TEST(HeteroFastEstimate, AgreesWithTheEventSimulationOnEvenAndUnevenSplits) {
   // Costed as A100 everywhere (the old representative on the first nodes), the even split's V100
   // stage would look as fast as its A100 one; priced per type, moving layers to the A100 stage pays.
   EXPECT_LT(hetero.fast.Estimate(cases[1]).iteration_s, 0.8 * hetero.fast.Estimate(cases[0]).iteration_s);
+}
+
+TEST(HeteroFastEstimate, EachStagesMemoryBoundMeetsItsOwnGpu) {
+  SetLogLevel(LogLevel::kQuiet);
+  // GPT-3 13B, tp 2 pp 2 dp 8, ZeRO 0: 20 layers a stage hold about 55 GiB of static bytes, which
+  // the A100 stage (80 GiB) holds and the V100 stage (32 GiB) does not.
+  RunSpec spec = Spec("hetero-a100-v100");
+  spec.model = "gpt3-13b";
+  Estimator hetero(spec);
+  StrategyFlags f = Flags(2, 2, 8);
+  f.zero = 0;
+  hetero.fast.Prepare({f}, 1);
+  const FastEstimate even = hetero.fast.Estimate(f);
+  EXPECT_TRUE(even.oom);
+  EXPECT_GT(even.peak_memory, 32 * kGiB);
+  const auto stages = hetero.fast.StageCosts(f);
+  ASSERT_TRUE(stages);
+  EXPECT_LT((*stages)[1].max_layers, 20);
+  // Measured: 25 and 11, 36 of the 40 layers: no split fits, so the balancer offers none.
+  EXPECT_LT((*stages)[0].max_layers + (*stages)[1].max_layers, 40);
+  EXPECT_FALSE(ProportionalSplit(*stages, 40));
+  // Each stage past its own limit is out of memory by the estimate's bound too.
+  f.pp_layers = std::to_string((*stages)[0].max_layers + 1) + "," + std::to_string(39 - (*stages)[0].max_layers);
+  EXPECT_TRUE(hetero.fast.Estimate(f).oom) << f.pp_layers;
 }
 
 TEST(HeteroFastEstimate, AStageOnTwoGpuTypesIsLeftToTheEventSimulation) {
