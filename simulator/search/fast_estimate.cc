@@ -48,9 +48,9 @@ Cluster RepresentativeCluster(const Cluster& cluster, int gpus) {
 // The --db names whose layer prices GPUs of `type` on a mixed job (pipeline/gpu_pricing.h: its own
 // GPU family, or no device named), so a representative on one type's nodes is priced as that
 // type's ranks are in the full simulation.
-std::vector<std::string> DatabasesOfFamily(const std::vector<std::string>& names, const std::string& type) {
+std::vector<std::string> DatabasesOfFamily(const std::vector<std::string>& names, const std::vector<DbLayer>& layers,
+                                           const std::string& type) {
   std::vector<std::string> kept;
-  const std::vector<DbLayer> layers = LoadDbLayers(names);
   for (size_t i = 0; i < names.size(); ++i)
     if (SameGpuFamily(layers[i].db.device.name, type)) kept.push_back(names[i]);
   return kept;
@@ -142,6 +142,7 @@ FastEstimator::FastEstimator(const RunSpec& base, const Model& model, const Clus
     types_.push_back(type);
     type_group_.push_back(g);
     type_capacity_.push_back(LoadGpuSpec(type).memory_bytes);
+    type_databases_.push_back(DatabasesOfFamily(base.databases, dbs, type));
   }
   gpu_type_.resize(cluster_.NumGpus());
   for (GpuId g = 0; g < cluster_.NumGpus(); ++g)
@@ -182,7 +183,7 @@ std::optional<BlockProfile> FastEstimator::Price(const StrategyFlags& candidate,
     const int per_node = std::max(1, g.gpus_per_node), count = (f.tp * f.dp + per_node - 1) / per_node;
     if (count > g.count) return std::nullopt;
     nodes = SubCluster(cluster_, type_group_[type], count);
-    spec.databases = DatabasesOfFamily(base_.databases, types_[type]);
+    spec.databases = type_databases_[type];
   }
   PreparedSimulation sim(spec, cut_, std::move(*nodes));
   sim.Run();

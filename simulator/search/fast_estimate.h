@@ -133,10 +133,11 @@ class FastEstimator {
   std::shared_ptr<const CostDb> db_;
   std::unique_ptr<CollectiveModel> collectives_;
   int64_t capacity_ = 0;
-  // GPU types in node-group order, per type its first group and memory, per GPU its type.
+  // GPU types in node-group order, per type its first group, memory and databases, per GPU its type.
   std::vector<std::string> types_;
   std::vector<int> type_group_;
   std::vector<int64_t> type_capacity_;
+  std::vector<std::vector<std::string>> type_databases_;  // the --db names that price each type
   std::vector<int> gpu_type_;
   // Per key and GPU type; a type that cannot host the key's representative has no entry.
   std::map<std::pair<Key, int>, BlockProfile> profiles_;
