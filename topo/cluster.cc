@@ -273,4 +273,18 @@ Cluster MakeHomogeneousCluster(const std::string& topology_name, int nodes, doub
   return c;
 }
 
+Cluster SubCluster(const Cluster& cluster, int group, int nodes) {
+  PROTEUS_CHECK(group >= 0 && group < static_cast<int>(cluster.groups.size()), "SubCluster: no such node group");
+  PROTEUS_CHECK(nodes > 0 && nodes <= cluster.groups[group].count, "SubCluster: more nodes than the group has");
+  Cluster c;
+  c.name = cluster.name;
+  c.source_file = cluster.source_file;
+  c.groups.push_back(cluster.groups[group]);
+  c.groups[0].count = nodes;
+  c.group_topology.push_back(cluster.group_topology[group]);
+  c.fabric = cluster.fabric;
+  BuildGraph(c, cluster.source_file.empty() ? cluster.name : cluster.source_file);
+  return c;
+}
+
 }  // namespace proteus

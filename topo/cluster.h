@@ -92,6 +92,11 @@ Cluster LoadCluster(const std::string& path);
 /// (0 = the NIC speed the topology XML gives). LoadCluster("<topology>-<nodes>") builds the same.
 Cluster MakeHomogeneousCluster(const std::string& topology_name, int nodes, double nic_gbps);
 
+/// The first `nodes` nodes of group `group` of `cluster` as a cluster of their own: the same node
+/// topology, GPU type, database name and fabric (what prices one GPU type of a mixed cluster on
+/// its own nodes). CHECK-fails unless 0 < nodes <= the group's count.
+Cluster SubCluster(const Cluster& cluster, int group, int nodes);
+
 /// The collective model NCCL would follow on this cluster; measured curves in `db` (may be null)
 /// take precedence where they match the group shape. The model refers to `cluster` and `db`: both
 /// must outlive it. Options (NCCL version, forced algorithm): the overload in topo/measured_model.h.

@@ -24,9 +24,13 @@ struct SearchArgs {
 };
 
 Json EntryToJson(const SearchEntry& e) {
-  return {{"iteration_time_s", e.iteration_time_s}, {"estimate_s", e.estimate_s},
-          {"fast_estimate_s", e.fast_estimate_s},   {"mfu", e.mfu},
-          {"tokens_per_s", e.tokens_per_s},         {"peak_memory_bytes", e.peak_memory},
+  return {{"iteration_time_s", e.iteration_time_s},
+          {"estimate_s", e.estimate_s},
+          {"fast_estimate_s", e.fast_estimated ? Json(e.fast_estimate_s) : Json(nullptr)},
+          {"mfu", e.mfu},
+          {"tokens_per_s", e.tokens_per_s},
+          {"peak_memory_bytes", e.peak_memory},
+          {"pp_layers", e.layers},
           {"flags", FlagsCommandLine(e.flags)}};
 }
 
@@ -37,7 +41,8 @@ Json ResultToJson(const SearchArgs& a, const SearchResult& r) {
   for (const auto& [why, n] : r.pruned) pruned[why] = n;
   return {{"format", "proteus.search/1"}, {"model", a.spec.model},         {"cluster", a.spec.cluster},
           {"global_batch", a.gbs},        {"considered", r.considered},
-          {"fast_estimated", r.fast_estimated}, {"profiles", r.profiles}, {"estimated", r.estimated},
+          {"fast_estimated", r.fast_estimated}, {"balanced_splits", r.balanced}, {"unpriced", r.unpriced},
+          {"profiles", r.profiles}, {"estimated", r.estimated},
           {"simulations", r.simulations}, {"pruned", pruned},              {"ranked", ranked}};
 }
 
@@ -47,7 +52,13 @@ void PrintResult(const SearchArgs& a, const SearchResult& r, std::ostream& out) 
   out << "Search: " << a.spec.model << " on " << a.spec.cluster << ", global batch " << a.gbs << "\n"
       << "  " << r.considered << " combinations, " << pruned << " pruned, " << r.fast_estimated
       << " fast-estimated (" << r.profiles << " block profiles), " << r.estimated << " estimated, "
-      << r.simulations << " event simulations\n\n";
+      << r.simulations << " event simulations\n";
+  if (r.balanced > 0)
+    out << "  " << r.balanced << " of them layer-balanced splits (--pp-layers) the search added\n";
+  if (r.unpriced > 0)
+    out << "  note: " << r.unpriced << " candidates not priced by the fast estimate (" << r.unpriced_example
+        << "), so each was event-simulated\n";
+  out << "\n";
   char buf[256];
   std::snprintf(buf, sizeof buf, "%4s %12s %12s %12s %7s %12s %10s  %s\n", "rank", "iteration", "estimate", "fast", "MFU",
                 "tokens/s", "peak mem", "flags (for proteus-sim simulate)");
@@ -56,7 +67,7 @@ void PrintResult(const SearchArgs& a, const SearchResult& r, std::ostream& out) 
     const SearchEntry& e = r.ranked[i];
     std::snprintf(buf, sizeof buf, "%4zu %12s %12s %12s %6.1f%% %12.0f %6.1f GiB  %s\n", i + 1,
                   FormatSeconds(e.iteration_time_s).c_str(), FormatSeconds(e.estimate_s).c_str(),
-                  FormatSeconds(e.fast_estimate_s).c_str(), 100 * e.mfu,
+                  e.fast_estimated ? FormatSeconds(e.fast_estimate_s).c_str() : "-", 100 * e.mfu,
                   e.tokens_per_s, static_cast<double>(e.peak_memory) / kGiB, FlagsCommandLine(e.flags).c_str());
     out << buf;
   }
@@ -91,6 +102,9 @@ void AddSearchCommand(CLI::App& app, std::ostream& out) {
       ->delimiter(',');
   cmd->add_option("--max-tp", a->space.max_tp, "Largest tensor-parallel degree (default: the GPUs of one node)")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--balance-layers", a->space.balance_layers,
+                "Also try each pp > 1 candidate with layers split by each stage's measured speed and memory "
+                "(--pp-layers; always on for a cluster mixing GPU types)");
   cmd->add_flag("--no-sp", a->no_sp, "Never use sequence parallelism (default: on whenever tp > 1)");
   cmd->add_flag("--tp-comm-overlap", a->space.base.tp_comm_overlap, "Every candidate with tp > 1: --tp-comm-overlap");
   cmd->add_flag("--overlap-param-gather", a->space.base.overlap_param_gather, "Every candidate: --overlap-param-gather");

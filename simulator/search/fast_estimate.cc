@@ -8,6 +8,8 @@
 #include "common/units.h"
 #include "simulator/compile/schedule.h"
 #include "simulator/compile/static_memory.h"
+#include "simulator/cost/gpu_family.h"
+#include "simulator/cost/gpu_spec.h"
 #include "simulator/pipeline/gpu_pricing.h"
 #include "simulator/pipeline/simulation.h"
 #include "simulator/search/parallel_for.h"
@@ -30,8 +32,8 @@ Model CutModel(const Model& model, int k) {
 
 // The first nodes of a one-group cluster, enough for `gpus` (the representative's tp x 2): what a
 // representative prices (compute, TP inside a node) does not depend on the nodes beyond them, and
-// building their links is most of a small run's time on a 5,120-GPU cluster. A mixed cluster is
-// kept whole.
+// building their links is most of a small run's time on a 5,120-GPU cluster. Several node groups
+// are kept whole (the search prices a mixed cluster per GPU type on SubClusters instead).
 Cluster RepresentativeCluster(const Cluster& cluster, int gpus) {
   if (cluster.groups.size() != 1 || gpus >= cluster.NumGpus()) return cluster;
   const NodeGroup& g = cluster.groups[0];
@@ -41,6 +43,17 @@ Cluster RepresentativeCluster(const Cluster& cluster, int gpus) {
   c.name = cluster.name;
   c.groups[0].database = g.database;
   return c;
+}
+
+// The --db names whose layer prices GPUs of `type` on a mixed job (pipeline/gpu_pricing.h: its own
+// GPU family, or no device named), so a representative on one type's nodes is priced as that
+// type's ranks are in the full simulation.
+std::vector<std::string> DatabasesOfFamily(const std::vector<std::string>& names, const std::vector<DbLayer>& layers,
+                                           const std::string& type) {
+  std::vector<std::string> kept;
+  for (size_t i = 0; i < names.size(); ++i)
+    if (SameGpuFamily(layers[i].db.device.name, type)) kept.push_back(names[i]);
+  return kept;
 }
 
 // Which part of the model a task's name belongs to: 0..K-1 a layer, -1 embedding, -2 output, -3 other.
@@ -123,6 +136,17 @@ FastEstimator::FastEstimator(const RunSpec& base, const Model& model, const Clus
   db_ = MergeDbLayers(dbs);
   collectives_ = MakeCollectiveModel(cluster_, db_.get());
   capacity_ = SmallestGpuMemory(cluster_);
+  for (int g = 0; g < static_cast<int>(cluster_.groups.size()); ++g) {
+    const std::string& type = cluster_.groups[g].gpu_type;
+    if (std::find(types_.begin(), types_.end(), type) != types_.end()) continue;
+    types_.push_back(type);
+    type_group_.push_back(g);
+    type_capacity_.push_back(LoadGpuSpec(type).memory_bytes);
+    type_databases_.push_back(DatabasesOfFamily(base.databases, dbs, type));
+  }
+  gpu_type_.resize(cluster_.NumGpus());
+  for (GpuId g = 0; g < cluster_.NumGpus(); ++g)
+    gpu_type_[g] = static_cast<int>(std::find(types_.begin(), types_.end(), cluster_.GroupOf(g).gpu_type) - types_.begin());
   const PartParams pp = ParamsOf(model_);
   params_ = model_.Params();
   params_embed_ = pp.embed;
@@ -138,8 +162,10 @@ FastEstimator::Key FastEstimator::KeyOf(const StrategyFlags& f) {
 }
 
 // The representative: the cut model, tp and the candidate's per-layer settings, pp 1, dp 2, one
-// micro-batch, 1F1B; simulated by the pipeline the search verifies with.
-BlockProfile FastEstimator::Price(const StrategyFlags& candidate) const {
+// micro-batch, 1F1B; simulated by the pipeline the search verifies with. On a mixed cluster it runs
+// on nodes of GPU type `type` alone, priced by that type's database layers; nullopt when that
+// type's first node group has too few GPUs for it.
+std::optional<BlockProfile> FastEstimator::Price(const StrategyFlags& candidate, int type) const {
   StrategyFlags f = candidate;
   f.pp = 1;
   f.dp = 2;
@@ -149,7 +175,17 @@ BlockProfile FastEstimator::Price(const StrategyFlags& candidate) const {
   f.overlap_p2p.clear();
   RunSpec spec = base_;
   spec.flags = f;
-  PreparedSimulation sim(spec, cut_, RepresentativeCluster(cluster_, f.tp * f.dp));
+  std::optional<Cluster> nodes;
+  if (types_.size() == 1) {
+    nodes = RepresentativeCluster(cluster_, f.tp * f.dp);
+  } else {
+    const NodeGroup& g = cluster_.groups[type_group_[type]];
+    const int per_node = std::max(1, g.gpus_per_node), count = (f.tp * f.dp + per_node - 1) / per_node;
+    if (count > g.count) return std::nullopt;
+    nodes = SubCluster(cluster_, type_group_[type], count);
+    spec.databases = type_databases_[type];
+  }
+  PreparedSimulation sim(spec, cut_, std::move(*nodes));
   sim.Run();
   const ExecGraph& g = sim.graph();
   const Timeline t = ReadTimeline(g, sim.result());
@@ -185,16 +221,17 @@ BlockProfile FastEstimator::Price(const StrategyFlags& candidate) const {
 }
 
 void FastEstimator::Prepare(const std::vector<StrategyFlags>& candidates, int threads) {
-  std::vector<const StrategyFlags*> fresh;
-  std::map<Key, bool> seen;
+  // (candidate, type) pairs to price: every GPU type of the cluster per fresh key.
+  std::vector<std::pair<const StrategyFlags*, int>> fresh;
   for (const auto& c : candidates) {
-    Key k = KeyOf(c);
-    if (profiles_.count(k) || !seen.emplace(k, true).second) continue;
-    fresh.push_back(&c);
+    if (!prepared_.emplace(KeyOf(c), true).second) continue;
+    for (int t = 0; t < static_cast<int>(types_.size()); ++t) fresh.emplace_back(&c, t);
   }
-  std::vector<BlockProfile> priced(fresh.size());
-  ParallelFor(static_cast<int64_t>(fresh.size()), threads, [&](int64_t i) { priced[i] = Price(*fresh[i]); });
-  for (size_t i = 0; i < fresh.size(); ++i) profiles_.emplace(KeyOf(*fresh[i]), priced[i]);
+  std::vector<std::optional<BlockProfile>> priced(fresh.size());
+  ParallelFor(static_cast<int64_t>(fresh.size()), threads,
+              [&](int64_t i) { priced[i] = Price(*fresh[i].first, fresh[i].second); });
+  for (size_t i = 0; i < fresh.size(); ++i)
+    if (priced[i]) profiles_.emplace(std::make_pair(KeyOf(*fresh[i].first), fresh[i].second), *priced[i]);
 }
 
 double FastEstimator::PlanTime(CollOp op, const std::vector<GpuId>& group, int64_t bytes) const {
@@ -261,19 +298,72 @@ double FastEstimator::Tail(const BlockProfile& prof, const StrategyFlags& f, con
   return tail;
 }
 
+// A candidate's pipeline as the estimate composes it: the schedule, layers per virtual stage, which
+// rank holds each, and per rank the profile of its GPUs' type (model 4).
+struct FastEstimator::Layout {
+  Schedule schedule;
+  int p = 1, dp = 1, stages = 1, m = 1;
+  std::vector<int> layers;                   // per virtual stage
+  std::vector<int> rank_of_stage;            // per virtual stage
+  std::vector<int> type_of_rank;             // per pipeline rank: index into types_
+  std::vector<const BlockProfile*> profile;  // per pipeline rank
+  std::string unpriced;                      // why not, or empty
+};
+
+FastEstimator::Layout FastEstimator::LayoutOf(const StrategyFlags& f) const {
+  if (!prepared_.count(KeyOf(f))) throw InternalError("fast estimate: candidate not prepared");
+  Layout l;
+  l.schedule = ParseScheduleFlag(f.schedule, "--schedules");
+  if (l.schedule.chunks < 1) l.schedule.chunks = std::max(1, FixedChunks(l.schedule.kind));
+  l.p = f.pp, l.dp = f.dp, l.stages = l.p * l.schedule.chunks;
+  l.m = static_cast<int>(f.gbs / (static_cast<int64_t>(f.mbs) * l.dp));
+  l.layers = StageLayers(f, static_cast<int>(model_.num_layers), l.stages);
+  l.rank_of_stage.assign(l.stages, 0);
+  for (int r = 0; r < l.p; ++r)
+    for (int c = 0; c < l.schedule.chunks; ++c) l.rank_of_stage[StageOfChunk(l.schedule, r, c, l.p)] = r;
+  const GpuId per_rank = static_cast<GpuId>(l.dp) * f.tp;
+  l.type_of_rank.assign(l.p, 0);
+  l.profile.assign(l.p, nullptr);
+  for (int r = 0; r < l.p; ++r) {
+    if (types_.size() > 1) {
+      const GpuId first = r * per_rank;
+      l.type_of_rank[r] = gpu_type_[first];
+      for (GpuId g = first; g < first + per_rank; ++g)
+        if (gpu_type_[g] != l.type_of_rank[r]) {
+          l.unpriced = "pipeline stage " + std::to_string(r) + " has GPUs of two types (" +
+                       types_[l.type_of_rank[r]] + ", " + types_[gpu_type_[g]] + ")";
+          return l;
+        }
+    }
+    // One map look-up per run of ranks on the same type (every rank on one type).
+    if (r > 0 && l.type_of_rank[r] == l.type_of_rank[r - 1]) {
+      l.profile[r] = l.profile[r - 1];
+      continue;
+    }
+    auto it = profiles_.find({KeyOf(f), l.type_of_rank[r]});
+    if (it == profiles_.end()) {
+      l.unpriced = "the " + types_[l.type_of_rank[r]] + " nodes hold fewer than the 2 x tp GPUs of its block profile";
+      return l;
+    }
+    l.profile[r] = &it->second;
+  }
+  return l;
+}
+
 FastEstimate FastEstimator::Estimate(const StrategyFlags& f) const {
-  auto it = profiles_.find(KeyOf(f));
-  if (it == profiles_.end()) throw InternalError("fast estimate: candidate not prepared");
-  const BlockProfile& prof = it->second;
-  Schedule schedule = ParseScheduleFlag(f.schedule, "--schedules");
-  if (schedule.chunks < 1) schedule.chunks = std::max(1, FixedChunks(schedule.kind));
-  const int p = f.pp, dp = f.dp, stages = p * schedule.chunks;
-  const int m = static_cast<int>(f.gbs / (static_cast<int64_t>(f.mbs) * dp));
-  const std::vector<int> layers = StageLayers(f, static_cast<int>(model_.num_layers), stages);
+  const Layout l = LayoutOf(f);
+  FastEstimate out;
+  if (!l.unpriced.empty()) {
+    out.unpriced = l.unpriced;
+    return out;
+  }
+  const int p = l.p, dp = l.dp, stages = l.stages;
+  const std::vector<int>& layers = l.layers;
   const PartParams params{params_embed_, params_layer_, params_head_};
   std::vector<StageBlocks> blocks(stages);
   std::vector<int64_t> stage_params(stages);
   for (int s = 0; s < stages; ++s) {
+    const BlockProfile& prof = *l.profile[l.rank_of_stage[s]];
     const bool first = s == 0, last = s == stages - 1;
     blocks[s].forward = layers[s] * prof.f_layer + (first ? prof.f_embed : 0) + (last ? prof.f_head : 0);
     blocks[s].backward = layers[s] * prof.b_layer + (first ? prof.b_embed : 0) + (last ? prof.b_head : 0);
@@ -287,31 +377,77 @@ FastEstimate FastEstimator::Estimate(const StrategyFlags& f) const {
     const int64_t bytes = model_.seq_len * model_.hidden * DTypeBytes(model_.dtype) * f.mbs / (f.sp ? f.tp : 1);
     p2p = CollectiveTime(CollOp::kSendRecv, {0, stride_pp}, bytes);
   }
-  const bool overlaps = f.overlap_p2p == "on" || (f.overlap_p2p.empty() && schedule.kind == ScheduleKind::kInterleaved);
-  const ReplayResult replay = ReplayPipeline(schedule, p, m, blocks, p2p, overlaps);
+  const bool overlaps = f.overlap_p2p == "on" || (f.overlap_p2p.empty() && l.schedule.kind == ScheduleKind::kInterleaved);
+  const ReplayResult replay = ReplayPipeline(l.schedule, p, l.m, blocks, p2p, overlaps);
 
   const int64_t act = LayerActivationLowerBound(model_, layer_saved_bytes_, f);
-  // Every pipeline rank's data-parallel group is the first one shifted by whole nodes (tp x dp
-  // GPUs, a multiple of a node, or all ranks in one node), so the first one prices them all and
-  // the plan cache hits across ranks and candidates.
+  // On one GPU type every pipeline rank's data-parallel group is the first one shifted by whole
+  // nodes (tp x dp GPUs, a multiple of a node, or all ranks in one node), so the first one prices
+  // them all and the plan cache hits across ranks and candidates. On a mixed cluster the ranks sit
+  // on different node types: each is priced on its own group, and its memory bound against its
+  // own GPUs (the mean-stage bound would hide a V100 stage's excess behind an A100 stage's room).
+  const bool mixed = types_.size() > 1;
   std::vector<GpuId> group;
   for (int d = 0; d < dp; ++d) group.push_back(d * f.tp);
-  FastEstimate out;
-  int64_t activations = 0;
+  int64_t activations = 0, stage_peak = 0;
   for (int r = 0; r < p; ++r) {
     int64_t local = 0;
     int rank_layers = 0;
-    for (int c = 0; c < schedule.chunks; ++c) {
-      const int s = StageOfChunk(schedule, r, c, p);
+    for (int c = 0; c < l.schedule.chunks; ++c) {
+      const int s = StageOfChunk(l.schedule, r, c, p);
       local += stage_params[s];
       rank_layers = std::max(rank_layers, layers[s]);
     }
-    const double tail = Tail(prof, f, group, local, replay.last_backward_s[r]);
+    std::vector<GpuId> own = group;
+    if (mixed)
+      for (GpuId& g : own) g += r * stride_pp;
+    const double tail = Tail(*l.profile[r], f, own, local, replay.last_backward_s[r]);
     out.iteration_s = std::max(out.iteration_s, replay.rank_end_s[r] + tail);
-    activations = std::max(activations, static_cast<int64_t>(replay.max_in_flight[r]) * rank_layers * act);
+    const int64_t rank_act = static_cast<int64_t>(replay.max_in_flight[r]) * rank_layers * act;
+    activations = std::max(activations, rank_act);
+    if (!mixed) continue;
+    const int64_t peak = StaticMemoryOfLocalParams(local, model_.dtype, f) + rank_act;
+    stage_peak = std::max(stage_peak, peak);
+    out.oom = out.oom || peak > type_capacity_[l.type_of_rank[r]];
+  }
+  if (mixed) {
+    out.peak_memory = stage_peak;
+    return out;
   }
   out.peak_memory = StaticMemoryLowerBound(params_, model_.dtype, f) + activations;
   out.oom = out.peak_memory > capacity_;
+  return out;
+}
+
+std::optional<std::vector<StageCost>> FastEstimator::StageCosts(const StrategyFlags& flags) const {
+  StrategyFlags even = flags;
+  even.pp_layers.clear();
+  const Layout l = LayoutOf(even);
+  if (!l.unpriced.empty() || l.schedule.chunks != 1) return std::nullopt;
+  // The in-flight micro-batches of each rank depend on the schedule's order, not on the durations.
+  std::vector<StageBlocks> unit(l.stages, StageBlocks{1, 2, 1});
+  const ReplayResult replay = ReplayPipeline(l.schedule, l.p, l.m, unit, 0, true);
+  const int64_t act = LayerActivationLowerBound(model_, layer_saved_bytes_, flags);
+  const int n = static_cast<int>(model_.num_layers);
+  std::vector<StageCost> out(l.stages);
+  for (int s = 0; s < l.stages; ++s) {
+    const BlockProfile& prof = *l.profile[s];
+    const bool first = s == 0, last = s == l.stages - 1;
+    out[s].layer_s = prof.f_layer + prof.b_layer;
+    out[s].fixed_s = (first ? prof.f_embed + prof.b_embed : 0) + (last ? prof.f_head + prof.b_head : 0);
+    const int64_t fixed_params = (first ? params_embed_ : 0) + (last ? params_head_ : 0);
+    const int64_t capacity = types_.size() > 1 ? type_capacity_[l.type_of_rank[s]] : capacity_;
+    // The bound grows with the layers: the largest count that fits, at most all of them.
+    int fits = 0;
+    while (fits < n) {
+      const int64_t local = (fixed_params + (fits + 1) * params_layer_) / flags.tp;
+      const int64_t peak = StaticMemoryOfLocalParams(local, model_.dtype, flags) +
+                           static_cast<int64_t>(replay.max_in_flight[s]) * (fits + 1) * act;
+      if (peak > capacity) break;
+      ++fits;
+    }
+    out[s].max_layers = fits;
+  }
   return out;
 }
 

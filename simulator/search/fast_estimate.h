@@ -30,7 +30,19 @@
 //      bound of one layer's saved activations (model/module.h SavedActivationBytes; with full
 //      recompute only the layer input). Each part is meant to be at most what the event
 //      simulation allocates, so that it drops only candidates that cannot fit (not measured on
-//      the candidates it drops: they are never simulated).
+//      the candidates it drops: they are never simulated). On a mixed cluster it is taken per
+//      pipeline rank instead (the static bytes of its own parameters plus its own activations)
+//      and held against that rank's GPU.
+//   4. Mixed GPU types (a cluster whose node groups hold different GPUs). Every key is profiled
+//      once per GPU type, its representative on that type's own nodes (topo SubCluster of the
+//      type's first node group; only the --db layers of that GPU family price its compute, as
+//      pipeline/gpu_pricing.h prices a mixed job). Pipeline rank r owns GPUs [r dp tp, (r+1) dp tp)
+//      (mesh [pp, dp, tp]); its stages are priced with the profile of their GPUs' type, its tail
+//      on its own data-parallel group, its memory against its type's capacity. A candidate with a
+//      pipeline rank whose GPUs are of two types (its data-parallel replicas or its tp group
+//      straddle the groups), or a type whose nodes hold fewer than the 2 x tp GPUs of its
+//      representative, is not estimated: FastEstimate::unpriced says why and the search gives it
+//      the event simulation instead.
 // A replay is p x m x (2 or 3) blocks, microseconds; profiles are priced once per key, before the
 // candidates, in key order, so the estimates do not depend on the thread count.
 //
@@ -45,6 +57,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -52,6 +65,7 @@
 #include "common/costdb.h"
 #include "simulator/model/module.h"
 #include "simulator/pipeline/run_spec.h"
+#include "simulator/search/layer_balance.h"
 #include "topo/cluster.h"
 #include "topo/collective.h"
 
@@ -72,6 +86,9 @@ struct FastEstimate {
   double iteration_s = 0;
   int64_t peak_memory = 0;  // bytes, a lower bound of the most loaded GPU's peak
   bool oom = false;         // peak_memory above the GPU's capacity
+  /// Empty when estimated; else why the fast estimate cannot price the candidate (model 4), and
+  /// the other fields are unset.
+  std::string unpriced;
 };
 
 class FastEstimator {
@@ -85,14 +102,22 @@ class FastEstimator {
   void Prepare(const std::vector<StrategyFlags>& candidates, int threads);
   /// The estimate of one prepared candidate; thread-safe.
   FastEstimate Estimate(const StrategyFlags& flags) const;
-  /// Representative simulations run so far (one per distinct key).
+  /// Per virtual stage of a prepared candidate with one chunk per rank, its costs on its own GPU
+  /// type and its layer limit (model 3's bounds, the in-flight count of the even split's replay),
+  /// for layer_balance.h; nullopt when the candidate is unpriced or has several chunks per rank.
+  std::optional<std::vector<StageCost>> StageCosts(const StrategyFlags& flags) const;
+  /// Representative simulations run so far (one per distinct key and GPU type).
   int64_t profiles_priced() const { return static_cast<int64_t>(profiles_.size()); }
+  /// The cluster's GPU types, in node-group order; more than one on a mixed cluster.
+  const std::vector<std::string>& gpu_types() const { return types_; }
 
   using Key = std::tuple<int, bool, int, std::string, int>;  // tp, sp, mbs, recompute, zero
   static Key KeyOf(const StrategyFlags& f);
 
  private:
-  BlockProfile Price(const StrategyFlags& f) const;
+  struct Layout;  // a candidate's stages, their layers, ranks and profiles (fast_estimate.cc)
+  Layout LayoutOf(const StrategyFlags& f) const;
+  std::optional<BlockProfile> Price(const StrategyFlags& f, int type) const;
   double Tail(const BlockProfile& prof, const StrategyFlags& f, const std::vector<GpuId>& group, int64_t local,
               double last_backward_s) const;
   double CollectiveTime(CollOp op, std::vector<GpuId> group, int64_t bytes) const;
@@ -108,7 +133,15 @@ class FastEstimator {
   std::shared_ptr<const CostDb> db_;
   std::unique_ptr<CollectiveModel> collectives_;
   int64_t capacity_ = 0;
-  std::map<Key, BlockProfile> profiles_;
+  // GPU types in node-group order, per type its first group, memory and databases, per GPU its type.
+  std::vector<std::string> types_;
+  std::vector<int> type_group_;
+  std::vector<int64_t> type_capacity_;
+  std::vector<std::vector<std::string>> type_databases_;  // the --db names that price each type
+  std::vector<int> gpu_type_;
+  // Per key and GPU type; a type that cannot host the key's representative has no entry.
+  std::map<std::pair<Key, int>, BlockProfile> profiles_;
+  std::map<Key, bool> prepared_;
   mutable std::mutex plan_mutex_;
   mutable std::map<std::tuple<int, std::vector<GpuId>, int64_t>, double> plan_cache_;
 };

@@ -10,7 +10,9 @@
 #include "common/error.h"
 #include "simulator/pipeline/simulation.h"
 #include "simulator/search/fast_estimate.h"
+#include "simulator/search/layer_balance.h"
 #include "simulator/search/parallel_for.h"
+#include "simulator/strategy/shorthand.h"
 
 namespace proteus {
 namespace {
@@ -36,6 +38,12 @@ Sample Simulate(const Job& job, StrategyFlags flags, int64_t microbatches) {
   PreparedSimulation sim(spec, job.model, job.cluster);
   const Report& r = sim.Run();
   return {r.iteration_time_s, r.mfu, r.tokens_per_s, r.PeakMemory(), r.oom};
+}
+
+// Virtual stages per pipeline rank of a candidate's schedule (interleaved:V, the V schedules' 2).
+int ChunksPerRank(const StrategyFlags& f) {
+  const Schedule s = ParseScheduleFlag(f.schedule, "--schedules");
+  return s.chunks >= 1 ? s.chunks : std::max(1, FixedChunks(s.kind));
 }
 
 int64_t MicrobatchesOf(const StrategyFlags& f) { return f.gbs / (static_cast<int64_t>(f.mbs) * f.dp); }
@@ -86,15 +94,54 @@ class ProgressReporter {
   std::atomic<int64_t> done_{0};
 };
 
-// Pass 0: the fast estimate of every candidate; returns those that may fit, fastest first (ties
-// in enumeration order), at most `keep` of them, with their fast estimates.
-std::vector<std::pair<int64_t, double>> FastPass(const Job& job, const std::vector<StrategyFlags>& cands,
-                                                 int64_t keep, int threads, ProgressReporter& progress,
-                                                 SearchResult& out) {
+std::string JoinLayers(const std::vector<int>& split) {
+  std::string s;
+  for (int l : split) s += (s.empty() ? "" : ",") + std::to_string(l);
+  return s;
+}
+
+// The layer-balanced variant (layer_balance.h, on the fast estimate) of each candidate with pp > 1,
+// one chunk per rank and no split of its own, appended in candidate order when it differs from the
+// even split; returns how many. Their keys are the originals', so no profile is new.
+int64_t AddBalancedSplits(const FastEstimator& fast, int layers, int threads, std::vector<StrategyFlags>& cands) {
+  const int64_t n = static_cast<int64_t>(cands.size());
+  std::vector<std::optional<StrategyFlags>> variant(cands.size());
+  ParallelFor(n, threads, [&](int64_t i) {
+    const StrategyFlags& c = cands[i];
+    if (c.pp < 2 || !c.pp_layers.empty()) return;
+    const std::optional<std::vector<StageCost>> costs = fast.StageCosts(c);
+    if (!costs) return;
+    auto time = [&](const std::vector<int>& split) -> std::optional<double> {
+      StrategyFlags f = c;
+      f.pp_layers = JoinLayers(split);
+      const FastEstimate e = fast.Estimate(f);
+      if (!e.unpriced.empty() || e.oom) return std::nullopt;
+      return e.iteration_s;
+    };
+    // Bounded by steps: at most one move per layer.
+    const std::optional<BalancedSplit> best = BalanceLayers(*costs, layers, time, layers);
+    if (!best || best->split == LayersPerStage(layers, static_cast<int>(costs->size()), {})) return;
+    variant[i] = c;
+    variant[i]->pp_layers = JoinLayers(best->split);
+  });
+  int64_t added = 0;
+  for (auto& v : variant)
+    if (v) cands.push_back(std::move(*v)), ++added;
+  return added;
+}
+
+// Pass 0: the fast estimate of every candidate (and of the layer-balanced variants it adds to
+// `cands`); returns those that may fit, fastest first (ties in enumeration order), at most `keep`
+// of them, with their fast estimates, then every candidate it could not price (fast estimate 0).
+std::vector<std::pair<int64_t, double>> FastPass(const Job& job, const SearchSpace& space,
+                                                 std::vector<StrategyFlags>& cands, int64_t keep, int threads,
+                                                 ProgressReporter& progress, SearchResult& out) {
   FastEstimator fast(job.base, job.model, job.cluster);
   fast.Prepare(cands, threads);
   out.profiles = fast.profiles_priced();
   out.simulations += out.profiles;
+  if (space.balance_layers || fast.gpu_types().size() > 1)
+    out.balanced = AddBalancedSplits(fast, static_cast<int>(job.model.num_layers), threads, cands);
   const int64_t n = static_cast<int64_t>(cands.size());
   std::vector<FastEstimate> est(cands.size());
   progress.Start();
@@ -103,16 +150,24 @@ std::vector<std::pair<int64_t, double>> FastPass(const Job& job, const std::vect
     progress.Advance("fast estimate", n);
   });
   out.fast_estimated = n;
-  std::vector<std::pair<int64_t, double>> order;
+  std::vector<std::pair<int64_t, double>> order, unpriced;
   for (int64_t i = 0; i < n; ++i) {
-    if (est[i].oom) ++out.pruned["out of memory (fast estimate's lower bound)"];
-    else order.emplace_back(i, est[i].iteration_s);
+    if (!est[i].unpriced.empty()) {
+      if (unpriced.empty()) out.unpriced_example = est[i].unpriced;
+      unpriced.emplace_back(i, 0.0);
+    } else if (est[i].oom) {
+      ++out.pruned["out of memory (fast estimate's lower bound)"];
+    } else {
+      order.emplace_back(i, est[i].iteration_s);
+    }
   }
+  out.unpriced = static_cast<int64_t>(unpriced.size());
   std::stable_sort(order.begin(), order.end(), [](const auto& a, const auto& b) { return a.second < b.second; });
   if (static_cast<int64_t>(order.size()) > keep) {
     out.pruned["below the best --estimate by the fast estimate"] += static_cast<int64_t>(order.size()) - keep;
     order.resize(keep);
   }
+  order.insert(order.end(), unpriced.begin(), unpriced.end());
   return order;
 }
 
@@ -181,7 +236,7 @@ SearchResult RunSearch(const RunSpec& base, const SearchSpace& space, const Sear
   ProgressReporter progress(options);
   const int64_t verify_wanted = options.verify > 0 ? options.verify : options.top;
   const int64_t keep = options.estimate > 0 ? options.estimate : 3 * verify_wanted;
-  const auto chosen = FastPass(job, cands, keep, threads, progress, out);
+  const auto chosen = FastPass(job, space, cands, keep, threads, progress, out);
   if (chosen.empty())
     throw UserError("search", "no candidate fits in memory (the fast estimate's lower bound exceeds the GPU's "
                               "memory for all " + std::to_string(cands.size()) + ")");
@@ -210,6 +265,10 @@ SearchResult RunSearch(const RunSpec& base, const SearchSpace& space, const Sear
     entry.iteration_time_s = full[k].iteration_s;
     entry.estimate_s = e.sample.iteration_s;
     entry.fast_estimate_s = chosen[fitting[k]].second;
+    // FastPass puts the candidates it could not price last.
+    entry.fast_estimated = fitting[k] < static_cast<int64_t>(chosen.size()) - out.unpriced;
+    entry.layers = LayersPerStage(static_cast<int>(model.num_layers), entry.flags.pp * ChunksPerRank(entry.flags),
+                                  entry.flags.pp_layers.empty() ? std::vector<int>{} : ParseLayerList(entry.flags.pp_layers));
     entry.mfu = full[k].mfu;
     entry.tokens_per_s = full[k].tokens_per_s;
     entry.peak_memory = full[k].peak_memory;

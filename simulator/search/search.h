@@ -5,6 +5,11 @@
 //   0. Fast estimate (search/fast_estimate.h): every candidate, from block costs the event
 //      simulation prices once per key and a block-level replay of its schedule, microseconds each.
 //      The `estimate` fastest that may fit (its memory bound prunes only what cannot) go on.
+//      With layer balancing (SearchSpace::balance_layers, or a mixed-GPU cluster) each candidate
+//      of pp > 1 and one chunk per rank also gets a variant with the split layer_balance.h finds
+//      on the fast estimate (its flags carry --pp-layers), when it differs from the even split.
+//      A candidate the fast estimate cannot price (a stage on two GPU types) skips the ranking
+//      and goes on to the estimate, whatever `estimate` is.
 //   1. Estimate. A pipeline's iteration grows linearly in its micro-batches m once the pipeline is
 //      full: T(m) = T0 + m t, with T0 the fill, drain, gradient reduction and optimizer step. So a
 //      candidate with m > 3 pp is simulated, by the same event engine, at m1 = 2 pp and m2 = 3 pp
@@ -47,7 +52,9 @@ struct SearchEntry {
   StrategyFlags flags;
   double iteration_time_s = 0;   // full event simulation (verified) or the estimate
   double estimate_s = 0;         // the estimate's iteration time
-  double fast_estimate_s = 0;    // the fast estimate's iteration time
+  double fast_estimate_s = 0;    // the fast estimate's iteration time (0 when not fast-estimated)
+  bool fast_estimated = true;    // false: the fast estimate could not price it (FastEstimate::unpriced)
+  std::vector<int> layers;       // layers per pipeline stage (virtual stage), the split it trains
   double mfu = 0, tokens_per_s = 0;
   int64_t peak_memory = 0;       // bytes, the most loaded GPU
   bool verified = false;         // simulated with the real micro-batch count
@@ -58,6 +65,9 @@ struct SearchResult {
   std::map<std::string, int64_t> pruned;  // reason -> candidates dropped (static, simulated, rejected)
   int64_t considered = 0;                 // combinations of the space
   int64_t fast_estimated = 0;             // candidates given the fast estimate (all that survive)
+  int64_t balanced = 0;                   // of them, layer-balanced variants the search added
+  int64_t unpriced = 0;                   // of them, ones it could not price (event-simulated instead)
+  std::string unpriced_example;           // why, for the first of those
   int64_t profiles = 0;                   // block profiles priced for it (one simulation each)
   int64_t estimated = 0;                  // candidates given the two-simulation estimate
   int64_t simulations = 0;                // event simulations run (every pass, profiles included)

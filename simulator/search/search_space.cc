@@ -50,6 +50,25 @@ int GpusPerNode(const Cluster& cluster) {
 }
 
 
+// The memory a candidate's static bound is checked against: on one GPU type the GPU's; on a mixed
+// cluster the mean over pipeline ranks of each rank's smallest GPU (rank r owns GPUs
+// [r dp tp, (r+1) dp tp), mesh [pp, dp, tp]). Every stage must fit its own GPUs, so the stages'
+// static bytes, summed, fit their capacities summed: the mean stage (the bound) fits the mean
+// capacity. Checking the smallest GPU instead would prune a split that puts fewer layers on it.
+int64_t StageMeanCapacity(const Cluster& cluster, const std::vector<int64_t>& group_memory, int pp) {
+  const int64_t per_rank = cluster.NumGpus() / pp;
+  int64_t sum = 0;
+  for (int r = 0; r < pp; ++r) {
+    int64_t smallest = 0;
+    for (int64_t g = r * per_rank; g < (r + 1) * per_rank; ++g) {
+      const int64_t m = group_memory[cluster.gpu_group[g]];
+      smallest = smallest == 0 ? m : std::min(smallest, m);
+    }
+    sum += smallest;
+  }
+  return sum / pp;
+}
+
 }  // namespace
 
 int64_t SmallestGpuMemory(const Cluster& cluster) {
@@ -66,6 +85,10 @@ int64_t StaticMemoryLowerBound(const Model& model, const StrategyFlags& f) {
 }
 
 int64_t StaticMemoryLowerBound(int64_t params, DType dtype, const StrategyFlags& f) {
+  return StaticMemoryOfLocalParams(params / (static_cast<int64_t>(f.tp) * f.pp), dtype, f);
+}
+
+int64_t StaticMemoryOfLocalParams(int64_t params_per_gpu, DType dtype, const StrategyFlags& f) {
   PrecisionSettings precision;
   if (!f.main_grads.empty()) precision.main_grads = ParseMainGrads(f.main_grads, "--main-grads");
   if (!f.params.empty()) precision.params = ParseParamStorage(f.params, "--params");
@@ -75,7 +98,6 @@ int64_t StaticMemoryLowerBound(int64_t params, DType dtype, const StrategyFlags&
   if (f.zero >= 1 || f.fsdp) shards.optimizer = dp;
   if (f.zero >= 2 || f.fsdp) shards.grads = dp;
   if (sharded_weights) shards.weights = dp;
-  const int64_t params_per_gpu = params / (static_cast<int64_t>(f.tp) * f.pp);
   ParamStateBytes b = ParamStateOf(params_per_gpu, dtype, precision, shards);
   const int64_t optimizer = f.offload_optimizer ? 0 : b.optimizer;
   const int64_t reserve = f.reserve_gib ? CheckedReserveBytes(*f.reserve_gib, "--memory-reserve-gib") : kDefaultReserveBytes;
@@ -102,6 +124,12 @@ CandidateSet EnumerateCandidates(const Model& model, const Cluster& cluster, con
     if (z < 0 || z > 3) throw UserError("--zero", "ZeRO stages are 0..3, got " + std::to_string(z));
   for (const auto& s : schedules) ParseSearchSchedule(s);
   const int64_t capacity = SmallestGpuMemory(cluster);
+  std::vector<int64_t> group_memory;
+  bool mixed = false;
+  for (const auto& g : cluster.groups) {
+    group_memory.push_back(LoadGpuSpec(g.gpu_type).memory_bytes);
+    mixed = mixed || g.gpu_type != cluster.groups[0].gpu_type;
+  }
 
   CandidateSet out;
   auto prune = [&out](const std::string& why) { ++out.pruned[why]; };
@@ -133,7 +161,8 @@ CandidateSet EnumerateCandidates(const Model& model, const Cluster& cluster, con
               f.schedule = schedule;
               f.sp = space.sp && tp > 1;
               if (!f.sp) f.tp_comm_overlap = false;  // needs sp
-              if (StaticMemoryLowerBound(model, f) > capacity) { prune("static memory above the GPU's"); continue; }
+              const int64_t room = mixed ? StageMeanCapacity(cluster, group_memory, pp) : capacity;
+              if (StaticMemoryLowerBound(model, f) > room) { prune("static memory above the GPU's"); continue; }
               out.candidates.push_back(std::move(f));
             }
   return out;

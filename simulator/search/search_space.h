@@ -10,7 +10,9 @@
 // Then memory: a lower bound of the static bytes per GPU (weights, gradients, optimizer states,
 // as compile/static_memory.h counts them, over params / (tp x pp), the mean stage: the largest is
 // never smaller) plus the memory reserve; a candidate whose bound exceeds the GPU's memory is
-// pruned without simulating it. The bound only prunes what cannot fit; activations are the event
+// pruned without simulating it. On a cluster mixing GPU types the bound is held against the mean,
+// over pipeline stages, of each stage's smallest GPU memory: the stages' static bytes summed must
+// fit their GPUs' memory summed, whatever the layer split. The bound only prunes what cannot fit; activations are the event
 // simulation's to judge.
 //
 // Worked example: GPT-3 175B (1.75e11 params) on 1,024 H100s (80 GB) at tp 8, pp 1, dp 128, ZeRO 1:
@@ -40,6 +42,10 @@ struct SearchSpace {
   int max_tp = 0;                         // 0: the GPUs of one node
   /// Sequence parallelism with tp > 1 (Megatron-Core's recommended setting); false: never.
   bool sp = true;
+  /// Also try, per candidate with pp > 1 and one chunk per rank, the layer split balanced by each
+  /// stage's measured speed and memory (search/layer_balance.h); always on when the cluster mixes
+  /// GPU types.
+  bool balance_layers = false;
   StrategyFlags base;                     // every other flag (fp8, overlaps, memory settings)
 };
 
@@ -57,6 +63,11 @@ CandidateSet EnumerateCandidates(const Model& model, const Cluster& cluster, con
 int64_t StaticMemoryLowerBound(const Model& model, const StrategyFlags& flags);
 /// The same for a model of `params` parameters in `dtype` (the model's Params() counted once).
 int64_t StaticMemoryLowerBound(int64_t params, DType dtype, const StrategyFlags& flags);
+
+/// The static bytes per GPU (weights, gradients, optimizer states, reserve) of `params_per_gpu`
+/// local parameters under `flags`' precision and ZeRO sharding: what one pipeline stage's GPU holds
+/// before activations (the bound above is this of params / (tp x pp)).
+int64_t StaticMemoryOfLocalParams(int64_t params_per_gpu, DType dtype, const StrategyFlags& flags);
 
 /// The memory of the cluster's smallest GPU in bytes (what every candidate must fit).
 int64_t SmallestGpuMemory(const Cluster& cluster);

@@ -49,6 +49,49 @@ TEST(SearchCli, TableListsRanksAndPruneReasons) {
   EXPECT_NE(r.out.find("tp x pp does not divide the cluster's GPUs"), std::string::npos);
 }
 
+TEST(SearchCli, MixedClusterPlansCarryTheirLayerSplitAndSimulateToTheirTime) {
+  // hetero-a100-v100 (16 A100 + 16 V100): pp 2 puts stage 1 on the V100s, so the search adds a
+  // balanced --pp-layers split; pp 1 straddles both types and is event-simulated without a fast
+  // estimate.
+  const std::vector<std::string> base = {"-q", "search", "--model", "gpt2-small", "--cluster", "hetero-a100-v100",
+                                         "--dtype", "fp16", "--gbs", "32", "--tp", "4", "--pp", "1,2", "--mbs", "1",
+                                         "--recompute", "none", "--zero", "1", "--threads", "2"};
+  std::vector<std::string> args = base;
+  args.push_back("--json");
+  CliRun r = RunCli(args);
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_EQ(j["balanced_splits"], 1);
+  EXPECT_EQ(j["unpriced"], 1);
+  const Json& best = j["ranked"][0];
+  ASSERT_EQ(best["pp_layers"].size(), 2u);
+  EXPECT_GT(best["pp_layers"][0].get<int>(), best["pp_layers"][1].get<int>());
+  const std::string flags = best["flags"];
+  EXPECT_NE(flags.find("--pp-layers "), std::string::npos) << flags;
+  bool null_fast = false;
+  for (const auto& e : j["ranked"]) null_fast = null_fast || e["fast_estimate_s"].is_null();
+  EXPECT_TRUE(null_fast);
+  std::vector<std::string> sim = {"-q", "simulate", "--model", "gpt2-small", "--cluster", "hetero-a100-v100",
+                                  "--dtype", "fp16", "--json"};
+  for (size_t pos = 0, next; pos < flags.size(); pos = next + 1) {
+    next = flags.find(' ', pos);
+    if (next == std::string::npos) next = flags.size();
+    sim.push_back(flags.substr(pos, next - pos));
+  }
+  CliRun s = RunCli(sim);
+  ASSERT_EQ(s.code, 0) << s.err;
+  EXPECT_DOUBLE_EQ(Json::parse(s.out)["iteration_time_s"].get<double>(), best["iteration_time_s"].get<double>());
+  // The table says what was added and what was not fast-estimated.
+  CliRun table = RunCli(base);
+  ASSERT_EQ(table.code, 0) << table.err;
+  EXPECT_NE(table.out.find("1 of them layer-balanced splits"), std::string::npos) << table.out;
+  EXPECT_NE(table.out.find("note: 1 candidates not priced by the fast estimate (pipeline stage 0 has GPUs of two types"),
+            std::string::npos)
+      << table.out;
+  CliRun help = RunCli({"search", "--help"});
+  EXPECT_NE(help.out.find("--balance-layers"), std::string::npos);
+}
+
 TEST(SearchCli, BadInputExitsTwoNamingTheReason) {
   CliRun none = RunCli(With(kSmall, {"--tp", "3"}));
   EXPECT_EQ(none.code, 2);

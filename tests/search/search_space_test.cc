@@ -131,5 +131,29 @@ TEST(SearchSpace, CommandLineNamesEveryFlagItSets) {
             "--tp 1 --pp 1 --dp 16 --mbs 1 --gbs 64 --fsdp --hsdp 8 --offload-activations 2 --memory-reserve-gib 2.5");
 }
 
+TEST(SearchSpace, OnAMixedClusterTheStaticBoundMeetsTheStagesMeanMemory) {
+  // hetero-a100-v100: pp 2 puts stage 0 on 80 GiB A100s and stage 1 on 32 GiB V100s. GPT-3 13B
+  // at tp 2, ZeRO 0: params / 4 x 18 bytes + the 1 GiB reserve is about 55 GiB: above the V100's
+  // 32 but within the stages' mean (80 + 32) / 2 = 56, so an uneven split could hold it and it
+  // stays; tp 1 (about 109 GiB) cannot fit either GPU and is pruned.
+  RunSpec spec = Spec("gpt3-13b", "hetero-a100-v100");
+  Model model = LoadModelFor(spec);
+  Cluster cluster = LoadClusterFor(spec);
+  SearchSpace space;
+  space.global_batch = 64;
+  space.tp = {1, 2};
+  space.pp = {2};
+  space.mbs = {1};
+  space.recompute = {"none"};
+  space.zero = {0};
+  CandidateSet set = EnumerateCandidates(model, cluster, space);
+  ASSERT_EQ(set.candidates.size(), 1u);
+  EXPECT_EQ(set.candidates[0].tp, 2);
+  const int64_t bound = StaticMemoryLowerBound(model, set.candidates[0]);
+  EXPECT_GT(bound, 32 * kGiB);
+  EXPECT_LE(bound, 56 * kGiB);
+  EXPECT_EQ(set.pruned["static memory above the GPU's"], 1);
+}
+
 }  // namespace
 }  // namespace proteus
