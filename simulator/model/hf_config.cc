@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "simulator/model/hf_unsupported.h"
 
 namespace proteus {
 namespace {
@@ -95,6 +96,7 @@ bool LooksLikeHfConfig(const Json& doc) {
 TransformerConfig TransformerConfigFromHf(const Json& config, const std::string& origin) {
   JsonView v(config, origin);
   if (!v.IsObject()) v.Fail("expected a JSON object (an HF config.json)");
+  RejectUnsupportedHfKeys(v, UnsupportedHfKeys());
   TransformerConfig c;
   c.style = StyleOf(v);
   c.name = v.StrOr("name_or_path", v.StrOr("_name_or_path", ""));
