@@ -25,19 +25,12 @@ void RejectUnsupportedHfKeys(const JsonView& v, const std::vector<UnsupportedHfK
   }
 }
 
-// Keys from the released configs of DeepSeek-V2/V3 (modeling_deepseek.py), Qwen2/3-MoE, Mixtral,
-// DBRX and Jamba. Each one adds parameters or FLOPs the dense builder does not model.
+// Keys from the released configs of DeepSeek-V2/V3 (modeling_deepseek.py), Qwen2-MoE, DBRX and
+// Jamba. Each one adds parameters or FLOPs the builders do not model. (The MoE keys hf_config.cc
+// reads, num_local_experts, n_routed_experts, first_k_dense_replace, ..., left this list when they
+// became understood.)
 const std::vector<UnsupportedHfKey>& UnsupportedHfKeys() {
   static const std::vector<UnsupportedHfKey> kKeys = {
-      {"num_local_experts", "mixture-of-experts"},
-      {"num_experts", "mixture-of-experts"},
-      {"n_routed_experts", "mixture-of-experts"},
-      {"n_shared_experts", "shared experts"},
-      {"num_experts_per_tok", "mixture-of-experts"},
-      {"moe_intermediate_size", "mixture-of-experts"},
-      {"moe_layer_freq", "mixture-of-experts layer placement"},
-      {"decoder_sparse_step", "mixture-of-experts layer placement"},
-      {"first_k_dense_replace", "mixture-of-experts layer placement"},
       {"shared_expert_intermediate_size", "shared experts"},
       {"mlp_only_layers", "mixture-of-experts layer placement"},
       {"ffn_config", "mixture-of-experts (DBRX)"},
