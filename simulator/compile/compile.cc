@@ -55,8 +55,9 @@ class Instantiator {
       : in_(in), s_(*in.strategy), mesh_(mesh), job_(job), g_(g), pp_axis_(mesh.AxisIndex("pp")),
         host_(*in.cluster, mesh, pp_axis_), leader_comms_(mesh.NumRanks()) {}
 
-  void Run(bool symmetry) {
+  void Run(bool symmetry, bool orbit_mirrors) {
     symmetry_ = symmetry;
+    orbit_mirrors_ = orbit_mirrors;
     AddGpus(symmetry);
     int pp = s_.PipelineRanks(), stages = s_.VirtualStages();
     m_ = static_cast<int>(s_.NumMicrobatches());
@@ -228,6 +229,9 @@ class Instantiator {
   // class's other ranks, at the same time by symmetry) load links too. Mirrors that share a node
   // with the simulated group can compete with it (a NIC or PCIe switch several GPUs use), so their
   // flows join the simulated comm: they need no member tasks and end when it ends.
+  // With orbit mirrors every mirror group of the orbit adds every flow: a replica's own p2p or tp
+  // traffic on its node then meets the simulated data-parallel ring's hop there, as in the full
+  // simulation, and every node is loaded alike, so flow folding collapses the ring's hops.
   void AddMirrorFlows(CollectivePlan& plan, const Step& st, int rank, const std::vector<GpuId>& group, int mb) {
     // Only mirror flows that cross a link the simulated group uses can change its timing: by
     // symmetry, contention elsewhere among mirrors is what the simulated group sees on its own links.
@@ -243,7 +247,7 @@ class Instantiator {
     for (const auto& mirror : MirrorGroups(st, rank, group, mb)) {
       const CollectivePlan& m = Plan(st.op, mirror, st.bytes, st.dtype);
       for (const FlowSpec& f : m.flows)
-        if (shares_link(f)) plan.flows.push_back(f);
+        if (orbit_mirrors_ || shares_link(f)) plan.flows.push_back(f);
     }
   }
 
@@ -273,7 +277,7 @@ class Instantiator {
       bool shares_node = false;
       for (GpuId g : g2)
         shares_node = shares_node || std::find(nodes.begin(), nodes.end(), in_.cluster->gpu_node[g]) != nodes.end();
-      if (shares_node) out.push_back(std::move(g2));
+      if (shares_node || orbit_mirrors_) out.push_back(std::move(g2));
     }
     return mirrors_.emplace(key, std::move(out)).first->second;
   }
@@ -513,6 +517,7 @@ class Instantiator {
   // (axis or -1-peer, rank, axis span)
   std::map<std::tuple<int, int, int>, std::vector<std::vector<GpuId>>> mirrors_;
   bool symmetry_ = true;
+  bool orbit_mirrors_ = false;  // CompileOptions::orbit_mirrors
   std::vector<uint32_t> link_mark_;  // per cluster link: == mark_epoch_ when the plan at hand uses it
   uint32_t mark_epoch_ = 0;
   std::unordered_map<int64_t, TaskId> channel_tasks_;
@@ -579,7 +584,7 @@ CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
   JobProgram job = BuildJobProgram({in.model, in.strategy, resolved, &mesh, in.coster}, res.graph);
   std::string mixed = options.symmetry ? MixedTypeNote(mesh, *in.cluster) : "";
   if (options.symmetry && mixed.empty()) mixed = TwoDirectionNote(*in.strategy, mesh, *in.cluster);
-  Instantiator(in, options, mesh, job, res.graph).Run(options.symmetry && mixed.empty());
+  Instantiator(in, options, mesh, job, res.graph).Run(options.symmetry && mixed.empty(), options.orbit_mirrors);
   AddNcclBuffers(res.graph, in.strategy->memory.nccl_buffsize);
 
   CompileSummary& s = res.summary;

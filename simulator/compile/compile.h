@@ -51,6 +51,11 @@ struct CompileInputs {
 
 struct CompileOptions {
   bool symmetry = true;  // simulate one rank per symmetry class (false: --no-symmetry)
+  /// Under symmetry, which unsimulated groups load the links (--orbit-mirrors; compile.cc
+  /// AddMirrorFlows): false, the mirror groups on the simulated group's nodes, and of those only the
+  /// flows crossing a link the simulated group uses; true, every mirror group of the orbit, every
+  /// flow, so each replica loads its own links as its representative does.
+  bool orbit_mirrors = false;
 };
 
 struct CompileSummary {

@@ -82,7 +82,7 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
 }  // namespace
 
 RunSpec RunSpecFromJson(const JsonView& v) {
-  v.RejectUnknownKeys({"format", "name", "model", "cluster", "strategy", "databases", "dtype", "symmetry",
+  v.RejectUnknownKeys({"format", "name", "model", "cluster", "strategy", "databases", "dtype", "symmetry", "orbit_mirrors",
                        "measured", "source", "notes", "hardware", "software", "date"});
   RunSpec spec;
   spec.name = v.StrOr("name", "");
@@ -105,6 +105,7 @@ RunSpec RunSpecFromJson(const JsonView& v) {
     for (size_t i = 0; i < dbs->Size(); ++i) spec.databases.push_back(dbs->At(i).AsStr());
   spec.dtype = v.StrOr("dtype", "");
   spec.symmetry = v.BoolOr("symmetry", true);
+  spec.orbit_mirrors = v.BoolOr("orbit_mirrors", false);
   return spec;
 }
 

@@ -54,6 +54,7 @@ struct RunSpec {
   std::vector<std::string> databases; // lowest layer first; later ones win
   std::string dtype;                  // "" keeps the model's
   bool symmetry = true;
+  bool orbit_mirrors = false;         // --orbit-mirrors (compile.h CompileOptions::orbit_mirrors)
   double bandwidth_scale = 1.0;       // what-if: every link this many times as fast
 };
 

@@ -271,6 +271,7 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec, Model model, Cluster
   inputs.resolved = &resolved;
   CompileOptions options;
   options.symmetry = spec.symmetry;
+  options.orbit_mirrors = spec.orbit_mirrors;
   CompileResult compiled = Compile(inputs, options);
   st.graph = std::move(compiled.graph);
   for (const auto& g : st.graph.gpus) st.type_of_sim.push_back(st.types.type_of_rank[g.global_id]);

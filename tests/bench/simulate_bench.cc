@@ -116,6 +116,23 @@ void BM_Gpt3_175B_Tp4Pp4_6Mb(benchmark::State& state) {
 }
 BENCHMARK(BM_Gpt3_175B_Tp4Pp4_6Mb)->ArgName("gpus")->Arg(640)->Arg(5120)->Unit(benchmark::kMillisecond)->Iterations(1);
 
+// The same with --orbit-mirrors: every replica loads its own links, and the ring hops fold.
+void BM_Gpt3_175B_Tp4Pp4_6Mb_OrbitMirrors(benchmark::State& state) {
+  SimulationRequest r = Gpt3SixMicrobatches(static_cast<int>(state.range(0)) / 8, 4, 4);
+  r.spec.orbit_mirrors = true;
+  RunCase(state, r);
+}
+BENCHMARK(BM_Gpt3_175B_Tp4Pp4_6Mb_OrbitMirrors)->ArgName("gpus")->Arg(640)->Arg(5120)
+    ->Unit(benchmark::kMillisecond)->Iterations(1);
+
+void BM_Gpt3_175B_Tp8Pp8_6Mb_OrbitMirrors(benchmark::State& state) {
+  SimulationRequest r = Gpt3SixMicrobatches(static_cast<int>(state.range(0)) / 8, 8, 8);
+  r.spec.orbit_mirrors = true;
+  RunCase(state, r);
+}
+BENCHMARK(BM_Gpt3_175B_Tp8Pp8_6Mb_OrbitMirrors)->ArgName("gpus")->Arg(1024)->Arg(16384)->Arg(131072)
+    ->Unit(benchmark::kMillisecond)->Iterations(1);
+
 // Llama 3.1 405B as Meta trained it on 16,384 H100 (TP 8, PP 16; CP 2 does not exist yet):
 // global batch 2,048 sequences of 8,192 tokens, 16 micro-batches per pipeline.
 void BM_Llama31_405B_16384Gpus(benchmark::State& state) {
