@@ -244,11 +244,40 @@ class Instantiator {
         if (link_mark_[l] == mark_epoch_) return true;
       return false;
     };
+    size_t own_flows = plan.flows.size();
     for (const auto& mirror : MirrorGroups(st, rank, group, mb)) {
+      if (orbit_mirrors_ && TranslateInsideNode(plan, own_flows, group, mirror)) continue;
       const CollectivePlan& m = Plan(st.op, mirror, st.bytes, st.dtype);
       for (const FlowSpec& f : m.flows)
         if (orbit_mirrors_ || shares_link(f)) plan.flows.push_back(f);
     }
+  }
+
+  // A mirror group inside one node, at the same local GPUs of a node of the same kind as the
+  // simulated group's own node, runs the same plan on that node's copy of the links: its flows are
+  // the simulated group's shifted by the two nodes' first link ids (topo/cluster.h node_link_base),
+  // which is what planning it afresh gives, without the channel search. Orbit mirrors plan every
+  // replica's tensor-parallel groups; this keeps that cost at one copy per mirror.
+  bool TranslateInsideNode(CollectivePlan& plan, size_t own_flows, const std::vector<GpuId>& group,
+                           const std::vector<GpuId>& mirror) const {
+    const Cluster& c = *in_.cluster;
+    if (group.size() != mirror.size()) return false;
+    int from = c.gpu_node[group.front()], to = c.gpu_node[mirror.front()];
+    if (from == to || c.node_group[from] != c.node_group[to]) return false;
+    for (size_t i = 0; i < group.size(); ++i)
+      if (c.gpu_node[group[i]] != from || c.gpu_node[mirror[i]] != to || c.LocalIndex(group[i]) != c.LocalIndex(mirror[i]))
+        return false;
+    LinkId first = c.node_link_base[from], end = first + static_cast<LinkId>(c.TopologyOf(from).graph.links.size());
+    for (size_t f = 0; f < own_flows; ++f)
+      for (LinkId l : plan.flows[f].links)
+        if (l < first || l >= end) return false;
+    LinkId shift = c.node_link_base[to] - first;
+    for (size_t f = 0; f < own_flows; ++f) {
+      FlowSpec copy = plan.flows[f];
+      for (LinkId& l : copy.links) l += shift;
+      plan.flows.push_back(std::move(copy));
+    }
+    return true;
   }
 
   const std::vector<std::vector<GpuId>>& MirrorGroups(const Step& st, int rank, const std::vector<GpuId>& group,
