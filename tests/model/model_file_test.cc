@@ -10,18 +10,10 @@
 #include "simulator/model/hf_config.h"
 #include "simulator/model/module_json.h"
 #include "simulator/model/summary.h"
+#include "tests/user_error_text.h"
 
 namespace proteus {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 bool Contains(const std::string& s, const std::string& part) { return s.find(part) != std::string::npos; }
 

@@ -10,18 +10,10 @@
 #include "simulator/model/hf_config.h"
 #include "simulator/model/transformer.h"
 #include "simulator/model/zoo.h"
+#include "tests/user_error_text.h"
 
 namespace proteus {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 void ExpectWithin1Percent(double got, double published, const std::string& what) {
   EXPECT_LT(std::abs(got / published - 1), 0.01) << what << ": " << got << " vs published " << published;

@@ -7,18 +7,10 @@
 #include "simulator/strategy/shorthand.h"
 #include "simulator/strategy/strategy.h"
 #include "simulator/strategy/validate.h"
+#include "tests/user_error_text.h"
 
 namespace proteus {
 namespace {
-
-std::string ErrorOf(const std::function<void()>& fn) {
-  try {
-    fn();
-  } catch (const UserError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(ExpertParallel, MeshEpFoldsIntoDpAndRoundTrips) {
   Strategy s = ParseStrategy(ParseJson(R"({"format": "proteus.strategy/1", "mesh": {"pp": 2, "dp": 8, "ep": 4, "tp": 2},
