@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/manifest.h"
+#include "common/output_file.h"
 
 namespace proteus {
 
@@ -304,6 +305,9 @@ CostDb CostDb::FromJson(const Json& doc, const std::string& origin) {
 
 CostDb CostDb::Load(const std::string& path) { return FromJson(ReadJsonFile(path), path); }
 
-void CostDb::Save(const std::string& path) const { WriteJsonFile(path, ToJson()); }
+// A database is hours of GPU time: it reaches the disk before the call returns.
+void CostDb::Save(const std::string& path) const {
+  WriteOutputFile(path, ToJson().dump(2) + "\n", Durability::kFsync);
+}
 
 }  // namespace proteus

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/output_file.h"
 
 namespace proteus {
 
@@ -39,29 +40,7 @@ Json ParseJson(std::string_view text, const std::string& origin) {
 
 Json ReadJsonFile(const std::string& path) { return ParseJson(ReadTextFile(path), path); }
 
-void WriteFileAtomic(const std::string& path, std::string_view content) {
-  namespace fs = std::filesystem;
-  fs::path target(path);
-  fs::path tmp = target;
-  tmp += ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw UserError(path, "cannot write file (is the folder there and writable?)");
-    out.write(content.data(), static_cast<std::streamsize>(content.size()));
-    out.flush();
-    if (!out) {
-      std::error_code ec;
-      fs::remove(tmp, ec);
-      throw UserError(path, "write failed (disk full?)");
-    }
-  }
-  std::error_code ec;
-  fs::rename(tmp, target, ec);
-  if (ec) {
-    fs::remove(tmp, ec);
-    throw UserError(path, "cannot replace file: " + ec.message());
-  }
-}
+void WriteFileAtomic(const std::string& path, std::string_view content) { WriteOutputFile(path, content); }
 
 void WriteJsonFile(const std::string& path, const Json& doc) { WriteFileAtomic(path, doc.dump(2) + "\n"); }
 

@@ -27,7 +27,8 @@ Json ReadJsonFile(const std::string& path);
 Json ParseJson(std::string_view text, const std::string& origin);
 /// Reads a whole file; UserError if it cannot be read.
 std::string ReadTextFile(const std::string& path);
-/// Writes `content` to `path` atomically (temp file + rename). UserError if the folder is not writable.
+/// Writes `content` to `path` atomically (temp file + rename), or directly to a stream ("-", a device,
+/// a FIFO); common/output_file.h says which. UserError if the path cannot be written.
 void WriteFileAtomic(const std::string& path, std::string_view content);
 /// Writes JSON (2-space indent) atomically.
 void WriteJsonFile(const std::string& path, const Json& doc);

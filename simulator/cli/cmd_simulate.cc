@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <optional>
 #include <ostream>
@@ -9,6 +10,7 @@
 
 #include "common/json_file.h"
 #include "common/manifest.h"
+#include "common/output_file.h"
 #include "common/units.h"
 #include "simulator/calibrate/kineto_trace.h"
 #include "simulator/cli/app.h"
@@ -141,23 +143,61 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
       "expandable segments)");
 }
 
-void WriteOutputs(const SimulateArgs& a, const SimulationOutput& sim, const std::optional<TraceSummary>& measured,
-                  std::ostream& out) {
+// Every output path named on the command line, with its flag, checked before any simulation work.
+std::vector<std::pair<std::string, std::string>> OutputPaths(const SimulateArgs& a) {
+  std::vector<std::pair<std::string, std::string>> paths;
+  for (const auto& [path, flag] : {std::pair{a.report_file, "--report"}, std::pair{a.trace, "--trace"},
+                                   std::pair{a.manifest, "--emit-manifest"}, std::pair{a.dump_graph, "--dump-graph"}})
+    if (!path.empty()) paths.emplace_back(path, flag);
+  return paths;
+}
+
+bool IsStream(const std::string& path) {
+  std::error_code ec;
+  return path == "-" || (std::filesystem::exists(path, ec) && !std::filesystem::is_regular_file(path, ec));
+}
+
+// Each file written is appended to `written` (streams are not: nothing of theirs can be taken back).
+void WriteFiles(const SimulateArgs& a, const SimulationOutput& sim, const Json& report, std::vector<std::string>* written) {
+  auto done = [written](const std::string& path) {
+    if (!IsStream(path)) written->push_back(path);
+  };
   if (!a.dump_graph.empty()) {
     std::ostringstream ss;
     DumpGraph(sim.graph, ss);
     WriteFileAtomic(a.dump_graph, ss.str());
+    done(a.dump_graph);
   }
-  if (!a.trace.empty()) WriteChromeTrace(sim.graph, sim.result, a.trace);
+  if (!a.trace.empty()) {
+    WriteChromeTrace(sim.graph, sim.result, a.trace);
+    done(a.trace);
+  }
   if (!a.manifest.empty()) {
     Manifest m;
     m.device = sim.gpu_type;
     m.ops = sim.unmeasured;
     m.Save(a.manifest);
+    done(a.manifest);
   }
+  if (!a.report_file.empty()) WriteJsonFile(a.report_file, report);
+}
+
+// Writes the files, then prints. When one file fails, the files this run already wrote are removed,
+// so a failed run leaves no output that looks like a finished one.
+void WriteOutputs(const SimulateArgs& a, const SimulationOutput& sim, const std::optional<TraceSummary>& measured,
+                  std::ostream& out) {
   Json report = ReportToJson(sim.report);
   if (measured) report["trace_comparison"] = TraceComparison(*measured, sim.report);
-  if (!a.report_file.empty()) WriteJsonFile(a.report_file, report);
+  std::vector<std::string> written;
+  try {
+    WriteFiles(a, sim, report, &written);
+  } catch (...) {
+    for (const auto& path : written) {
+      std::error_code ec;
+      std::filesystem::remove(path, ec);
+    }
+    throw;
+  }
   if (a.json) {
     out << report.dump(2) << "\n";
     return;
@@ -207,6 +247,7 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
                   "simulated one");
   cmd->callback([&out, args] {
     // Read first: a bad trace fails before any simulation work or output.
+    for (const auto& [path, flag] : OutputPaths(*args)) CheckOutputPath(path, flag);
     std::optional<TraceSummary> measured;
     if (!args->compare_trace.empty()) measured = ReadKinetoTrace(args->compare_trace, {}).summary;
     SimulationOutput sim = RunSimulation(args->request);

@@ -76,6 +76,27 @@ TEST_F(SimulateCli, QuietAndVerboseAreAcceptedAfterTheSubcommand) {
   EXPECT_NE(bad.err.find("--quite"), std::string::npos) << bad.err;
 }
 
+// Output paths are checked before the simulation, and a run whose last output fails takes back the
+// files it wrote (common/output_file.h).
+TEST_F(SimulateCli, BadOutputPathsFailEarlyAndAFailedRunLeavesNothing) {
+  std::string dir = std::filesystem::temp_directory_path().string();
+  CliRun to_dir = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--trace", dir});
+  EXPECT_EQ(to_dir.code, 2);
+  EXPECT_NE(to_dir.err.find("--trace"), std::string::npos) << to_dir.err;
+  EXPECT_NE(to_dir.err.find("directory"), std::string::npos) << to_dir.err;
+  CliRun no_folder = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--report",
+                             dir + "/proteus_no_such_folder/r.json"});
+  EXPECT_EQ(no_folder.code, 2);
+  EXPECT_NE(no_folder.err.find("--report"), std::string::npos) << no_folder.err;
+  // /dev/full accepts the open and fails the write ("no space"): the trace written before it goes.
+  std::string trace = TempPath("taken_back_trace.json");
+  std::filesystem::remove(trace);
+  CliRun full = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--trace", trace, "--report",
+                        "/dev/full"});
+  EXPECT_EQ(full.code, 2) << full.err;
+  EXPECT_FALSE(std::filesystem::exists(trace));
+}
+
 TEST_F(SimulateCli, TableReportNamesTheVerdictAndBreakdowns) {
   CliRun r = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-h100-1", "--tp", "2", "--dp", "4",
                      "--gbs", "32"});
