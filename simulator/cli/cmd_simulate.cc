@@ -86,6 +86,12 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_flag("!--no-reshard-after-forward", f.reshard_after_forward,
                 "Sharded weights: keep each unit's gathered weights from forward to backward (FSDP2 "
                 "reshard_after_forward=False) instead of gathering them again");
+  cmd->add_option("--ep", f.ep,
+                  "Expert parallelism for mixture-of-experts models (Megatron-Core --expert-model-parallel-size), "
+                  "folded into dp: routed experts sharded over groups of N consecutive dp ranks, tokens "
+                  "dispatched and combined by all-to-alls in the group, expert gradients reduced over dp/N; N "
+                  "divides dp and the number of experts; refused on dense models")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--hsdp", f.hsdp,
                   "HSDP (PyTorch FSDP2 fully_shard on a (replicate, shard) mesh; needs --fsdp): shard weights, "
                   "gradients and optimizer states over groups of N consecutive dp ranks (8: one node with tp 1), "

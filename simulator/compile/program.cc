@@ -2,6 +2,7 @@
 #include "simulator/compile/program.h"
 
 #include "simulator/compile/program_builder.h"
+#include "simulator/model/moe.h"
 
 namespace proteus {
 namespace program_build {
@@ -60,6 +61,9 @@ void ProgramBuilder::Analyze() {
       o.part[d.name] = a;
       d.size /= mesh_.Size(a);
     }
+    // Expert parallelism: this rank holds E / ep of the routed experts (program_experts.cc).
+    if (s_.expert_parallel > 1 && IsRoutedExpertOp(o.local))
+      if (Dim* e = o.local.MutableDim("e")) e->size /= s_.expert_parallel;
     o.fp8 = IsFp8Gemm(rops[i].path, o.local, s_.fp8);
     if (o.fp8) PrepareFp8Gemm(o.local, rops[i].path, Fp8SettingName(s_));
     o.bwd = DeriveBackward(o.local);

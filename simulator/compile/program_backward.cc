@@ -33,6 +33,13 @@ void ProgramBuilder::GatherOutputGrads(StageState& st, std::vector<Step>& list, 
         continue;
       }
       auto convs = ConvertLayout(from, want, GlobalBytes(i, t), axis_sizes_);
+      if (CrossesExperts(i, c)) {  // the gradient of a dispatch or combine goes back the same way
+        int last = EmitConversions(list, convs, "grad " + t.name, t.dtype, Phase::kBwdData, false, src_deps, src_chans);
+        last = last >= 0 ? EmitExpertAllToAll(list, c, *in, "grad " + t.name, Phase::kBwdData, false, {last}, {})
+                         : EmitExpertAllToAll(list, c, *in, "grad " + t.name, Phase::kBwdData, false, src_deps, src_chans);
+        deps.push_back(last);
+        continue;
+      }
       if (gather && !*gather) {
         if (auto conv = Pipelinable(i, convs, CollOp::kAllGather)) {
           *gather = PipelinedComm{*conv, "grad " + t.name, t.dtype, src_deps, src_chans, ""};

@@ -11,6 +11,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <unordered_map>
 #include <vector>
 
@@ -55,6 +56,7 @@ struct Bucket {
   int64_t bytes = 0;
   int64_t params = 0;                   // local parameters (bytes / their dtype's size)
   std::vector<int> ops;                 // operators whose weight gradients it holds
+  AxisSpan span;                        // expert gradients under expert parallelism: across EP groups
 };
 
 // The parameters one gather unit of sharded weights all-gathers (weight_units.h).
@@ -72,13 +74,16 @@ struct UnitPlan {
 // A distributed-optimizer parameter all_gather moved into the next forward (overlap_param_gather).
 struct ParamGather {
   int axis = -1;
+  AxisSpan span;
   int64_t bytes = 0;
   std::vector<int> ops;
   int id = 0;
 };
 
 inline bool IsCore(const Operator& op) {
-  return op.kind == OpKind::kAttention || op.kind == OpKind::kBatchedMatmul || op.kind == OpKind::kSoftmax ||
+  // A router's top-k softmax (model/moe.h, attrs top_k) is no part of the attention core.
+  return op.kind == OpKind::kAttention || op.kind == OpKind::kBatchedMatmul ||
+         (op.kind == OpKind::kSoftmax && !op.attrs.count("top_k")) ||
          (op.kind == OpKind::kDropout && op.FindDim("t") != nullptr);
 }
 
@@ -119,6 +124,19 @@ class ProgramBuilder {
   int EmitConversions(std::vector<Step>& list, const std::vector<Conversion>& convs, const std::string& what,
                       DType dtype, Phase phase, bool recompute, std::vector<int32_t> deps,
                       std::vector<int32_t> channels);
+
+  // ---- expert parallelism (program_experts.cc) ----
+  // Whether the dataflow edge producer -> consumer crosses a token dispatch (permute -> routed
+  // expert) or combine (routed expert -> unpermute) under expert parallelism (ep > 1).
+  bool CrossesExperts(int producer, int consumer) const;
+  // The all_to_all over the EP group moving tensor `t` (as op `i` reads or writes it) between the
+  // token-owning and the expert-owning ranks; returns its step.
+  int EmitExpertAllToAll(std::vector<Step>& list, int i, const TensorUse& t, const std::string& what, Phase phase,
+                         bool recompute, std::vector<int32_t> deps, std::vector<int32_t> channels);
+  // How many ranks share op i's weights by expert parallelism: ep for routed experts, else 1.
+  int ExpertShards(int i) const;
+  // The span of the dp axis expert gradients are reduced over (the expert-data-parallel group).
+  AxisSpan ExpertGradSpan() const { return {s_.expert_parallel, true}; }
 
   // A chunk of a pipelined GEMM (tp_overlap.h) takes its share of the whole.
   Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, ChunkOf chunk = {});
@@ -179,7 +197,8 @@ class ProgramBuilder {
     std::map<std::string, int64_t> region_input_bytes;
     std::set<std::string> sent_grad;              // tensors whose gradient was sent back
     std::set<std::string> bucketed;               // weights already in a bucket
-    std::map<std::pair<std::vector<int>, int>, Bucket> open;
+    // (partial axes, optimizer shard axis, expert gradients) -> the bucket filling up
+    std::map<std::tuple<std::vector<int>, int, bool>, Bucket> open;
     std::vector<UnitPlan> units;                  // sharded-weight gather units, in execution order
     std::map<size_t, int> unit_of;                // stage position -> unit
     int next_fwd_gather = 0, next_bwd_gather = -1;

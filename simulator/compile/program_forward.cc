@@ -95,13 +95,18 @@ void ProgramBuilder::EmitForwardOp(StageState& st, std::vector<Step>& list, int 
     if (!outside && ops_[p].stage == st.v) src_deps.push_back(op_step.at(p));
     else if (!outside) src_chans.push_back(Channel(t.name, true, st.v, ops_[p].stage));
     auto convs = ConvertLayout(WriteLayoutOf(t.name), to, GlobalBytes(i, t), axis_sizes_);
-    if (!gather) {
+    bool expert_exchange = CrossesExperts(p, i);
+    if (!gather && !expert_exchange) {
       if (auto conv = Pipelinable(i, convs, CollOp::kAllGather)) {
         gather = PipelinedComm{*conv, t.name, t.dtype, src_deps, src_chans, key};
         continue;
       }
     }
     int last = EmitConversions(list, convs, t.name, t.dtype, Phase::kFwd, recompute, src_deps, src_chans);
+    if (expert_exchange) {  // token dispatch or combine (program_experts.cc)
+      last = last >= 0 ? EmitExpertAllToAll(list, i, t, t.name, Phase::kFwd, recompute, {last}, {})
+                       : EmitExpertAllToAll(list, i, t, t.name, Phase::kFwd, recompute, src_deps, src_chans);
+    }
     if (last >= 0) {
       cache[key] = last;
       deps.push_back(last);

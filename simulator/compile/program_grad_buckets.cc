@@ -7,19 +7,27 @@ void ProgramBuilder::AddToBuckets(StageState& st, std::vector<Step>& list, int i
   const OpInfo& o = ops_[i];
   if (!o.r->settings.weights.empty()) return;  // reduce-scattered per gather unit
   int shard = o.r->settings.optimizer.empty() ? -1 : mesh_.AxisIndex(o.r->settings.optimizer);
+  // Routed experts under expert parallelism: 1/ep of the weights here, their gradients summed over
+  // the expert-data-parallel group only (program_experts.cc); nothing to sum when that is one rank.
+  const int experts = ExpertShards(i);
+  const int dp = mesh_.AxisIndex("dp");
+  const bool expert_dp_alone = experts > 1 && s_.DataParallel() == experts;
+  if (expert_dp_alone && shard == dp) shard = -1;
   for (const auto& t : o.local.tensors) {
     if (t.role != TensorRole::kWeight || !st.bucketed.insert(t.name).second) continue;
     TensorLayout gl = Layout(i, t, LayoutUse::kWeightGrad);
     std::vector<int> axes;
     for (int a = 0; a < static_cast<int>(gl.size()); ++a)
-      if (gl[a] == kPartial && axis_sizes_[a] > 1) axes.push_back(a);
+      if (gl[a] == kPartial && axis_sizes_[a] > 1 && !(expert_dp_alone && a == dp)) axes.push_back(a);
     if (axes.empty()) continue;
-    auto key = std::make_pair(axes, shard);
+    auto key = std::make_tuple(axes, shard, experts > 1);
     Bucket& b = st.open[key];
     b.axes = axes;
     b.shard_axis = shard;
-    b.bytes += LocalBytes(gl, GlobalBytes(i, t), axis_sizes_);
-    b.params += LocalBytes(gl, GlobalBytes(i, t), axis_sizes_) / DTypeBytes(t.dtype);
+    if (experts > 1) b.span = ExpertGradSpan();
+    int64_t bytes = LocalBytes(gl, GlobalBytes(i, t), axis_sizes_) / experts;
+    b.bytes += bytes;
+    b.params += bytes / DTypeBytes(t.dtype);
     b.ops.push_back(i);
     if (s_.overlap_grad_reduce && b.bytes >= s_.grad_bucket_bytes) {
       EmitBucket(st, list, b, wgrad_step);
@@ -36,22 +44,30 @@ void ProgramBuilder::FlushBuckets(StageState& st, std::vector<Step>& list, int d
 void ProgramBuilder::EmitBucket(StageState& st, std::vector<Step>& list, const Bucket& b, int dep) {
   int id = bucket_count_++;
   int last = dep;
+  // Expert buckets reduce over the dp axis's expert-data-parallel span only.
+  auto span_of = [&](int a) { return a == mesh_.AxisIndex("dp") ? b.span : AxisSpan{}; };
+  const std::string expert = b.span.block > 0 ? " experts" : "";
   for (int a : b.axes) {
     CollOp op = a == b.shard_axis ? CollOp::kReduceScatter : CollOp::kAllReduce;
     Step s = CollectiveStep(op, a, b.bytes, DType::kBf16, Phase::kBwdWeight,
-                            "grad bucket " + std::to_string(id) + " " + std::string(CollOpName(op)) + " " + axis_names_[a]);
+                            "grad bucket " + std::to_string(id) + expert + " " + std::string(CollOpName(op)) + " " +
+                                axis_names_[a]);
+    s.span = span_of(a);
     s.last_microbatch_only = true;
     if (last >= 0) s.deps = {last};
     last = Add(list, std::move(s));
   }
   if (s_.offload_optimizer && b.shard_axis >= 0) AddGradToHost(list, b, id, last);
   if (b.shard_axis >= 0 && s_.overlap_param_gather) {
-    st.param_gathers.push_back({b.shard_axis, b.bytes, b.ops, id});
+    st.param_gathers.push_back({b.shard_axis, span_of(b.shard_axis), b.bytes, b.ops, id});
   } else if (b.shard_axis >= 0) {
-    for (int rank : RanksOfStage(s_.schedule, st.v, s_.PipelineRanks()))  // each copy's own gather
-      job_.ranks[rank].tail.push_back(CollectiveStep(CollOp::kAllGather, b.shard_axis, b.bytes, DType::kBf16,
-                                                     Phase::kStep, "param bucket " + std::to_string(id) +
-                                                                       " all_gather " + axis_names_[b.shard_axis]));
+    for (int rank : RanksOfStage(s_.schedule, st.v, s_.PipelineRanks())) {  // each copy's own gather
+      Step ag = CollectiveStep(CollOp::kAllGather, b.shard_axis, b.bytes, DType::kBf16, Phase::kStep,
+                               "param bucket " + std::to_string(id) + expert + " all_gather " +
+                                   axis_names_[b.shard_axis]);
+      ag.span = span_of(b.shard_axis);
+      job_.ranks[rank].tail.push_back(std::move(ag));
+    }
   }
 }
 
@@ -62,6 +78,7 @@ void ProgramBuilder::PrependParamGathers(StageState& st, std::vector<Step>& forw
     Step ag = CollectiveStep(CollOp::kAllGather, it->axis, it->bytes, DType::kBf16, Phase::kFwd,
                              "param bucket " + std::to_string(it->id) + " all_gather " + axis_names_[it->axis] +
                                  " (overlapped)");
+    ag.span = it->span;
     ag.first_microbatch_only = true;
     out.push_back(std::move(ag));
   }

@@ -19,10 +19,15 @@ void ProgramBuilder::AccountWeightsOn(const StageState& st, int rank) {
     if (o.fp8) rs.fp8_weight_bytes += Fp8WeightCopyBytes(o.local);
     for (const auto& t : o.local.tensors) {
       if (t.role != TensorRole::kWeight || !seen.insert(t.name).second) continue;
-      int64_t params = LocalBytes(Layout(i, t, LayoutUse::kRead), GlobalBytes(i, t), axis_sizes_) / DTypeBytes(t.dtype);
+      // Expert parallelism: a rank holds 1/ep of the routed experts (program_experts.cc).
+      const int experts = ExpertShards(i);
+      int64_t params =
+          LocalBytes(Layout(i, t, LayoutUse::kRead), GlobalBytes(i, t), axis_sizes_) / DTypeBytes(t.dtype) / experts;
       // HSDP: what is sharded with the weights is sharded over the shard group only.
       int group = o.r->settings.weights.empty() ? 0 : s_.weight_gather.shard_group;
       auto shards_over = [&](const std::string& axis) {
+        // Expert states sharded over dp are sharded over the expert-data-parallel group (dp / ep).
+        if (experts > 1 && axis == "dp") return s_.AxisSize(axis) / experts;
         return axis.empty() ? 1 : group > 0 ? group : s_.AxisSize(axis);
       };
       ParamShards shards{shards_over(o.r->settings.weights), shards_over(o.r->settings.grads),

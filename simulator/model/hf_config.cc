@@ -7,12 +7,13 @@
 #include <vector>
 
 #include "common/error.h"
+#include "simulator/model/hf_unsupported.h"
 
 namespace proteus {
 namespace {
 
-constexpr std::array<std::string_view, 7> kLlamaTypes = {"llama", "mistral", "qwen2", "qwen3", "gemma", "phi3",
-                                                         "olmo"};
+constexpr std::array<std::string_view, 11> kLlamaTypes = {"llama", "mistral", "qwen2", "qwen3", "gemma", "phi3",
+                                                          "olmo", "mixtral", "qwen2_moe", "qwen3_moe", "deepseek"};
 constexpr std::array<std::string_view, 8> kGptTypes = {"gpt2", "gpt_neo", "gpt_neox", "gptj", "opt", "bloom",
                                                        "falcon", "gpt_bigcode"};
 constexpr std::array<std::string_view, 2> kBertTypes = {"bert", "roberta"};
@@ -73,7 +74,12 @@ void ValidateWithHfKeys(const TransformerConfig& c, const JsonView& v, const std
         {"vocab", {"vocab_size"}},
         {"seq_len", {"max_position_embeddings", "n_positions", "n_ctx"}},
         {"max_positions", {"max_position_embeddings", "n_positions", "n_ctx"}},
-        {"type_vocab", {"type_vocab_size"}}};
+        {"type_vocab", {"type_vocab_size"}},
+        {"moe.num_experts", {"num_local_experts", "num_experts", "n_routed_experts"}},
+        {"moe.top_k", {"num_experts_per_tok"}},
+        {"moe.expert_ffn", {"moe_intermediate_size", "intermediate_size"}},
+        {"moe.first_dense_layers", {"first_k_dense_replace"}},
+        {"moe.sparse_step", {"decoder_sparse_step"}}};
     std::string prefix = origin + ": ";
     if (e.where().rfind(prefix, 0) != 0) throw;
     auto it = kKeys.find(e.where().substr(prefix.size()));
@@ -86,6 +92,43 @@ void ValidateWithHfKeys(const TransformerConfig& c, const JsonView& v, const std
   }
 }
 
+// A non-negative integer key where 0 or null means "off" (dense configs carry "num_experts": 0).
+int64_t CountOr0(const JsonView& v, std::initializer_list<std::string_view> keys) {
+  for (auto k : keys) {
+    if (!v.Has(k) || v.raw().at(std::string(k)).is_null()) continue;
+    if (v.raw().at(std::string(k)) == 0) return 0;
+    return v.PositiveInt(k);
+  }
+  return 0;
+}
+
+// Mixtral (num_local_experts), Qwen2/3-MoE (num_experts, moe_intermediate_size,
+// decoder_sparse_step) and DeepSeekMoE (n_routed_experts, n_shared_experts of width
+// moe_intermediate_size each, first_k_dense_replace, moe_layer_freq, scoring_func) spellings.
+MoeConfig MoeOf(const JsonView& v) {
+  MoeConfig m;
+  m.num_experts = CountOr0(v, {"num_local_experts", "num_experts", "n_routed_experts"});
+  if (m.num_experts == 0) {
+    if (CountOr0(v, {"num_experts_per_tok"}) > 0)
+      v.FailField("num_experts_per_tok", "is set but the config has no experts (num_local_experts, num_experts or "
+                                         "n_routed_experts)");
+    return m;
+  }
+  m.top_k = RequireInt(v, {"num_experts_per_tok"});
+  m.expert_ffn = CountOr0(v, {"moe_intermediate_size"});  // 0: intermediate_size (Mixtral)
+  m.num_shared_experts = CountOr0(v, {"n_shared_experts"});
+  m.first_dense_layers = CountOr0(v, {"first_k_dense_replace"});
+  m.sparse_step = FirstInt(v, {"decoder_sparse_step"}).value_or(1);
+  // DeepSeek's rule (i % moe_layer_freq == 0) and Qwen's ((i + 1) % step == 0) agree only at 1.
+  if (FirstInt(v, {"moe_layer_freq"}).value_or(1) != 1)
+    v.FailField("moe_layer_freq", "only 1 (every layer after first_k_dense_replace is MoE) is supported");
+  std::string score = v.StrOr("scoring_func", "softmax");
+  if (score != "softmax" && score != "sigmoid")
+    v.FailField("scoring_func", "unsupported '" + score + "'; expected softmax or sigmoid");
+  m.score = score == "sigmoid" ? RouterScore::kSigmoid : RouterScore::kSoftmax;
+  return m;
+}
+
 }  // namespace
 
 bool LooksLikeHfConfig(const Json& doc) {
@@ -95,6 +138,7 @@ bool LooksLikeHfConfig(const Json& doc) {
 TransformerConfig TransformerConfigFromHf(const Json& config, const std::string& origin) {
   JsonView v(config, origin);
   if (!v.IsObject()) v.Fail("expected a JSON object (an HF config.json)");
+  RejectUnsupportedHfKeys(v, UnsupportedHfKeys());
   TransformerConfig c;
   c.style = StyleOf(v);
   c.name = v.StrOr("name_or_path", v.StrOr("_name_or_path", ""));
@@ -115,6 +159,7 @@ TransformerConfig TransformerConfigFromHf(const Json& config, const std::string&
   c.dropout = !llama;
   c.bias = !llama;
   c.causal = c.style != BlockStyle::kBert;
+  c.moe = MoeOf(v);
   ValidateWithHfKeys(c, v, origin);
   return c;
 }

@@ -17,6 +17,11 @@ std::optional<int64_t> IntField(const JsonView& v, std::string_view key) {
   return v.PositiveInt(key);
 }
 
+std::optional<double> NumField(const JsonView& v, std::string_view key) {
+  if (!v.Has(key)) return std::nullopt;
+  return v.Num(key);
+}
+
 std::optional<bool> BoolField(const JsonView& v, std::string_view key) {
   if (!v.Has(key)) return std::nullopt;
   return v.Bool(key);
@@ -56,7 +61,8 @@ std::string NothingFound(const std::string& name) {
 ZooOptions ParseZooOptions(const JsonView& v) {
   if (!v.IsObject()) v.Fail("expected an object of overrides");
   v.RejectUnknownKeys({"name", "dtype", "num_layers", "seq_len", "hidden", "num_heads", "num_kv_heads",
-                       "ffn_hidden", "vocab", "vocab_pad_multiple", "image_size", "fused_attention", "tied_embeddings", "dropout"});
+                       "ffn_hidden", "vocab", "vocab_pad_multiple", "image_size", "fused_attention", "tied_embeddings", "dropout",
+                       "moe_load_skew", "moe_capacity_factor"});
   ZooOptions o;
   if (v.Has("name")) o.name = v.Str("name");
   if (v.Has("dtype")) {
@@ -77,6 +83,8 @@ ZooOptions ParseZooOptions(const JsonView& v) {
   o.fused_attention = BoolField(v, "fused_attention");
   o.tied_embeddings = BoolField(v, "tied_embeddings");
   o.dropout = BoolField(v, "dropout");
+  o.moe_load_skew = NumField(v, "moe_load_skew");
+  o.moe_capacity_factor = NumField(v, "moe_capacity_factor");
   return o;
 }
 

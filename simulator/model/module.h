@@ -8,6 +8,8 @@
 //     layers.i.attn (type "attention")      ops norm, qkv, [rope], core | scores softmax
 //                                           attn_dropout context, proj, [dropout], residual
 //     layers.i.mlp  (type "mlp")            ops norm, fc1, act, fc2, [dropout], residual
+//                   (type "moe", moe.h)     ops norm, router, scores, permute, fc1, act, fc2,
+//                                           unpermute, [shared_fc1, shared_act, shared_fc2], residual
 //   final_norm     (type "norm")            op norm
 //   lm_head        (type "lm_head")         op logits (weight tied to embed.word.weight or own)
 //   loss           (type "loss")            op cross_entropy
@@ -68,6 +70,8 @@ struct Model {
   int64_t image_size = 0;           // input height = width for vision models (0 otherwise)
   bool tied_embeddings = false;     // lm head reuses embed.word.weight
   bool fused_attention = true;      // attention as one FlashAttention-style op
+  int64_t num_experts = 0;          // routed experts per MoE layer (0: dense; model/moe.h)
+  int64_t moe_top_k = 0;            // experts per token
   /// Model FLOPs per sample for one training step (fwd + bwd = 3x fwd), the MFU numerator
   /// without recomputation.
   double TrainingFlopsPerSample() const { return 3.0 * root.ForwardFlops(); }

@@ -183,6 +183,10 @@ Json ModelToJson(const Model& m) {
             {"family", m.family}, {"ffn_hidden", m.ffn_hidden}, {"head_dim", m.head_dim},
             {"image_size", m.image_size}, {"tied_embeddings", m.tied_embeddings},
             {"fused_attention", m.fused_attention}};
+  if (m.num_experts > 0) {
+    j["num_experts"] = m.num_experts;
+    j["moe_top_k"] = m.moe_top_k;
+  }
   j["root"] = ModuleToJson(m.root);
   return j;
 }
@@ -190,7 +194,7 @@ Json ModelToJson(const Model& m) {
 Model ModelFromJson(const JsonView& v) {
   v.RejectUnknownKeys({"format", "name", "dtype", "seq_len", "hidden", "num_heads", "num_kv_heads", "vocab",
                        "family", "ffn_hidden", "head_dim", "image_size", "tied_embeddings", "fused_attention",
-                       "root"});
+                       "num_experts", "moe_top_k", "root"});
   Model m;
   m.name = v.Str("name");
   m.dtype = ParseDTypeField(v, "dtype", DType::kBf16);
@@ -205,7 +209,10 @@ Model ModelFromJson(const JsonView& v) {
   m.image_size = v.IntOr("image_size", 0);
   m.tied_embeddings = v.BoolOr("tied_embeddings", false);
   m.fused_attention = v.BoolOr("fused_attention", true);
-  for (const char* k : {"seq_len", "hidden", "num_heads", "num_kv_heads", "vocab", "ffn_hidden", "head_dim", "image_size"})
+  m.num_experts = v.IntOr("num_experts", 0);
+  m.moe_top_k = v.IntOr("moe_top_k", 0);
+  for (const char* k : {"seq_len", "hidden", "num_heads", "num_kv_heads", "vocab", "ffn_hidden", "head_dim", "image_size",
+                        "num_experts", "moe_top_k"})
     if (v.IntOr(k, 0) < 0 || static_cast<double>(v.IntOr(k, 0)) > kMaxPoints)
       v.FailField(k, "must be within [0, 2^53]");
   m.root = ModuleFromJson(v.At("root"), m.dtype, 0);

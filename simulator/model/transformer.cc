@@ -260,6 +260,24 @@ Module MlpBlock(Ctx& x, const std::string& p) {
   return m;
 }
 
+// Mixture-of-experts block (moe.h): norm, the routed and shared experts, one add of the residual
+// stream, the combined routed output and the shared output. Type "moe", named "mlp" like the dense
+// block it replaces so strategy paths ("layers.*.mlp") keep matching.
+Module MoeBlock(Ctx& x, const std::string& p) {
+  Module m{"mlp", "moe", {}, {}};
+  std::string h = Add(m, Norm(x, p + ".norm", x.stream));
+  MoeShape shape{x.c.hidden, x.c.seq_len, x.c.moe.expert_ffn, x.c.moe.shared_ffn, x.dt};
+  std::vector<std::string> outs;
+  for (auto& op : MoeOps(x.c.moe, shape, p, h, &outs)) m.ops.push_back(std::move(op));
+  std::vector<TensorUse> t = {InputOf(x.stream, kTokH, x.dt)};
+  for (const auto& o : outs) t.push_back(InputOf(o, kTokH, x.dt));
+  t.push_back(OutputOf(OutName(p + ".residual"), kTokH, x.dt));
+  Operator add = MakeOp("residual", OpKind::kAdd, x.dt, TokDimsWith(x, {BatchDim("h", x.c.hidden)}), std::move(t), 0.0);
+  add.attrs["sp"] = "s";
+  x.stream = Add(m, std::move(add));
+  return m;
+}
+
 // A learned-table lookup: [b, s] ids -> [b, s, h]. The table's row dim is a reduce dim: a
 // vocab-parallel lookup leaves partial sums (zeros outside a rank's rows) that are all-reduced.
 // Keeps the ids (int64) for the weight gradient's scatter-add.
@@ -459,6 +477,22 @@ void ValidateTransformerConfig(const TransformerConfig& c, const std::string& or
   if (c.style != BlockStyle::kLlama && positions < c.seq_len)
     throw UserError(origin + ": seq_len", "exceeds the learned position table (" + std::to_string(positions) +
                                               " rows); raise max_positions or lower seq_len");
+  if (c.moe.enabled() && c.style != BlockStyle::kLlama)
+    throw UserError(origin + ": moe.num_experts", "mixture-of-experts blocks are built for Llama-style models "
+                                                  "(SwiGLU experts); got a " + std::string(BlockStyleName(c.style)) +
+                                                  "-style model");
+  if (!c.moe.enabled() && (c.moe.load_skew != 1.0 || c.moe.capacity_factor != 0))
+    throw UserError(origin + (c.moe.load_skew != 1.0 ? ": moe_load_skew" : ": moe_capacity_factor"),
+                    "applies to mixture-of-experts models only; " + (c.name.empty() ? std::string("this model") : c.name) +
+                        " is dense");
+  ValidateMoeConfig(c.moe, c.num_layers, origin);
+  if (c.moe.enabled()) {
+    double s_k = static_cast<double>(c.seq_len) * static_cast<double>(c.moe.top_k) * c.moe.LoadFactor();
+    double width = static_cast<double>(c.moe.expert_ffn > 0 ? c.moe.expert_ffn : c.ffn_hidden > 0 ? c.ffn_hidden : 4 * c.hidden);
+    if (s_k * std::max(width, h) * 2 > kMaxPoints)
+      throw UserError(origin + ": seq_len", "the model is too large to simulate exactly: one expert GEMM of one "
+                                            "sample spans more than 2^53 elements; lower seq_len or moe.top_k");
+  }
 }
 
 Model BuildTransformer(const TransformerConfig& config, const std::string& origin) {
@@ -468,6 +502,8 @@ Model BuildTransformer(const TransformerConfig& config, const std::string& origi
   if (c.head_dim == 0) c.head_dim = c.hidden / c.num_heads;
   if (c.ffn_hidden == 0) c.ffn_hidden = 4 * c.hidden;
   if (c.max_positions == 0) c.max_positions = c.seq_len;
+  if (c.moe.expert_ffn == 0) c.moe.expert_ffn = c.ffn_hidden;
+  if (c.moe.shared_ffn == 0) c.moe.shared_ffn = c.moe.expert_ffn;
   Ctx x{c, c.num_heads, c.num_kv_heads, c.num_heads / c.num_kv_heads, c.head_dim, c.ffn_hidden, c.dtype, ""};
 
   Model model;
@@ -479,7 +515,7 @@ Model BuildTransformer(const TransformerConfig& config, const std::string& origi
     std::string p = "layers." + std::to_string(i);
     Module layer{std::to_string(i), "transformer_layer", {}, {}};
     layer.children.push_back(AttentionBlock(x, p + ".attn"));
-    layer.children.push_back(MlpBlock(x, p + ".mlp"));
+    layer.children.push_back(c.moe.IsMoeLayer(i) ? MoeBlock(x, p + ".mlp") : MlpBlock(x, p + ".mlp"));
     layers.children.push_back(std::move(layer));
   }
   model.root.children.push_back(std::move(layers));
@@ -498,6 +534,8 @@ Model BuildTransformer(const TransformerConfig& config, const std::string& origi
   model.head_dim = c.head_dim;
   model.tied_embeddings = c.tied_embeddings;
   model.fused_attention = c.fused_attention;
+  model.num_experts = c.moe.num_experts;
+  model.moe_top_k = c.moe.top_k;
   return model;
 }
 

@@ -6,6 +6,8 @@
 // sequence, one sample, forward model FLOPs (2 per multiply-add) are
 //   qkv 2*s*h*(a + 2G)*d   attention 4*s^2*a*d (QK^T and PV, causal not halved: Megatron's count)
 //   proj 2*s*h^2           MLP 2*s*h*F*2 (GeLU) or 2*s*h*F*3 (SwiGLU)
+// A Llama-style model with `moe` set replaces the MLP of its MoE layers by a mixture-of-experts
+// block (moe.h: its parameters, FLOPs and a worked example).
 // so a GPT layer (G = a, F = 4h) does 24*s*h^2 + 4*s^2*h, and with the logits 2*s*h*V the model
 // matches Megatron-LM's 72*B*s*l*h^2*(1 + s/(6h) + V/(12*l*h)) for fwd + bwd (B = 1).
 // Worked example: gpt3-175b (l 96, h 12288, s 2048, V 51200): 24*2048*96*12288^2 = 7.13e14,
@@ -18,6 +20,7 @@
 
 #include "common/dtype.h"
 #include "simulator/model/module.h"
+#include "simulator/model/moe.h"
 
 namespace proteus {
 
@@ -52,6 +55,7 @@ struct TransformerConfig {
   bool bias = true;               // linear and norm biases (GPT, BERT)
   bool causal = true;             // decoder (GPT, Llama); BERT is not
   DType dtype = DType::kBf16;
+  MoeConfig moe;                  // num_experts 0: dense (Llama style only otherwise)
 };
 
 /// Checks sizes (positive, heads divide hidden, kv heads divide heads, ...); UserError at

@@ -83,9 +83,37 @@ constexpr std::array<TransformerEntry, 32> kTransformers = {{
     {"tinyllama-1.1b", kLlama, 22, 2048, 32, 4, 5632, 32000, 2048, 2048, false, kBf16},
 }};
 
+// Mixture-of-experts models (Llama-style blocks with MoE MLPs, model/moe.h). head_dim 0 = hidden /
+// heads; expert_ffn is one routed expert's SwiGLU width.
+struct MoeEntry {
+  TransformerEntry base;
+  int64_t head_dim, experts, top_k, expert_ffn;
+};
+
+constexpr std::array<MoeEntry, 4> kMoeTransformers = {{
+    // Mixtral: Jiang et al. 2024, "Mixtral of Experts", Table 1, and mistralai/Mixtral-8x7B-v0.1
+    // and Mixtral-8x22B-v0.1 config.json (8 experts, top 2, every layer MoE; vocab 32,000 and
+    // 32,768; untied). 46.7B / 141B total, 12.9B / 39B active (Mistral AI). Trained here at 4096.
+    {{"mixtral-8x7b", kLlama, 32, 4096, 32, 8, 14336, 32000, 4096, 32768, false, kBf16}, 0, 8, 2, 14336},
+    {{"mixtral-8x22b", kLlama, 56, 6144, 48, 8, 16384, 32768, 4096, 65536, false, kBf16}, 0, 8, 2, 16384},
+    // Qwen3 MoE: Qwen/Qwen3-30B-A3B and Qwen3-235B-A22B config.json (128 experts, top 8,
+    // moe_intermediate_size 768 / 1536, head_dim 128, decoder_sparse_step 1, no shared experts,
+    // vocab 151,936, untied); 30.5B / 3.3B and 235B / 22B (Qwen3 technical report, Table 2).
+    {{"qwen3-30b-a3b", kLlama, 48, 2048, 32, 4, 6144, 151936, 4096, 40960, false, kBf16}, 128, 128, 8, 768},
+    {{"qwen3-235b-a22b", kLlama, 94, 4096, 64, 4, 12288, 151936, 4096, 40960, false, kBf16}, 128, 128, 8, 1536},
+}};
+
 const TransformerEntry* FindTransformer(const std::string& name) {
   for (const auto& e : kTransformers)
     if (e.name == name) return &e;
+  for (const auto& e : kMoeTransformers)
+    if (e.base.name == name) return &e.base;
+  return nullptr;
+}
+
+const MoeEntry* FindMoe(const std::string& name) {
+  for (const auto& e : kMoeTransformers)
+    if (e.base.name == name) return &e;
   return nullptr;
 }
 
@@ -107,6 +135,12 @@ TransformerConfig ConfigOf(const TransformerEntry& e) {
   c.dropout = !llama;
   c.bias = !llama;
   c.causal = e.style != kBert;
+  if (const MoeEntry* moe = FindMoe(c.name)) {
+    c.head_dim = moe->head_dim;
+    c.moe.num_experts = moe->experts;
+    c.moe.top_k = moe->top_k;
+    c.moe.expert_ffn = moe->expert_ffn;
+  }
   return c;
 }
 
@@ -130,6 +164,8 @@ void ApplyZooOptions(const ZooOptions& o, TransformerConfig& c) {
   if (o.tied_embeddings) c.tied_embeddings = *o.tied_embeddings;
   if (o.dropout) c.dropout = *o.dropout;
   if (o.name) c.name = *o.name;
+  if (o.moe_load_skew) c.moe.load_skew = *o.moe_load_skew;
+  if (o.moe_capacity_factor) c.moe.capacity_factor = *o.moe_capacity_factor;
 }
 
 namespace {
@@ -145,6 +181,7 @@ std::string KnownNames() {
 std::vector<std::string> ZooModelNames() {
   std::vector<std::string> names;
   for (const auto& e : kTransformers) names.emplace_back(e.name);
+  for (const auto& e : kMoeTransformers) names.emplace_back(e.base.name);
   for (const auto& n : ResNetNames()) names.push_back(n);
   std::sort(names.begin(), names.end());
   return names;

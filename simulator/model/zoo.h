@@ -26,6 +26,9 @@ struct ZooOptions {
   std::optional<int64_t> image_size;        // vision models
   std::optional<int64_t> vocab_pad_multiple;  // Megatron vocab padding (default 128; 1: none)
   std::optional<bool> fused_attention, tied_embeddings, dropout;
+  /// Mixture of experts (model/moe.h): the busiest expert's load over the average one's, and the
+  /// capacity factor (0: dropless). Refused on a dense model.
+  std::optional<double> moe_load_skew, moe_capacity_factor;
   std::optional<std::string> name;          // the built model's name (default: the zoo name)
 };
 

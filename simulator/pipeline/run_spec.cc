@@ -30,7 +30,7 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 }
 
 StrategyFlags FlagsFromJson(const JsonView& s) {
-  s.RejectUnknownKeys({"tp", "pp", "dp", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
+  s.RejectUnknownKeys({"tp", "pp", "dp", "ep", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
                        "grad_bucket_mb", "fsdp", "fsdp_prefetch", "reshard_after_forward", "hsdp", "overlap_param_gather",
                        "tp_comm_overlap", "overlap_p2p", "offload_optimizer", "offload_activations", "fp8", "fp8_scaling", "main_grads", "params",
                        "reserve_gib", "fragmentation"});
@@ -38,6 +38,7 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.tp = static_cast<int>(BoundedOr(s, "tp", kMaxGpus, 1));
   f.pp = static_cast<int>(BoundedOr(s, "pp", kMaxGpus, 1));
   f.dp = static_cast<int>(BoundedOr(s, "dp", kMaxGpus, 0));
+  f.ep = static_cast<int>(BoundedOr(s, "ep", kMaxGpus, 1));
   // Each factor is <= 2^20, so the product fits int64.
   int64_t gpus = int64_t{f.tp} * f.pp * std::max(f.dp, 1);
   if (gpus > kMaxGpus) s.Fail("tp x pp x dp = " + std::to_string(gpus) + " GPUs, more than " + std::to_string(kMaxGpus));

@@ -132,6 +132,7 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
     throw UserError("--cp", "tp x pp x cp = " + std::to_string(model_parallel) + " exceeds the cluster's " +
                                 std::to_string(cluster_gpus) + " GPUs");
   o.dp = f.dp > 0 ? f.dp : static_cast<int>(cluster_gpus / model_parallel);
+  o.ep = f.ep;
   o.micro_batch = f.mbs;
   o.global_batch = f.gbs;
   o.schedule = f.schedule;
@@ -172,6 +173,9 @@ Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& clu
   if (!spec.strategy_file.empty() && (!spec.flags.fp8.empty() || !spec.flags.fp8_scaling.empty()))
     throw UserError(spec.flags.fp8.empty() ? "--fp8-scaling" : "--fp8",
                     "given with --strategy " + spec.strategy_file + "; set \"precision\": {\"fp8\": ...} in the strategy file");
+  if (!spec.strategy_file.empty() && spec.flags.ep != 1)
+    throw UserError("--ep", "given with --strategy " + spec.strategy_file + "; add \"ep\": " +
+                                std::to_string(spec.flags.ep) + " to the strategy file's mesh");
   if (!spec.strategy_file.empty() && spec.flags.hsdp != 0)
     throw UserError("--hsdp", "given with --strategy " + spec.strategy_file +
                                   "; set \"weight_gather\": {\"shard_group\": " + std::to_string(spec.flags.hsdp) +

@@ -130,6 +130,12 @@ FastEstimator::FastEstimator(const RunSpec& base, const Model& model, const Clus
   const Module* layers = FindModule(model.root, "layers");
   const int n = layers ? static_cast<int>(layers->children.size()) : 0;
   if (n < 2) throw UserError("search", "the fast estimate needs a model with at least two transformer layers");
+  // It prices the first layers and scales them: a model mixing dense and MoE layers (DeepSeek's
+  // first_k_dense_replace, Qwen's decoder_sparse_step) would be priced as its first kind only.
+  for (const auto& layer : layers->children)
+    if (model.num_experts > 0 && layer.Params() != layers->children[0].Params())
+      throw UserError("search", "the fast estimate assumes identical layers; model " + model.name +
+                                    " has layers of different sizes (dense and mixture-of-experts layers)");
   cut_layers_ = std::min(3, n);
   cut_ = CutModel(model, cut_layers_);
   std::vector<DbLayer> dbs = LoadDbLayers(base.databases);

@@ -119,6 +119,11 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
        << " consecutive ranks of their shard axis, replicated across the groups; gathers and reduce-scatters inside "
           "the group, then each unit's gradient shard all-reduced across the groups, every micro-batch (FSDP2 "
           "fully_shard on a (replicate, shard) mesh)\n";
+  if (s.expert_parallel > 1)
+    os << "  expert parallelism: routed experts sharded over groups of " << s.expert_parallel
+       << " consecutive dp ranks (Megatron-Core EP, folded into dp); per MoE layer and micro-batch, token dispatch "
+          "and combine are all-to-alls in the group, forward and backward; expert gradients reduced over the "
+       << s.DataParallel() / s.expert_parallel << " ranks holding the same experts\n";
   if (s.offload_optimizer)
     os << "  optimizer offload (DeepSpeed ZeRO-Offload, device cpu): fp32 master weights and Adam m, v of each GPU's "
           "shard in CPU memory; per gradient bucket, after its reduce-scatter, the fp32 gradient shard copied to the "

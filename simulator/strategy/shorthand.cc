@@ -154,6 +154,7 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   if (o.pp < 1) throw UserError("--pp", "must be >= 1");
   if (o.dp < 1) throw UserError("--dp", "must be >= 1");
   if (o.cp < 1) throw UserError("--cp", "must be >= 1");
+  if (o.ep < 1) throw UserError("--ep", "must be >= 1");
   if (o.micro_batch < 1) throw UserError("--mbs", "must be >= 1");
   if (o.global_batch < 0) throw UserError("--gbs", "must be >= 1");
   if (o.zero < 0 || o.zero > 3)
@@ -187,6 +188,7 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.mesh = {{"pp", o.pp}, {"dp", o.dp}, {"tp", o.tp}};
   // Only when asked for: a run without cp keeps the three-axis mesh it always had.
   if (o.cp > 1) s.mesh = {{"pp", o.pp}, {"dp", o.dp}, {"cp", o.cp}, {"tp", o.tp}};
+  s.expert_parallel = o.ep;  // validate.h checks it against dp and the model's experts
   s.micro_batch = o.micro_batch;
   s.global_batch = o.global_batch > 0 ? o.global_batch : o.micro_batch * o.dp;
   s.schedule = ParseScheduleFlag(o.schedule, "--schedule");

@@ -19,6 +19,8 @@
 //   --fsdp   shards weights, gradients and optimizer states over dp, gathered per layer (FSDP2);
 //   --hsdp N (weight_gather.shard_group) shards them over groups of N consecutive dp ranks instead,
 //          replicated across the dp / N groups (FSDP2 HSDP; needs --fsdp, 1 < N < dp, N | dp);
+//   --ep N   shards the routed experts of MoE models over groups of N dp ranks (Megatron-Core
+//          expert parallelism, folded into dp: Strategy::expert_parallel);
 //   --recompute none|selective|full sets recompute on every block;
 //   --fp8 e4m3|hybrid, --fp8-scaling delayed|current set the strategy's fp8 recipe (fp8_recipe.h);
 //   precision and memory settings (--main-grads, --params, --memory-reserve-gib, --fragmentation)
@@ -45,6 +47,7 @@ struct ShorthandOptions {
   /// Context-parallel degree (--cp): a "cp" mesh axis between dp and tp, Megatron-Core's rank order
   /// (tp fastest, then cp, then dp, then pp). Not modelled yet: ValidateStrategy refuses cp > 1.
   int cp = 1;
+  int ep = 1;                         // expert parallelism inside dp (Strategy::expert_parallel)
   int64_t micro_batch = 1;
   int64_t global_batch = 0;           // 0: micro_batch * dp (one micro-batch per iteration)
   std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V | zb-h1 | zb-v | dualpipev | dualpipe

@@ -270,6 +270,13 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   Strategy s;
   s.origin = origin;
   s.mesh = ParseMesh(root.At("mesh"));
+  // "ep" folds into dp (Megatron-Core): it groups dp ranks and adds no GPUs (Strategy::expert_parallel).
+  for (auto it = s.mesh.begin(); it != s.mesh.end(); ++it) {
+    if (it->name != "ep") continue;
+    s.expert_parallel = it->size;
+    s.mesh.erase(it);
+    break;
+  }
   s.micro_batch = root.Has("micro_batch") ? BoundedPositive(root, "micro_batch", kMaxBatch) : 1;
   s.global_batch = root.Has("global_batch") ? BoundedPositive(root, "global_batch", kMaxBatch)
                                             : s.micro_batch * s.DataParallel();
@@ -310,6 +317,7 @@ Json StrategyToJson(const Strategy& s) {
   j["format"] = "proteus.strategy/1";
   Json mesh = Json::array();
   for (const auto& a : s.mesh) mesh.push_back({{"axis", a.name}, {"size", a.size}});
+  if (s.expert_parallel > 1) mesh.push_back({{"axis", "ep"}, {"size", s.expert_parallel}});
   j["mesh"] = mesh;
   j["micro_batch"] = s.micro_batch;
   j["global_batch"] = s.global_batch;

@@ -133,6 +133,14 @@ struct Strategy {
   /// as Transformer Engine's cpu_offload does (compile/program_act_offload.cc). 0: off.
   int offload_activations = 0;
   WeightGather weight_gather;         // used where weights are sharded
+  /// Expert parallelism (Megatron-Core expert_model_parallel_size), folded into data parallelism:
+  /// the routed experts of every MoE layer (model/moe.h) are sharded over groups of
+  /// `expert_parallel` consecutive dp ranks (the EP group; an AxisSpan block of the dp axis, as
+  /// HSDP's shard group), tokens are dispatched to and combined from their experts' ranks by
+  /// all_to_alls in that group, and expert gradients are reduced over the ranks holding the same
+  /// experts, one per group (dp / ep: the expert-data-parallel group). Dense parameters are
+  /// untouched. Written as an "ep" entry of the mesh, which does not multiply the GPU count. 1: off.
+  int expert_parallel = 1;
   Fp8Recipe fp8;                      // "precision": {"fp8", "fp8_scaling"} (fp8_recipe.h)
   PrecisionSettings precision;        // "precision": main gradient and parameter storage dtypes
   MemorySettings memory;              // "memory": reserve, fragmentation, NCCL buffer size

@@ -283,6 +283,34 @@ void CheckActivationOffload(const Strategy& s, const ResolvedModel& r, const Mod
                            "the two frameworks' offloads are not combined");
 }
 
+// Expert parallelism (Megatron-Core expert_model_parallel_size): needs routed experts, folds into
+// dp (ep divides dp) and splits the experts evenly (ep divides their number). Sharded weights or
+// gradients (ZeRO-2/3, FSDP) and optimizer offload beside it are not modelled, so they are refused.
+void CheckExpertParallel(const Strategy& s, const Model& model) {
+  const int ep = s.expert_parallel;
+  const std::string where = s.origin == "shorthand" ? "--ep" : s.origin + ": mesh.ep";
+  if (ep < 1) throw UserError(where, "must be >= 1, got " + std::to_string(ep));
+  if (ep == 1) return;
+  if (model.num_experts == 0)
+    throw UserError(where, "expert parallelism shards routed experts, but model " + model.name +
+                               " is dense (no mixture-of-experts layers)");
+  if (s.DataParallel() % ep != 0)
+    throw UserError(where, std::to_string(ep) + " must divide dp " + std::to_string(s.DataParallel()) +
+                               " (expert parallelism folds into data parallelism, as in Megatron-Core)");
+  if (model.num_experts % ep != 0)
+    throw UserError(where, std::to_string(ep) + " must divide the " + std::to_string(model.num_experts) +
+                               " experts of model " + model.name);
+  if (s.ShardsWeights() || s.offload_optimizer)
+    throw UserError(where, "expert parallelism with sharded weights (ZeRO-3 / FSDP) or optimizer offload is not "
+                           "modelled; use the distributed optimizer (--zero 1) or none");
+  auto sharded_grads = [](const NodeSettings& n) { return n.grads && !n.grads->empty(); };
+  bool grads = sharded_grads(s.defaults);
+  for (const auto& r : s.nodes) grads = grads || sharded_grads(r.settings);
+  if (grads)
+    throw UserError(where, "expert parallelism with sharded gradients (ZeRO-2) is not modelled; use --zero 1 "
+                           "(Megatron-Core's distributed optimizer) or none");
+}
+
 }  // namespace
 
 int64_t GlobalDimSize(const Dim& dim, const Strategy& strategy) {
@@ -304,6 +332,7 @@ ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int
   CheckOffload(strategy, r);
   CheckShardGroup(strategy, r);
   CheckActivationOffload(strategy, r, model);
+  CheckExpertParallel(strategy, model);
   // Bounded before CheckStages counts operators per stage in a vector of that length.
   int64_t stages = int64_t{strategy.PipelineRanks()} * strategy.schedule.chunks;
   if (stages > static_cast<int64_t>(r.ops.size()))
