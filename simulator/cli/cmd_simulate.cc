@@ -62,6 +62,10 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--tp", f.tp, "Tensor-parallel degree (Megatron column/row splits)")->check(CLI::PositiveNumber);
   cmd->add_option("--pp", f.pp, "Pipeline-parallel degree (stages)")->check(CLI::PositiveNumber);
   cmd->add_option("--dp", f.dp, "Data-parallel degree (default: fill the cluster)")->check(CLI::PositiveNumber);
+  cmd->add_option("--cp", f.cp,
+                  "Context-parallel degree (Megatron-Core cp: the sequence split over cp ranks). Not modelled yet: "
+                  "cp > 1 is refused (exit 2) rather than priced without its key/value exchange")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--mbs", f.mbs, "Micro-batch size per data-parallel rank")->check(CLI::PositiveNumber);
   cmd->add_option("--gbs", f.gbs, "Global batch size (default: mbs x dp)")->check(CLI::PositiveNumber);
   cmd->add_option("--schedule", f.schedule,
@@ -220,6 +224,10 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
   AddStrategyFlags(cmd, spec.flags);
   cmd->add_option("--db", spec.databases, "Cost database(s); later ones override earlier ones (repeatable). On a cluster mixing GPU "
                   "types, each prices only the GPUs of its own type (every task is priced as its GPU)");
+  cmd->add_option("--seq-len", spec.seq_len,
+                  "Sequence length (tokens per sample) of a transformer: replaces the zoo's, the file's or the HF "
+                  "config's (refused for a module-tree file and for models without a sequence, ResNet)")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--dtype", spec.dtype, "Compute dtype: bf16 (default), fp16, fp32, or fp8_e4m3 (whole-model fp8, every tensor one byte; "
                   "not Transformer Engine: see --fp8)");
   cmd->add_option("--bandwidth-scale", spec.bandwidth_scale,

@@ -6,6 +6,7 @@
 #include "common/error.h"
 #include "simulator/model/hf_config.h"
 #include "simulator/model/module_json.h"
+#include "simulator/model/resnet.h"
 #include "simulator/model/transformer.h"
 
 namespace proteus {
@@ -111,6 +112,37 @@ Model LoadModel(const std::string& name_or_path) {
   if (LooksLikeHfConfig(doc)) return ModelFromHfConfig(doc, *path);
   throw UserError(*path, "neither a proteus.model/1 file (no \"format\") nor an HF config.json (no model_type, "
                          "hidden_size or n_embd)");
+}
+
+Model ModelDocumentWithSeqLen(Json doc, const std::string& file, int64_t seq_len, const std::string& flag) {
+  if (doc.is_object() && doc.contains("root"))
+    throw UserError(flag, file + " is a full module tree whose dims fix its sequence length; change them there");
+  if (doc.is_object() && doc.contains("zoo") && doc["zoo"].is_string() && IsResNet(doc["zoo"].get<std::string>()))
+    throw UserError(flag, "model " + doc["zoo"].get<std::string>() + " has no sequence (a vision model)");
+  if (doc.is_object()) {
+    if (!doc.contains("overrides")) doc["overrides"] = Json::object();
+    if (doc["overrides"].is_object()) doc["overrides"]["seq_len"] = seq_len;  // else ModelFromDocument refuses it
+  }
+  return ModelFromDocument(doc, file);
+}
+
+Model LoadModelWithSeqLen(const std::string& name_or_path, int64_t seq_len, const std::string& flag) {
+  if (IsResNet(name_or_path)) throw UserError(flag, "model " + name_or_path + " has no sequence (a vision model)");
+  ZooOptions o;
+  o.seq_len = seq_len;
+  if (IsZooModel(name_or_path)) return BuildZooModel(name_or_path, o, flag);
+  auto path = ResolveDataFile("models", name_or_path, ".json");
+  if (!path || std::filesystem::is_directory(*path)) throw UserError("model", NothingFound(name_or_path));
+  Json doc = ReadJsonFile(*path);
+  if (doc.is_object() && doc.contains("format")) return ModelDocumentWithSeqLen(std::move(doc), *path, seq_len, flag);
+  if (!LooksLikeHfConfig(doc))
+    throw UserError(*path, "neither a proteus.model/1 file (no \"format\") nor an HF config.json (no model_type, "
+                           "hidden_size or n_embd)");
+  // As ModelFromHfConfig (same name), with the sequence replaced.
+  TransformerConfig c = TransformerConfigFromHf(doc, *path);
+  if (c.name.empty()) c.name = *path;
+  ApplyZooOptions(o, c);
+  return BuildTransformer(c, flag);
 }
 
 }  // namespace proteus

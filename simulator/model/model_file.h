@@ -23,6 +23,15 @@ Model LoadModel(const std::string& name_or_path);
 /// Parses a proteus.model/1 document read from `file` (used in errors and to resolve paths).
 Model ModelFromDocument(const Json& doc, const std::string& file);
 
+/// LoadModel with the sequence length replaced by `seq_len` (the `--seq-len` flag): a zoo name, a
+/// proteus.model/1 file of the zoo or hf_config form (over its own overrides), or an HF config.json.
+/// UserError naming `flag` for a module-tree file (its dims are fixed) or a model without a
+/// sequence (ResNet).
+Model LoadModelWithSeqLen(const std::string& name_or_path, int64_t seq_len, const std::string& flag);
+
+/// ModelFromDocument with the sequence length replaced, as LoadModelWithSeqLen.
+Model ModelDocumentWithSeqLen(Json doc, const std::string& file, int64_t seq_len, const std::string& flag);
+
 /// Reads an "overrides" object: name, dtype, num_layers, seq_len, hidden, num_heads, num_kv_heads,
 /// ffn_hidden, vocab, image_size (positive integers), fused_attention, tied_embeddings, dropout.
 ZooOptions ParseZooOptions(const JsonView& overrides);

@@ -14,7 +14,8 @@ namespace proteus {
 
 /// Shorthand strategy flags, as typed on the command line (0 / empty = not given).
 struct StrategyFlags {
-  int tp = 1, pp = 1, dp = 0;         // dp 0: fill the cluster (GPUs / (tp*pp))
+  int tp = 1, pp = 1, dp = 0;         // dp 0: fill the cluster (GPUs / (tp*pp*cp))
+  int cp = 1;                         // context parallel (refused until modelled: validate.h)
   int ep = 1;                         // expert parallelism, folded into dp (Strategy::expert_parallel)
   int mbs = 1, gbs = 0;               // gbs 0: mbs * dp (one micro-batch per pipeline)
   std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V | zb-h1 | zb-v | dualpipev | dualpipe
@@ -53,6 +54,7 @@ struct RunSpec {
   StrategyFlags flags;
   std::vector<std::string> databases; // lowest layer first; later ones win
   std::string dtype;                  // "" keeps the model's
+  int64_t seq_len = 0;                // --seq-len: 0 keeps the model's
   bool symmetry = true;
   bool orbit_mirrors = false;         // --orbit-mirrors (compile.h CompileOptions::orbit_mirrors)
   double bandwidth_scale = 1.0;       // what-if: every link this many times as fast

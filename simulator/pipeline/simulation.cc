@@ -65,8 +65,12 @@ std::vector<int> ParseLayerList(const std::string& text) {
 }
 
 Model LoadModelFor(const RunSpec& spec) {
-  Model model = spec.model_doc.is_object() ? ModelFromDocument(spec.model_doc, spec.model_origin)
-                                           : LoadModel(spec.model);
+  Model model = spec.seq_len > 0
+                    ? (spec.model_doc.is_object()
+                           ? ModelDocumentWithSeqLen(spec.model_doc, spec.model_origin, spec.seq_len, "--seq-len")
+                           : LoadModelWithSeqLen(spec.model, spec.seq_len, "--seq-len"))
+                : spec.model_doc.is_object() ? ModelFromDocument(spec.model_doc, spec.model_origin)
+                                             : LoadModel(spec.model);
   if (!spec.dtype.empty()) {
     auto dtype = ParseDType(spec.dtype);
     // fp8_e4m3 is whole-model fp8 (every tensor one byte), not Transformer Engine's (--fp8).
@@ -118,10 +122,15 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   ShorthandOptions o;
   o.tp = f.tp;
   o.pp = f.pp;
+  o.cp = f.cp;
   int64_t model_parallel = int64_t{f.tp} * f.pp;  // flags may be huge: no int overflow here
   if (model_parallel > cluster_gpus)
     throw UserError("--tp/--pp", "tp x pp = " + std::to_string(model_parallel) + " exceeds the cluster's " +
                                      std::to_string(cluster_gpus) + " GPUs");
+  model_parallel *= f.cp;  // cp ranks hold the same weights as dp ranks but split one sample
+  if (f.cp > 1 && model_parallel > cluster_gpus)
+    throw UserError("--cp", "tp x pp x cp = " + std::to_string(model_parallel) + " exceeds the cluster's " +
+                                std::to_string(cluster_gpus) + " GPUs");
   o.dp = f.dp > 0 ? f.dp : static_cast<int>(cluster_gpus / model_parallel);
   o.ep = f.ep;
   o.micro_batch = f.mbs;
@@ -171,6 +180,8 @@ Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& clu
     throw UserError("--hsdp", "given with --strategy " + spec.strategy_file +
                                   "; set \"weight_gather\": {\"shard_group\": " + std::to_string(spec.flags.hsdp) +
                                   "} in the strategy file");
+  if (!spec.strategy_file.empty() && spec.flags.cp != 1)
+    throw UserError("--cp", "given with --strategy " + spec.strategy_file + "; give the file's mesh a cp axis");
   Strategy strategy = spec.strategy_file.empty() ? ExpandShorthand(model, ToShorthand(spec.flags, cluster.NumGpus()))
                                                  : LoadStrategy(spec.strategy_file);
   ApplyMemoryFlags(spec.flags, strategy.precision, strategy.memory);

@@ -153,6 +153,7 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   if (o.tp < 1) throw UserError("--tp", "must be >= 1");
   if (o.pp < 1) throw UserError("--pp", "must be >= 1");
   if (o.dp < 1) throw UserError("--dp", "must be >= 1");
+  if (o.cp < 1) throw UserError("--cp", "must be >= 1");
   if (o.ep < 1) throw UserError("--ep", "must be >= 1");
   if (o.micro_batch < 1) throw UserError("--mbs", "must be >= 1");
   if (o.global_batch < 0) throw UserError("--gbs", "must be >= 1");
@@ -185,6 +186,8 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   Strategy s;
   s.origin = "shorthand";
   s.mesh = {{"pp", o.pp}, {"dp", o.dp}, {"tp", o.tp}};
+  // Only when asked for: a run without cp keeps the three-axis mesh it always had.
+  if (o.cp > 1) s.mesh = {{"pp", o.pp}, {"dp", o.dp}, {"cp", o.cp}, {"tp", o.tp}};
   s.expert_parallel = o.ep;  // validate.h checks it against dp and the model's experts
   s.micro_batch = o.micro_batch;
   s.global_batch = o.global_batch > 0 ? o.global_batch : o.micro_batch * o.dp;

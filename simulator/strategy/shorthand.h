@@ -1,7 +1,9 @@
 // Shorthand flags -> strategy tree (`--tp 8 --pp 8 --dp 16 --mbs 1 --gbs 1536 --schedule 1f1b
 // --zero 1 --recompute selective --sp`).
 //
-// Model. The mesh is [pp, dp, tp] (tp fastest, as Megatron orders ranks). The expansion relies on
+// Model. The mesh is [pp, dp, tp] (tp fastest, as Megatron orders ranks); --cp N > 1 adds a cp axis,
+// [pp, dp, cp, tp] (Megatron-Core's tp-cp-dp-pp order), which validation refuses until context
+// parallelism's key/value exchange is modelled. The expansion relies on
 // the model's annotations, not on module names of one family:
 //   --dp   partitions op dim "b" of every op over dp (defaults);
 //   --tp   partitions each op's attrs["tp"] dim over tp (Megatron column/row/head/vocab splits);
@@ -42,6 +44,9 @@ namespace proteus {
 
 struct ShorthandOptions {
   int tp = 1, pp = 1, dp = 1;
+  /// Context-parallel degree (--cp): a "cp" mesh axis between dp and tp, Megatron-Core's rank order
+  /// (tp fastest, then cp, then dp, then pp). Not modelled yet: ValidateStrategy refuses cp > 1.
+  int cp = 1;
   int ep = 1;                         // expert parallelism inside dp (Strategy::expert_parallel)
   int64_t micro_batch = 1;
   int64_t global_batch = 0;           // 0: micro_batch * dp (one micro-batch per iteration)

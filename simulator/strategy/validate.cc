@@ -138,6 +138,30 @@ void CheckPartition(const Strategy& s, const ResolvedOp& op) {
   }
 }
 
+// Attention reads every key (dim "t") for each query (dim "s"). With the queries split over an axis
+// and nothing exchanging the keys and values between its ranks, each rank would attend to its own
+// block only: a run priced too fast with no error. Refused until that exchange is modelled.
+void CheckAttentionSequence(const Strategy& s, const ResolvedOp& op) {
+  if (!op.op->FindDim("t")) return;
+  auto it = op.settings.partition.find("s");
+  if (it == op.settings.partition.end() || s.AxisSize(it->second) <= 1) return;
+  throw UserError(s.origin, op.path + ".partition.s: the queries of attention are split over " + it->second +
+                                " but no key/value exchange between its ranks is modelled (context parallelism: "
+                                "ring, all-gather or all-to-all attention); partition the sequence outside "
+                                "attention only (sequence parallelism)");
+}
+
+// A "cp" mesh axis means Megatron-Core context parallelism: the sequence split over it and keys and
+// values exchanged inside attention. Nothing models that exchange yet; a cp axis would run its
+// ranks as silent replicas, so it is refused rather than priced wrong.
+void CheckContextParallel(const Strategy& s) {
+  if (s.AxisSize("cp") <= 1) return;
+  const std::string where = s.origin == "shorthand" ? "--cp" : s.origin + ": mesh.cp";
+  throw UserError(where, "context parallelism (cp " + std::to_string(s.AxisSize("cp")) +
+                             ") is not modelled: its key/value exchange inside attention is not simulated, so the "
+                             "run would be priced too fast; use a mesh without cp");
+}
+
 void CheckStages(const Strategy& s, const ResolvedModel& r) {
   int stages = s.VirtualStages();
   std::vector<int> count(stages, 0);
@@ -296,11 +320,13 @@ int64_t GlobalDimSize(const Dim& dim, const Strategy& strategy) {
 
 ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int cluster_gpus) {
   CheckMeshAndBatch(strategy, cluster_gpus);
+  CheckContextParallel(strategy);
   ResolvedModel r = ResolveStrategy(model, strategy);
   CheckRules(strategy, r, model);
   if (r.ops.empty()) throw UserError(strategy.origin, "model " + model.name + " has no operators");
   for (const auto& op : r.ops) {
     CheckPartition(strategy, op);
+    CheckAttentionSequence(strategy, op);
     CheckLayouts(strategy, op);
   }
   CheckOffload(strategy, r);

@@ -75,6 +75,29 @@ TEST(ModelFile, HfConfigByRelativePathWithOverrides) {
   EXPECT_EQ(m.Params(), 1235814400);
 }
 
+// --seq-len: the sequence replaced on every form that has one, the rest of the model unchanged
+// (the file's own overrides, here its 48 layers, kept; the name of an HF config the same).
+TEST(ModelFile, SeqLenOverrideOnEveryTransformerForm) {
+  EXPECT_EQ(LoadModelWithSeqLen("llama3-8b", 32768, "--seq-len").seq_len, 32768);
+  Model file = LoadModelWithSeqLen("data/models/gpt3-175b-48layers.json", 1024, "--seq-len");
+  EXPECT_EQ(file.seq_len, 1024);
+  EXPECT_EQ(file.num_layers, 48);
+  Model hf = LoadModelWithSeqLen("data/models/llama3.2-1b-config.json", 2048, "--seq-len");
+  EXPECT_EQ(hf.seq_len, 2048);
+  EXPECT_EQ(hf.name, LoadModel("data/models/llama3.2-1b-config.json").name);
+  EXPECT_EQ(hf.Params(), LoadModel("data/models/llama3.2-1b-config.json").Params());
+  Json doc = {{"format", "proteus.model/1"}, {"zoo", "gpt2-small"}};
+  EXPECT_EQ(ModelDocumentWithSeqLen(doc, "inline", 512, "--seq-len").seq_len, 512);
+}
+
+TEST(ModelFile, SeqLenOverrideRefusedWithoutASequenceToChange) {
+  EXPECT_TRUE(Contains(ErrorOf([] { LoadModelWithSeqLen("resnet50", 1024, "--seq-len"); }), "--seq-len"));
+  Json resnet = {{"format", "proteus.model/1"}, {"zoo", "resnet101"}};
+  EXPECT_TRUE(Contains(ErrorOf([&] { ModelDocumentWithSeqLen(resnet, "m.json", 64, "--seq-len"); }), "--seq-len"));
+  EXPECT_TRUE(Contains(ErrorOf([] { LoadModelWithSeqLen("data/models/tiny-mlp-tree.json", 64, "--seq-len"); }),
+                       "module tree"));
+}
+
 TEST(ModelFile, BadInputNamesFileAndField) {
   auto doc = [](const std::string& text) { return ParseJson(text, "m.json"); };
   EXPECT_TRUE(Contains(ErrorOf([&] { ModelFromDocument(doc(R"({"format": "proteus.model/2", "zoo": "gpt3-125m"})"), "m.json"); }),

@@ -207,5 +207,32 @@ TEST(Explain, NamesTheOverlapsAndTheWeightGathering) {
   EXPECT_EQ(text.find("sharded weights"), std::string::npos) << text;
 }
 
+// --cp puts a cp axis between dp and tp (Megatron-Core's tp-cp-dp-pp rank order); cp 1 keeps the
+// three-axis mesh every run without cp has always had. Validation refuses cp > 1 (not modelled).
+TEST(Shorthand, CpAddsAnAxisBetweenDpAndTpThatValidationRefuses) {
+  Model m = testing::TinyGpt(2);
+  ShorthandOptions o;
+  o.tp = 2;
+  o.dp = 2;
+  o.cp = 2;
+  Strategy s = ExpandShorthand(m, o);
+  ASSERT_EQ(s.mesh.size(), 4u);
+  EXPECT_EQ(s.mesh[1].name, "dp");
+  EXPECT_EQ(s.mesh[2].name, "cp");
+  EXPECT_EQ(s.mesh[2].size, 2);
+  EXPECT_EQ(s.mesh[3].name, "tp");
+  EXPECT_EQ(s.MeshGpus(), 8);
+  try {
+    ValidateStrategy(m, s, 8);
+    ADD_FAILURE() << "cp 2 was accepted";
+  } catch (const UserError& e) {
+    EXPECT_NE(std::string(e.what()).find("--cp"), std::string::npos) << e.what();
+  }
+  o.cp = 1;
+  EXPECT_EQ(ExpandShorthand(m, o).mesh.size(), 3u);
+  o.cp = 0;
+  EXPECT_THROW(ExpandShorthand(m, o), UserError);
+}
+
 }  // namespace
 }  // namespace proteus

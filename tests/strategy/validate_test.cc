@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "simulator/model/transformer.h"
 #include "simulator/strategy/shorthand.h"
 #include "tests/strategy/tiny_model.h"
 
@@ -276,6 +277,52 @@ TEST(Validate, HsdpShardGroupMustCutTheShardAxisIntoGroups) {
   EXPECT_NE(Rejection(m, s, 8).find("h.json: weight_gather.shard_group 2: HSDP shards the weights"),
             std::string::npos)
       << Rejection(m, s, 8);
+}
+
+// A 2-layer Llama with attention (s 16, h 32, 4 heads, 2 kv heads).
+Model TinyLlama() {
+  TransformerConfig c;
+  c.name = "tiny-llama";
+  c.style = BlockStyle::kLlama;
+  c.num_layers = 2;
+  c.hidden = 32;
+  c.num_heads = 4;
+  c.num_kv_heads = 2;
+  c.vocab = 64;
+  c.seq_len = 16;
+  c.bias = c.dropout = false;
+  return BuildTransformer(c, "test");
+}
+
+// A cp axis with no key/value exchange modelled would price its ranks as silent replicas: refused,
+// naming the flag (shorthand) or the file's field.
+TEST(Validate, ContextParallelAxisIsRefusedUntilModelled) {
+  Model m = TinyLlama();
+  Strategy s = Shorthand(m, 1, 1, 2);
+  s.mesh = {{"pp", 1}, {"dp", 2}, {"cp", 2}, {"tp", 1}};
+  EXPECT_NE(Rejection(m, s, 4).find("--cp"), std::string::npos) << Rejection(m, s, 4);
+  s.origin = "s.json";
+  EXPECT_NE(Rejection(m, s, 4).find("s.json: mesh.cp"), std::string::npos) << Rejection(m, s, 4);
+  s.mesh = {{"pp", 1}, {"dp", 2}, {"cp", 1}, {"tp", 1}};
+  EXPECT_EQ(Rejection(m, s, 4), "(accepted)");
+}
+
+// Splitting the queries of attention over any axis, with no exchange of keys and values, would
+// let each rank attend to its own block only.
+TEST(Validate, AttentionQueriesSplitWithoutKeyExchangeAreRefused) {
+  Model m = TinyLlama();
+  Strategy s = Shorthand(m, 2, 1, 1);
+  s.nodes.push_back({"layers.*.attn.core", {}});
+  s.nodes.back().settings.partition["s"] = "sq";
+  s.mesh = {{"pp", 1}, {"dp", 1}, {"sq", 2}, {"tp", 2}};
+  std::string why = Rejection(m, s, 4);
+  EXPECT_NE(why.find("layers.0.attn.core.partition.s"), std::string::npos) << why;
+  EXPECT_NE(why.find("key/value exchange"), std::string::npos) << why;
+  // Sequence parallelism splits s outside attention only: accepted.
+  ShorthandOptions o;
+  o.tp = 2;
+  o.sequence_parallel = true;
+  EXPECT_EQ(Rejection(m, ExpandShorthand(m, o), 2), "(accepted)");
 }
 
 }  // namespace
