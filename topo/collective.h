@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,12 @@ class CollectiveModel {
  public:
   virtual ~CollectiveModel() = default;
   virtual CollectivePlan Plan(const CollectiveRequest& request) const = 0;
+  /// Every link a plan of `op` over `group` may route a flow over, whatever its size: sorted, without
+  /// repeats, a superset of the links of every such plan. nullopt where the model cannot tell. Lets a
+  /// caller rule out contention between two groups once instead of planning every size of each.
+  virtual std::optional<std::vector<LinkId>> Footprint(CollOp op, const std::vector<GpuId>& group) const {
+    return std::nullopt;
+  }
 };
 
 }  // namespace proteus

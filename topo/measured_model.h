@@ -24,6 +24,10 @@ class MeasuredCollectiveModel : public CollectiveModel {
   MeasuredCollectiveModel(std::unique_ptr<TopologyCollectiveModel> base, const CostDb* db)
       : base_(std::move(base)), db_(db) {}
   CollectivePlan Plan(const CollectiveRequest& request) const override;
+  /// The model's: a measured curve rescales the model's flows, it does not reroute them.
+  std::optional<std::vector<LinkId>> Footprint(CollOp op, const std::vector<GpuId>& group) const override {
+    return base_->Footprint(op, group);
+  }
 
  private:
   std::unique_ptr<TopologyCollectiveModel> base_;

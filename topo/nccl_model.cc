@@ -292,32 +292,76 @@ const TopologyCollectiveModel::Graphs& TopologyCollectiveModel::GraphsFor(const 
   return *cache_.emplace(key, std::move(graphs)).first->second;
 }
 
+namespace {
+
+// What the tuning model needs of a group's GPUs, and the least SM version among them.
+struct GroupInputs {
+  ModelInputs in;
+  int sm_min = 1000;
+};
+
+GroupInputs InputsFor(const Cluster& cluster, const NcclTuning* tuning, CollOp op, const GroupShape& shape) {
+  const NodeTopology& topo = cluster.TopologyOf(shape.node_ids[0]);
+  GroupInputs gi{{tuning, op, shape.ranks, shape.nodes, shape.ppn, 0, 0, false, topo.has_nvswitch, cluster.fabric.collnet}};
+  ModelInputs& in = gi.in;
+  int sm_max = 0;
+  for (int node : shape.node_ids) {
+    gi.sm_min = std::min(gi.sm_min, cluster.TopologyOf(node).MinSm());
+    for (int s : cluster.TopologyOf(node).gpu_sm) sm_max = std::max(sm_max, s);
+    in.has_nvswitch = in.has_nvswitch && cluster.TopologyOf(node).has_nvswitch;
+  }
+  in.sm = gi.sm_min == sm_max ? gi.sm_min : -gi.sm_min;  // mixed architectures disable LL128 (NCCL: min == max)
+  in.cc_index = gi.sm_min >= 90 ? 2 : gi.sm_min >= 80 ? 1 : 0;
+  in.amd_cpu = topo.cpu_vendor == "AuthenticAMD";
+  return gi;
+}
+
+// The channel graph algorithm `a` runs `op` on over this group (ring, tree, nvls: the group's three), or
+// null where NCCL would not offer it here, whatever the size (protocols are chosen later).
+const ChannelGraph* AlgoGraph(NcclAlgo a, CollOp op, const GroupShape& shape, const GroupInputs& gi,
+                              const CollectiveModelOptions& options, const ChannelGraph& ring, const ChannelGraph& tree,
+                              const ChannelGraph& nvls) {
+  const ModelInputs& in = gi.in;
+  if (!OpAllows(op, a, in.t->generation)) return nullptr;
+  if (options.force_algo && *options.force_algo != a) return nullptr;
+  if (IsCollNet(a) && (!in.collnet || shape.nodes < 2)) return nullptr;
+  if (a == NcclAlgo::kCollNetDirect && !in.has_nvswitch) return nullptr;
+  if (a == NcclAlgo::kNvls && (shape.nodes > 1 || gi.sm_min < 90 || !in.has_nvswitch)) return nullptr;
+  if (a == NcclAlgo::kNvlsTree && (shape.nodes == 1 || gi.sm_min < 90 || !in.has_nvswitch)) return nullptr;
+  if (a == NcclAlgo::kPat && (shape.ppn != 1 || shape.nodes < 2)) return nullptr;
+  const ChannelGraph& g = IsNvls(a) ? nvls : (a == NcclAlgo::kRing || a == NcclAlgo::kPat) ? ring : tree;
+  return g.n_channels == 0 ? nullptr : &g;
+}
+
+}  // namespace
+
+const ChannelGraph& TopologyCollectiveModel::GraphOf(NcclAlgo a, const Graphs& graphs) {
+  return IsNvls(a) ? graphs.nvls : (a == NcclAlgo::kRing || a == NcclAlgo::kPat) ? graphs.ring : graphs.tree;
+}
+
+std::vector<NcclAlgo> TopologyCollectiveModel::OfferedAlgorithms(CollOp op, const GroupShape& shape) const {
+  const Graphs& graphs = GraphsFor(shape);
+  const GroupInputs gi = InputsFor(cluster_, tuning_, op, shape);
+  std::vector<NcclAlgo> out;
+  for (int ai = 0; ai < kNumAlgos; ++ai) {
+    auto a = static_cast<NcclAlgo>(ai);
+    if (AlgoGraph(a, op, shape, gi, options_, graphs.ring, graphs.tree, graphs.nvls)) out.push_back(a);
+  }
+  return out;
+}
+
 std::vector<AlgoEstimate> TopologyCollectiveModel::Evaluate(CollOp op, const GroupShape& shape, int64_t bytes) const {
   const Graphs& graphs = GraphsFor(shape);
-  const NodeTopology& topo = cluster_.TopologyOf(shape.node_ids[0]);
-  ModelInputs in{tuning_, op, shape.ranks, shape.nodes, shape.ppn, 0, 0, false, topo.has_nvswitch, cluster_.fabric.collnet};
-  int sm_min = 1000, sm_max = 0;
-  for (int node : shape.node_ids) {
-    sm_min = std::min(sm_min, cluster_.TopologyOf(node).MinSm());
-    for (int s : cluster_.TopologyOf(node).gpu_sm) sm_max = std::max(sm_max, s);
-    in.has_nvswitch = in.has_nvswitch && cluster_.TopologyOf(node).has_nvswitch;
-  }
-  in.sm = sm_min == sm_max ? sm_min : -sm_min;  // mixed architectures disable LL128 (NCCL: min == max)
-  in.cc_index = sm_min >= 90 ? 2 : sm_min >= 80 ? 1 : 0;
-  in.amd_cpu = topo.cpu_vendor == "AuthenticAMD";
+  const GroupInputs gi = InputsFor(cluster_, tuning_, op, shape);
+  const ModelInputs& in = gi.in;
+  const int sm_min = gi.sm_min;
   double net_lat_us = shape.nodes > 1 ? cluster_.fabric.latency_s / kUs : 0;
   std::vector<AlgoEstimate> out;
   for (int ai = 0; ai < kNumAlgos; ++ai) {
     auto a = static_cast<NcclAlgo>(ai);
-    if (!OpAllows(op, a, tuning_->generation)) continue;
-    if (options_.force_algo && *options_.force_algo != a) continue;
-    if (IsCollNet(a) && (!in.collnet || shape.nodes < 2)) continue;
-    if (a == NcclAlgo::kCollNetDirect && !in.has_nvswitch) continue;
-    if (a == NcclAlgo::kNvls && (shape.nodes > 1 || sm_min < 90 || !in.has_nvswitch)) continue;
-    if (a == NcclAlgo::kNvlsTree && (shape.nodes == 1 || sm_min < 90 || !in.has_nvswitch)) continue;
-    if (a == NcclAlgo::kPat && (shape.ppn != 1 || shape.nodes < 2)) continue;
-    const ChannelGraph& g = IsNvls(a) ? graphs.nvls : (a == NcclAlgo::kRing || a == NcclAlgo::kPat) ? graphs.ring : graphs.tree;
-    if (g.n_channels == 0) continue;
+    const ChannelGraph* found = AlgoGraph(a, op, shape, gi, options_, graphs.ring, graphs.tree, graphs.nvls);
+    if (!found) continue;
+    const ChannelGraph& g = *found;
     for (int pi = 0; pi < kNumProtos; ++pi) {
       auto p = static_cast<NcclProto>(pi);
       if ((IsNvls(a) || a == NcclAlgo::kPat) && p != NcclProto::kSimple) continue;

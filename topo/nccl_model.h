@@ -59,6 +59,8 @@ class TopologyCollectiveModel : public CollectiveModel {
  public:
   TopologyCollectiveModel(const Cluster& cluster, CollectiveModelOptions options = {});
   CollectivePlan Plan(const CollectiveRequest& request) const override;
+  /// The union of the links of every algorithm NCCL could choose for `op` on this group.
+  std::optional<std::vector<LinkId>> Footprint(CollOp op, const std::vector<GpuId>& group) const override;
 
   /// Every available algorithm x protocol with its predicted time (for --explain and tests).
   std::vector<AlgoEstimate> Estimates(const CollectiveRequest& request) const;
@@ -72,6 +74,10 @@ class TopologyCollectiveModel : public CollectiveModel {
   };
   const Graphs& GraphsFor(const GroupShape& shape) const;
   std::vector<AlgoEstimate> Evaluate(CollOp op, const GroupShape& shape, int64_t bytes) const;
+  // The algorithms NCCL offers for `op` on this group, whatever the size (Evaluate's candidates).
+  std::vector<NcclAlgo> OfferedAlgorithms(CollOp op, const GroupShape& shape) const;
+  // The channel graph an algorithm runs on: NVLS's, the ring's (ring, PAT) or the tree's.
+  static const ChannelGraph& GraphOf(NcclAlgo a, const Graphs& graphs);
 
   const Cluster& cluster_;
   CollectiveModelOptions options_;

@@ -39,7 +39,6 @@ void SetRates(CollectivePlan* plan) {
   for (auto& f : plan->flows) f.max_rate = transfer > 0 ? f.bytes / transfer : 0;
 }
 
-bool IsNvlsAlgo(NcclAlgo a) { return a == NcclAlgo::kNvls || a == NcclAlgo::kNvlsTree; }
 
 // Point-to-point patterns are not in NCCL's tuning model: proteus times them as one ring step per
 // protocol (latency baseLat + hwLat of one step, bandwidth of the route), the least wins.
@@ -134,9 +133,7 @@ CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) c
     std::map<NcclAlgo, std::pair<std::vector<FlowSpec>, double>> flows_of;  // algo -> flows, floor
     double best_total = 1e300;
     for (AlgoEstimate e : estimates) {
-      const ChannelGraph& g = IsNvlsAlgo(e.algo) ? graphs.nvls
-                              : (e.algo == NcclAlgo::kRing || e.algo == NcclAlgo::kPat) ? graphs.ring
-                                                                                       : graphs.tree;
+      const ChannelGraph& g = GraphOf(e.algo, graphs);
       const double model_bw = e.bw;
       e.time_s = e.run_time_s;
       e.latency_s = e.run_latency_s;
@@ -178,6 +175,28 @@ CollectivePlan TopologyCollectiveModel::Plan(const CollectiveRequest& request) c
   plan.time_s = best.latency_s + std::max(best.time_s - best.latency_s, floor);
   SetRates(&plan);
   return plan;
+}
+
+std::optional<std::vector<LinkId>> TopologyCollectiveModel::Footprint(CollOp op, const std::vector<GpuId>& group) const {
+  std::vector<LinkId> links;
+  auto take = [&links](const std::vector<FlowSpec>& flows) {
+    for (const FlowSpec& f : flows) links.insert(links.end(), f.links.begin(), f.links.end());
+  };
+  const bool p2p = op == CollOp::kAllToAll || op == CollOp::kSendRecv;
+  if (group.size() > 1 && !(op == CollOp::kSendRecv && group[0] == group[1])) {
+    GroupShape shape = Shape(group);
+    // Routes do not depend on the size: one byte stands for every size (Plan scales the same hops).
+    if (p2p) {
+      take(BuildP2pFlows(cluster_, shape, group, op, 1.0));
+    } else {
+      const Graphs& graphs = GraphsFor(shape);
+      for (NcclAlgo a : OfferedAlgorithms(op, shape))
+        take(BuildFlows(cluster_, shape, group, GraphOf(a, graphs), op, a, 1.0));
+    }
+  }
+  std::sort(links.begin(), links.end());
+  links.erase(std::unique(links.begin(), links.end()), links.end());
+  return links;
 }
 
 }  // namespace proteus

@@ -247,10 +247,39 @@ class Instantiator {
     size_t own_flows = plan.flows.size();
     for (const auto& mirror : MirrorGroups(st, rank, group, mb)) {
       if (orbit_mirrors_ && TranslateInsideNode(plan, own_flows, group, mirror)) continue;
+      if (!orbit_mirrors_ && !MayShareLinks(st.op, group, mirror)) continue;  // shares_link would drop every flow
       const CollectivePlan& m = Plan(st.op, mirror, st.bytes, st.dtype);
       for (const FlowSpec& f : m.flows)
         if (orbit_mirrors_ || shares_link(f)) plan.flows.push_back(f);
     }
+  }
+
+  // Whether any plan of `op` on `mirror` could route a flow over a link some plan of it on `group`
+  // uses, at any size: false rules the mirror out of every size's comm without planning it (the
+  // routes of a data-parallel ring of another tensor-parallel rank often run on other NICs).
+  // Decided once per pair from the model's footprints; true where the model cannot tell.
+  bool MayShareLinks(CollOp op, const std::vector<GpuId>& group, const std::vector<GpuId>& mirror) {
+    auto key = std::make_tuple(static_cast<int>(op), group, mirror);
+    auto it = may_share_.find(key);
+    if (it != may_share_.end()) return it->second;
+    auto own_key = std::make_pair(static_cast<int>(op), group);
+    auto own = footprints_.find(own_key);
+    if (own == footprints_.end()) own = footprints_.emplace(own_key, in_.collectives->Footprint(op, group)).first;
+    bool share = true;
+    if (own->second) {
+      auto theirs = in_.collectives->Footprint(op, mirror);
+      if (theirs) {
+        const std::vector<LinkId>& a = *own->second;
+        const std::vector<LinkId>& b = *theirs;
+        share = false;
+        for (size_t i = 0, j = 0; i < a.size() && j < b.size() && !share;) {
+          if (a[i] == b[j]) share = true;
+          else if (a[i] < b[j]) ++i;
+          else ++j;
+        }
+      }
+    }
+    return may_share_.emplace(std::move(key), share).first->second;
   }
 
   // A mirror group inside one node, at the same local GPUs of a node of the same kind as the
@@ -545,6 +574,8 @@ class Instantiator {
   std::unordered_map<StepRank, std::shared_ptr<const CollectivePlan>, StepRankHash> step_plans_;
   // (axis or -1-peer, rank, axis span)
   std::map<std::tuple<int, int, int>, std::vector<std::vector<GpuId>>> mirrors_;
+  std::map<std::pair<int, std::vector<GpuId>>, std::optional<std::vector<LinkId>>> footprints_;  // of simulated groups
+  std::map<std::tuple<int, std::vector<GpuId>, std::vector<GpuId>>, bool> may_share_;  // MayShareLinks, per pair
   bool symmetry_ = true;
   bool orbit_mirrors_ = false;  // CompileOptions::orbit_mirrors
   std::vector<uint32_t> link_mark_;  // per cluster link: == mark_epoch_ when the plan at hand uses it
