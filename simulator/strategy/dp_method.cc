@@ -43,7 +43,8 @@ void CheckDpReduction(const DpReduction& r, const std::string& where_threshold, 
     throw UserError(where_threshold, "fusion threshold must be between 0 and 1 TiB, got " +
                                          std::to_string(r.fusion_threshold_bytes) + " bytes");
   if (!std::isfinite(r.fusion_cycle_s) || r.fusion_cycle_s < 0 || r.fusion_cycle_s > kMaxFusionCycleS)
-    throw UserError(where_cycle, "fusion cycle time must be between 0 and 10 s, got " + std::to_string(r.fusion_cycle_s) + " s");
+    throw UserError(where_cycle, "fusion cycle time must be between 0 and 10000 ms, got " +
+                                     std::to_string(r.fusion_cycle_s * 1000) + " ms");
 }
 
 }  // namespace proteus
