@@ -1,10 +1,13 @@
 // --dp-method end to end: refusals name the flag or field (exit 2), and the methods' orderings on
 // the ddl-benchmarks cluster (ResNet-50 fp32, batch 64 per GPU, 8 nodes x 4 PCIe GPUs).
 #include <filesystem>
+#include <map>
+#include <set>
 #include <gtest/gtest.h>
 
 #include "common/json_file.h"
 #include "common/log.h"
+#include "simulator/pipeline/run_spec.h"
 #include "simulator/pipeline/simulation.h"
 #include "tests/cli/cli_test_util.h"
 
@@ -37,6 +40,22 @@ TEST(DpMethodCli, SuiteCaseFieldsAreCheckedByName) {
   EXPECT_EQ(r.code, 2);
   EXPECT_NE(r.err.find("cases[0].strategy.dp_method"), std::string::npos) << r.err;
   std::filesystem::remove(path);
+}
+
+// The shipped suite (docs/validation.md): every case reads, and each (network, GPU count) cell has
+// the three all-reduce methods, so the order of every pair can be checked.
+TEST(DpMethodCli, ShippedDdlSuiteHasEveryMethodInEveryCell) {
+  const std::string name = "data/validation/ddl-resnet50.json";
+  Json doc = ReadJsonFile(name);
+  JsonView cases = JsonView(doc, name).At("cases");
+  std::map<std::pair<std::string, int>, std::set<std::string>> cells;
+  for (size_t i = 0; i < cases.Size(); ++i) {
+    RunSpec spec = RunSpecFromJson(cases.At(i));
+    cells[{spec.cluster, spec.flags.dp}].insert(spec.flags.dp_method);
+  }
+  EXPECT_EQ(cells.size(), 8u);  // 2 networks x 4, 8, 16, 32 GPUs
+  for (const auto& [cell, methods] : cells)
+    EXPECT_EQ(methods, (std::set<std::string>{"bsp", "mgwfbp", "wfbp"})) << cell.first << " " << cell.second;
 }
 
 double IterationTime(const std::string& cluster, int gpus, const std::string& method) {
