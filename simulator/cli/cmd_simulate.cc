@@ -125,6 +125,19 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--pp-layers", f.pp_layers, "Layers per stage for an uneven split, e.g. 10,12,12,14");
   cmd->add_option("--grad-bucket-mb", f.grad_bucket_mb, "Gradient bucket size in MiB (default 25)")
       ->check(CLI::PositiveNumber);
+  // Checked by ApplyDpReductionFlags (pipeline/run_spec.h), so that a bad value exits 2 naming the flag.
+  cmd->add_option("--dp-method", f.dp_method,
+                  "Data-parallel gradient reduction: buckets (default: PyTorch DDP / Megatron buckets of "
+                  "--grad-bucket-mb), bsp (one all-reduce after the backward), wfbp (one all-reduce per gradient "
+                  "tensor as it is produced), fusion (Horovod tensor fusion, --fusion-threshold-mb, "
+                  "--fusion-cycle-ms), mgwfbp (MG-WFBP: adjacent gradients merged by the alpha-beta cost of the "
+                  "cluster's all-reduce)");
+  cmd->add_option_function<double>(
+      "--fusion-threshold-mb", [&f](double x) { f.fusion_threshold_mb = x; },
+      "--dp-method fusion: Horovod's fusion buffer in MiB (HOROVOD_FUSION_THRESHOLD; default 64, 0: no fusion)");
+  cmd->add_option_function<double>(
+      "--fusion-cycle-ms", [&f](double x) { f.fusion_cycle_ms = x; },
+      "--dp-method fusion: Horovod's background cycle in ms (HOROVOD_CYCLE_TIME; default 5)");
   cmd->add_option("--fp8", f.fp8,
                   "Transformer Engine fp8 GEMMs in the transformer blocks' Linear layers: none (default), e4m3, "
                   "hybrid (backward GEMMs e5m2); weights, activations, gradients stay bf16");

@@ -641,7 +641,11 @@ CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
   const ResolvedModel* resolved = in.resolved ? in.resolved : &*own;
   DeviceMesh mesh(in.strategy->mesh);
   CompileResult res;
-  JobProgram job = BuildJobProgram({in.model, in.strategy, resolved, &mesh, in.coster}, res.graph);
+  ProgramInputs program_in{in.model, in.strategy, resolved, &mesh, in.coster, {}};
+  program_in.all_reduce_time = [&](int axis, int64_t bytes, DType dtype) {
+    return in.collectives->Plan({CollOp::kAllReduce, mesh.Group(0, axis), bytes, dtype}).time_s;
+  };
+  JobProgram job = BuildJobProgram(program_in, res.graph);
   std::string mixed = options.symmetry ? MixedTypeNote(mesh, *in.cluster) : "";
   if (options.symmetry && mixed.empty()) mixed = TwoDirectionNote(*in.strategy, mesh, *in.cluster);
   Instantiator(in, options, mesh, job, res.graph).Run(options.symmetry && mixed.empty(), options.orbit_mirrors);

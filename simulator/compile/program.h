@@ -24,6 +24,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -122,6 +123,10 @@ struct ProgramInputs {
   const ResolvedModel* resolved = nullptr;  // validated
   const DeviceMesh* mesh = nullptr;
   const OpCoster* coster = nullptr;
+  /// Seconds of an all-reduce of `bytes` (`dtype`) over mesh axis `axis` of rank 0's group, alone,
+  /// from the cluster's collective model: MG-WFBP's alpha-beta fit (grad_grouping.h). Empty (tests
+  /// building programs without a cluster): dp_method mgwfbp is refused.
+  std::function<double(int axis, int64_t bytes, DType dtype)> all_reduce_time;
 };
 
 /// Builds every stage's program. Names and compute classes are interned into `graph`.

@@ -22,6 +22,7 @@
 #include <unordered_map>
 #include "common/error.h"
 #include "simulator/compile/fp8_gemm.h"
+#include "simulator/compile/grad_grouping.h"
 #include "simulator/compile/mesh.h"
 #include "simulator/compile/tp_overlap.h"
 #include "simulator/compile/weight_units.h"
@@ -57,6 +58,14 @@ struct Bucket {
   int64_t params = 0;                   // local parameters (bytes / their dtype's size)
   std::vector<int> ops;                 // operators whose weight gradients it holds
   AxisSpan span;                        // expert gradients under expert parallelism: across EP groups
+};
+
+// A weight's gradient waiting for its data-parallel method (strategy/dp_method.h) to group it:
+// one tensor's share of a bucket, the bucket key it would join, its weight-gradient step.
+struct PendingGrad {
+  std::tuple<std::vector<int>, int, bool> key;
+  Bucket piece;
+  int wgrad_step = -1;
 };
 
 // The parameters one gather unit of sharded weights all-gathers (weight_units.h).
@@ -199,6 +208,7 @@ class ProgramBuilder {
     std::set<std::string> bucketed;               // weights already in a bucket
     // (partial axes, optimizer shard axis, expert gradients) -> the bucket filling up
     std::map<std::tuple<std::vector<int>, int, bool>, Bucket> open;
+    std::vector<PendingGrad> pending;             // every gradient, in production order (dp_method != buckets)
     std::vector<UnitPlan> units;                  // sharded-weight gather units, in execution order
     std::map<size_t, int> unit_of;                // stage position -> unit
     int next_fwd_gather = 0, next_bwd_gather = -1;
@@ -255,6 +265,18 @@ class ProgramBuilder {
   void FlushBuckets(StageState& st, std::vector<Step>& list, int dep);
 
   void EmitBucket(StageState& st, std::vector<Step>& list, const Bucket& b, int dep);
+
+  // ---- data-parallel methods other than buckets (program_dp_methods.cc, grad_grouping.h) ----
+  // Groups st.pending by the strategy's dp_method and emits one bucket per group, after the
+  // backward's steps, each waiting for its last gradient (bsp: for `backward_end`).
+  void EmitDpMethodGroups(StageState& st, std::vector<Step>& list, int backward_end);
+  // The groups of one key's gradients (positions in `grads`); ready times from the compute stream.
+  std::vector<GradGroup> GroupGradients(const std::vector<GradReady>& grads, const Bucket& first) const;
+  // MG-WFBP's alpha and beta: the collective model's all-reduce over the bucket's axes, fitted
+  // between the smallest gradient and their sum (grad_grouping.h FitAlphaBeta).
+  AlphaBeta FitDpAlphaBeta(const Bucket& b, const std::vector<GradReady>& grads) const;
+  // Horovod's wait for its next cycle: a host step of `seconds` after list step `dep`; its index.
+  int AddCycleWait(std::vector<Step>& list, double seconds, int dep);
 
   // ---- sharded weights (ZeRO-3 / FSDP) ----
   int UnitAt(const StageState& st, size_t k) const;

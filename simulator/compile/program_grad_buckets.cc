@@ -21,6 +21,17 @@ void ProgramBuilder::AddToBuckets(StageState& st, std::vector<Step>& list, int i
       if (gl[a] == kPartial && axis_sizes_[a] > 1 && !(expert_dp_alone && a == dp)) axes.push_back(a);
     if (axes.empty()) continue;
     auto key = std::make_tuple(axes, shard, experts > 1);
+    if (s_.dp_reduction.method != DpMethod::kBuckets) {  // grouped after the backward (program_dp_methods.cc)
+      Bucket piece;
+      piece.axes = axes;
+      piece.shard_axis = shard;
+      if (experts > 1) piece.span = ExpertGradSpan();
+      piece.bytes = LocalBytes(gl, GlobalBytes(i, t), axis_sizes_) / experts;
+      piece.params = piece.bytes / DTypeBytes(t.dtype);
+      piece.ops = {i};
+      st.pending.push_back({key, std::move(piece), wgrad_step});
+      continue;
+    }
     Bucket& b = st.open[key];
     b.axes = axes;
     b.shard_axis = shard;
@@ -37,6 +48,7 @@ void ProgramBuilder::AddToBuckets(StageState& st, std::vector<Step>& list, int i
 }
 
 void ProgramBuilder::FlushBuckets(StageState& st, std::vector<Step>& list, int dep) {
+  if (s_.dp_reduction.method != DpMethod::kBuckets) return EmitDpMethodGroups(st, list, dep);
   for (auto& [key, b] : st.open) EmitBucket(st, list, b, dep);
   st.open.clear();
 }

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "common/error.h"
 #include "simulator/strategy/memory_settings.h"
 
 namespace proteus {
@@ -31,7 +32,7 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "ep", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
-                       "grad_bucket_mb", "fsdp", "fsdp_prefetch", "reshard_after_forward", "hsdp", "overlap_param_gather",
+                       "grad_bucket_mb", "dp_method", "fusion_threshold_mb", "fusion_cycle_ms", "fsdp", "fsdp_prefetch", "reshard_after_forward", "hsdp", "overlap_param_gather",
                        "tp_comm_overlap", "overlap_p2p", "offload_optimizer", "offload_activations", "fp8", "fp8_scaling", "main_grads", "params",
                        "reserve_gib", "fragmentation"});
   StrategyFlags f;
@@ -61,6 +62,12 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.sp = s.BoolOr("sp", false);
   f.pp_layers = s.StrOr("pp_layers", "");
   f.grad_bucket_mb = BoundedOr(s, "grad_bucket_mb", kMaxBucketMb, 0);
+  // The data-parallel method, checked here so that an error names the case's field.
+  f.dp_method = s.StrOr("dp_method", "");
+  if (s.Has("fusion_threshold_mb")) f.fusion_threshold_mb = s.Num("fusion_threshold_mb");
+  if (s.Has("fusion_cycle_ms")) f.fusion_cycle_ms = s.Num("fusion_cycle_ms");
+  ApplyDpReductionFlags(f, DpReduction{}, {s.WhereField("dp_method"), s.WhereField("fusion_threshold_mb"),
+                                           s.WhereField("fusion_cycle_ms")});
   f.fp8 = s.StrOr("fp8", "");
   f.fp8_scaling = s.StrOr("fp8_scaling", "");
   // Memory accounting, checked here so that an error names the case's field.
@@ -80,6 +87,24 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
 }
 
 }  // namespace
+
+DpReduction ApplyDpReductionFlags(const StrategyFlags& f, DpReduction base, const DpReductionWhere& where) {
+  if (!f.dp_method.empty()) {
+    auto m = ParseDpMethod(f.dp_method);
+    if (!m) throw UserError(where.method, "unknown method '" + f.dp_method + "'; expected one of " + DpMethodList());
+    base.method = *m;
+  }
+  if (f.fusion_threshold_mb) {
+    double mb = *f.fusion_threshold_mb;
+    // Checked before the conversion: a huge or NaN value must not wrap into a valid-looking size.
+    if (!(mb >= 0) || mb > static_cast<double>(kMaxFusionThresholdBytes >> 20))
+      throw UserError(where.threshold, "must be between 0 and 1048576 MiB, got " + std::to_string(mb));
+    base.fusion_threshold_bytes = static_cast<int64_t>(mb * 1024 * 1024);
+  }
+  if (f.fusion_cycle_ms) base.fusion_cycle_s = *f.fusion_cycle_ms / 1000;
+  CheckDpReduction(base, where.threshold, where.cycle);
+  return base;
+}
 
 RunSpec RunSpecFromJson(const JsonView& v) {
   v.RejectUnknownKeys({"format", "name", "model", "cluster", "strategy", "databases", "dtype", "symmetry", "orbit_mirrors",

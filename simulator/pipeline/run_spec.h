@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/json_file.h"
+#include "simulator/strategy/dp_method.h"
 
 namespace proteus {
 
@@ -34,6 +35,11 @@ struct StrategyFlags {
   bool sp = false;
   std::string pp_layers;              // "10,12,12,14": layers per stage (uneven split)
   int64_t grad_bucket_mb = 0;         // 0: the default
+  // Data-parallel reduction (strategy/dp_method.h); unset: the strategy's (file) or the defaults.
+  // Given with a strategy file, they override its "dp_method" / "fusion_*" fields.
+  std::string dp_method;              // --dp-method buckets|bsp|wfbp|fusion|mgwfbp
+  std::optional<double> fusion_threshold_mb;  // --fusion-threshold-mb (Horovod: 64)
+  std::optional<double> fusion_cycle_ms;      // --fusion-cycle-ms (Horovod: 5)
   std::string fp8;                    // --fp8 none | e4m3 | hybrid ("" = not given: none)
   std::string fp8_scaling;            // --fp8-scaling delayed | current ("" = not given: delayed)
   // Memory accounting (strategy/memory_settings.h); unset: the strategy's (file) or the defaults.
@@ -59,6 +65,14 @@ struct RunSpec {
   bool orbit_mirrors = false;         // --orbit-mirrors (compile.h CompileOptions::orbit_mirrors)
   double bandwidth_scale = 1.0;       // what-if: every link this many times as fast
 };
+
+/// Where each data-parallel knob came from (a flag or a case's field), for messages.
+struct DpReductionWhere {
+  std::string method = "--dp-method", threshold = "--fusion-threshold-mb", cycle = "--fusion-cycle-ms";
+};
+/// `base` (a strategy file's or the defaults) with the given dp_method / fusion flags applied;
+/// UserError naming where.* for an unknown method or a knob out of range.
+DpReduction ApplyDpReductionFlags(const StrategyFlags& f, DpReduction base, const DpReductionWhere& where = {});
 
 /// Metrics a measurement may hold, by name: iteration_time_s, samples_per_s, tokens_per_s,
 /// tflops_per_gpu (model FLOPs), hw_tflops_per_gpu (incl. recomputation), mfu, peak_memory_gib.

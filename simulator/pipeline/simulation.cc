@@ -152,6 +152,7 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   o.sequence_parallel = f.sp;
   if (!f.pp_layers.empty()) o.pp_layers = ParseLayerList(f.pp_layers);
   if (f.grad_bucket_mb > 0) o.grad_bucket_bytes = f.grad_bucket_mb * 1024 * 1024;
+  o.dp_reduction = ApplyDpReductionFlags(f, DpReduction{});
   o.fp8 = f.fp8;
   o.fp8_scaling = f.fp8_scaling;
   return o;
@@ -185,6 +186,8 @@ Strategy StrategyFor(const RunSpec& spec, const Model& model, const Cluster& clu
   Strategy strategy = spec.strategy_file.empty() ? ExpandShorthand(model, ToShorthand(spec.flags, cluster.NumGpus()))
                                                  : LoadStrategy(spec.strategy_file);
   ApplyMemoryFlags(spec.flags, strategy.precision, strategy.memory);
+  // Over the file's dp_method / fusion keys, as the memory flags over its fields.
+  if (!spec.strategy_file.empty()) strategy.dp_reduction = ApplyDpReductionFlags(spec.flags, strategy.dp_reduction);
   if (spec.flags.offload_optimizer) strategy.offload_optimizer = true;  // as the file's "offload_optimizer": true
   if (spec.flags.offload_activations != 0) strategy.offload_activations = spec.flags.offload_activations;  // the file's key
   ResolvedModel r = ValidateStrategy(model, strategy, cluster);

@@ -73,6 +73,7 @@ std::string DescribeStrategy(const Strategy& s) {
   if (std::string r = Recomputation(s); !r.empty()) os << ", " << r;
   if (s.fp8.enabled())
     os << ", fp8 " << Fp8FormatName(s.fp8.format) << " (" << Fp8ScalingName(s.fp8.scaling) << " scaling)";
+  if (s.dp_reduction.method != DpMethod::kBuckets) os << ", dp " << DpMethodName(s.dp_reduction.method);
   std::string overlaps;
   if (s.overlap_grad_reduce) overlaps += " grad-reduce";
   if (s.overlap_param_gather) overlaps += " param-gather";

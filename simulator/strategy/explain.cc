@@ -102,8 +102,16 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
   if (s.schedule.chunks > 1) os << " (" << s.schedule.chunks << " chunks per GPU)";
   if (s.schedule.kind == ScheduleKind::kDualPipe) os << " (two directions: GPU r holds stages r and pp-1-r)";
   os << " over " << s.PipelineRanks() << " pipeline ranks\n";
-  os << "  gradient buckets: " << FormatBytes(s.grad_bucket_bytes)
-     << (s.overlap_grad_reduce ? ", reduced while backward runs\n" : ", reduced after backward\n");
+  const DpReduction& dr = s.dp_reduction;
+  if (dr.method == DpMethod::kBuckets) {
+    os << "  gradient buckets: " << FormatBytes(s.grad_bucket_bytes)
+       << (s.overlap_grad_reduce ? ", reduced while backward runs\n" : ", reduced after backward\n");
+  } else {
+    os << "  gradient reduction: dp_method " << DpMethodName(dr.method);
+    if (dr.method == DpMethod::kFusion)
+      os << " (threshold " << FormatBytes(dr.fusion_threshold_bytes) << ", cycle " << dr.fusion_cycle_s * 1000 << " ms)";
+    os << "\n";
+  }
   os << "  overlaps: param gather " << (s.overlap_param_gather ? "during the next forward" : "after the optimizer step")
      << "; tp comm " << (s.tp_comm_overlap ? "pipelined with the GEMMs (tp chunks)" : "not overlapped") << "; p2p "
      << (s.OverlapP2P() ? "beside compute" : "blocking the sender")

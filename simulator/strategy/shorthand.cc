@@ -194,6 +194,7 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   s.schedule = ParseScheduleFlag(o.schedule, "--schedule");
   s.grad_bucket_bytes = o.grad_bucket_bytes;
   s.overlap_grad_reduce = o.overlap_grad_reduce;
+  s.dp_reduction = o.dp_reduction;
   s.overlap_param_gather = o.overlap_param_gather;
   s.tp_comm_overlap = o.tp_comm_overlap;
   s.overlap_p2p_comm = o.overlap_p2p_comm;

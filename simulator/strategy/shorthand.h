@@ -65,6 +65,7 @@ struct ShorthandOptions {
   std::vector<int> pp_layers;         // layers per stage (uneven split); empty: even split
   int64_t grad_bucket_bytes = kDefaultGradBucketBytes;
   bool overlap_grad_reduce = true;
+  DpReduction dp_reduction;           // --dp-method, --fusion-threshold-mb, --fusion-cycle-ms
   std::string fp8;                    // --fp8 none | e4m3 | hybrid ("" = not given)
   std::string fp8_scaling;            // --fp8-scaling delayed | current ("" = not given)
   PrecisionSettings precision;

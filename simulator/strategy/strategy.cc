@@ -260,12 +260,38 @@ std::optional<GatherUnit> ParseGatherUnit(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// "dp_method", "fusion_threshold_bytes", "fusion_cycle_ms" (dp_method.h); absent: the defaults.
+DpReduction ParseDpReduction(const JsonView& root) {
+  DpReduction r;
+  if (root.Has("dp_method")) {
+    std::string name = root.Str("dp_method");
+    auto m = ParseDpMethod(name);
+    if (!m) root.FailField("dp_method", "unknown method '" + name + "'; expected one of " + DpMethodList());
+    r.method = *m;
+  }
+  r.fusion_threshold_bytes = root.IntOr("fusion_threshold_bytes", kDefaultFusionThresholdBytes);
+  if (root.Has("fusion_cycle_ms")) r.fusion_cycle_s = root.Num("fusion_cycle_ms") / 1000;
+  CheckDpReduction(r, root.WhereField("fusion_threshold_bytes"), root.WhereField("fusion_cycle_ms"));
+  return r;
+}
+
+// Written only where they differ from the defaults, so that files of other methods read as before.
+void DpReductionToJson(const DpReduction& r, Json& j) {
+  if (r == DpReduction{}) return;
+  j["dp_method"] = std::string(DpMethodName(r.method));
+  j["fusion_threshold_bytes"] = r.fusion_threshold_bytes;
+  j["fusion_cycle_ms"] = r.fusion_cycle_s * 1000;
+}
+
+}  // namespace
 
 Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   JsonView root(doc, origin);
   root.RequireFormat("proteus.strategy", 1);
   root.RejectUnknownKeys({"format", "mesh", "micro_batch", "global_batch", "schedule", "grad_bucket_bytes",
-                          "overlap_grad_reduce", "overlap_param_gather", "tp_comm_overlap", "overlap_p2p_comm",
+                          "overlap_grad_reduce", "dp_method", "fusion_threshold_bytes", "fusion_cycle_ms", "overlap_param_gather", "tp_comm_overlap", "overlap_p2p_comm",
                           "offload_optimizer", "offload_activations", "weight_gather", "precision", "memory", "defaults", "nodes", "comment"});
   Strategy s;
   s.origin = origin;
@@ -283,6 +309,7 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   if (auto sch = root.Find("schedule")) s.schedule = ParseSchedule(*sch);
   s.grad_bucket_bytes = root.PositiveIntOr("grad_bucket_bytes", kDefaultGradBucketBytes);
   s.overlap_grad_reduce = root.BoolOr("overlap_grad_reduce", true);
+  s.dp_reduction = ParseDpReduction(root);
   s.overlap_param_gather = root.BoolOr("overlap_param_gather", false);
   s.tp_comm_overlap = root.BoolOr("tp_comm_overlap", false);
   if (root.Has("overlap_p2p_comm")) s.overlap_p2p_comm = root.Bool("overlap_p2p_comm");
@@ -324,6 +351,7 @@ Json StrategyToJson(const Strategy& s) {
   j["schedule"] = {{"kind", std::string(ScheduleKindName(s.schedule.kind))}, {"chunks", s.schedule.chunks}};
   j["grad_bucket_bytes"] = s.grad_bucket_bytes;
   j["overlap_grad_reduce"] = s.overlap_grad_reduce;
+  DpReductionToJson(s.dp_reduction, j);
   Json precision = PrecisionSettingsToJson(s.precision);
   Fp8RecipeToJson(s.fp8, precision);
   j["precision"] = precision;

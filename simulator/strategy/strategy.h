@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "common/json_file.h"
+#include "simulator/strategy/dp_method.h"
 #include "simulator/strategy/fp8_recipe.h"
 #include "simulator/strategy/memory_settings.h"
 
@@ -111,6 +112,9 @@ struct Strategy {
   Schedule schedule;
   int64_t grad_bucket_bytes = kDefaultGradBucketBytes;
   bool overlap_grad_reduce = true;    // issue each bucket as soon as its last gradient is ready
+  /// Which gradients share an all-reduce (dp_method.h): `buckets` (the two fields above), bsp,
+  /// wfbp, Horovod fusion, MG-WFBP. File keys "dp_method", "fusion_threshold_bytes", "fusion_cycle_ms".
+  DpReduction dp_reduction;
   /// Distributed optimizer: all-gather the updated parameters during the next forward, each bucket
   /// before its first use, instead of after the optimizer step (Megatron-Core overlap_param_gather,
   /// default off).

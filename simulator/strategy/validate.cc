@@ -286,6 +286,26 @@ void CheckActivationOffload(const Strategy& s, const ResolvedModel& r, const Mod
 // Expert parallelism (Megatron-Core expert_model_parallel_size): needs routed experts, folds into
 // dp (ep divides dp) and splits the experts evenly (ep divides their number). Sharded weights or
 // gradients (ZeRO-2/3, FSDP) and optimizer offload beside it are not modelled, so they are refused.
+// The data-parallel methods (dp_method.h) group the weight gradients that buckets would hold; the
+// sharded weights' per-unit reduce-scatters and the bucket knobs are not theirs.
+void CheckDpMethod(const Strategy& s) {
+  const DpReduction& r = s.dp_reduction;
+  if (r.method == DpMethod::kBuckets) return;
+  const std::string where = s.origin == "shorthand" ? "--dp-method" : s.origin + ": dp_method";
+  const std::string name(DpMethodName(r.method));
+  if (s.ShardsWeights())
+    throw UserError(where, name + " with sharded weights (ZeRO-3 / FSDP) is not modelled: their gradients are "
+                               "reduce-scattered per gather unit; use dp_method buckets");
+  if (!s.overlap_grad_reduce)
+    throw UserError(where, name + " decides when gradients are reduced; overlap_grad_reduce false is the buckets "
+                               "method's (use dp_method bsp for one reduction after the backward)");
+  if (s.grad_bucket_bytes != kDefaultGradBucketBytes)
+    throw UserError(s.origin == "shorthand" ? "--grad-bucket-mb" : s.origin + ": grad_bucket_bytes",
+                    "is the buckets method's size; dp_method " + name + " groups gradients its own way");
+  CheckDpReduction(r, s.origin == "shorthand" ? "--fusion-threshold-mb" : s.origin + ": fusion_threshold_bytes",
+                   s.origin == "shorthand" ? "--fusion-cycle-ms" : s.origin + ": fusion_cycle_ms");
+}
+
 void CheckExpertParallel(const Strategy& s, const Model& model) {
   const int ep = s.expert_parallel;
   const std::string where = s.origin == "shorthand" ? "--ep" : s.origin + ": mesh.ep";
@@ -333,6 +353,7 @@ ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int
   CheckShardGroup(strategy, r);
   CheckActivationOffload(strategy, r, model);
   CheckExpertParallel(strategy, model);
+  CheckDpMethod(strategy);
   // Bounded before CheckStages counts operators per stage in a vector of that length.
   int64_t stages = int64_t{strategy.PipelineRanks()} * strategy.schedule.chunks;
   if (stages > static_cast<int64_t>(r.ops.size()))

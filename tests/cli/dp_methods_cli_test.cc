@@ -1,0 +1,86 @@
+// --dp-method end to end: refusals name the flag or field (exit 2), and the methods' orderings on
+// the ddl-benchmarks cluster (ResNet-50 fp32, batch 64 per GPU, 8 nodes x 4 PCIe GPUs).
+#include <filesystem>
+#include <map>
+#include <set>
+#include <gtest/gtest.h>
+
+#include "common/json_file.h"
+#include "common/log.h"
+#include "simulator/pipeline/run_spec.h"
+#include "simulator/pipeline/simulation.h"
+#include "tests/cli/cli_test_util.h"
+
+namespace proteus {
+namespace {
+
+class DpMethodBadInput : public ::testing::TestWithParam<BadInputCase> {};
+
+TEST_P(DpMethodBadInput, ExitsTwoNamingTheFlag) {
+  ExpectRefused({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--dp", "4"}, GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, DpMethodBadInput,
+    ::testing::Values(BadInputCase{{"--dp-method", "bytescheduler"}, "--dp-method: unknown method 'bytescheduler'"},
+                      BadInputCase{{"--dp-method", "fusion", "--fusion-threshold-mb", "-1"}, "--fusion-threshold-mb"},
+                      BadInputCase{{"--dp-method", "fusion", "--fusion-threshold-mb", "1e30"}, "--fusion-threshold-mb"},
+                      BadInputCase{{"--dp-method", "fusion", "--fusion-cycle-ms", "-5"}, "--fusion-cycle-ms"},
+                      BadInputCase{{"--dp-method", "fusion", "--fusion-cycle-ms", "nan"}, "--fusion-cycle-ms"},
+                      BadInputCase{{"--dp-method", "wfbp", "--fsdp"}, "--dp-method: wfbp with sharded weights"},
+                      BadInputCase{{"--dp-method", "bsp", "--grad-bucket-mb", "50"}, "--grad-bucket-mb"}));
+
+TEST(DpMethodCli, SuiteCaseFieldsAreCheckedByName) {
+  SetLogLevel(LogLevel::kQuiet);
+  auto path = (std::filesystem::temp_directory_path() / "proteus_suite_dp_method.json").string();
+  WriteFileAtomic(path, R"({"format": "proteus.suite/1", "cases": [
+      {"model": "gpt2-small", "cluster": "dgx-h100-1", "strategy": {"dp": 8, "dp_method": "ps"},
+       "measured": {"samples_per_s": 3}}]})");
+  CliRun r = RunCli({"validate", path});
+  EXPECT_EQ(r.code, 2);
+  EXPECT_NE(r.err.find("cases[0].strategy.dp_method"), std::string::npos) << r.err;
+  std::filesystem::remove(path);
+}
+
+// The shipped suite (docs/validation.md): every case reads, and each (network, GPU count) cell has
+// the three all-reduce methods, so the order of every pair can be checked.
+TEST(DpMethodCli, ShippedDdlSuiteHasEveryMethodInEveryCell) {
+  const std::string name = "data/validation/ddl-resnet50.json";
+  Json doc = ReadJsonFile(name);
+  JsonView cases = JsonView(doc, name).At("cases");
+  std::map<std::pair<std::string, int>, std::set<std::string>> cells;
+  for (size_t i = 0; i < cases.Size(); ++i) {
+    RunSpec spec = RunSpecFromJson(cases.At(i));
+    cells[{spec.cluster, spec.flags.dp}].insert(spec.flags.dp_method);
+  }
+  EXPECT_EQ(cells.size(), 8u);  // 2 networks x 4, 8, 16, 32 GPUs
+  for (const auto& [cell, methods] : cells)
+    EXPECT_EQ(methods, (std::set<std::string>{"bsp", "mgwfbp", "wfbp"})) << cell.first << " " << cell.second;
+}
+
+double IterationTime(const std::string& cluster, int gpus, const std::string& method) {
+  SimulationRequest r;
+  r.spec.model = "resnet50";
+  r.spec.cluster = cluster;
+  r.spec.flags.dp = gpus;
+  r.spec.flags.mbs = 64;
+  r.spec.flags.dp_method = method;
+  return RunSimulation(r).report.iteration_time_s;
+}
+
+// Over IB RDMA the gradients' all-reduces fit beside the backward's compute: WFBP, which starts
+// reducing at the first gradient, is never slower than BSP, which starts after the last; MG-WFBP,
+// merging only where its alpha-beta cost says a merge saves time, is never slower than BSP either.
+TEST(DpMethodCli, WfbpAndMgWfbpNeverSlowerThanBspWhereCommunicationOverlapsCompute) {
+  SetLogLevel(LogLevel::kQuiet);
+  for (int gpus : {8, 32}) {
+    double bsp = IterationTime("pcie-4gpu-8-100gib", gpus, "bsp");
+    double wfbp = IterationTime("pcie-4gpu-8-100gib", gpus, "wfbp");
+    double mg = IterationTime("pcie-4gpu-8-100gib", gpus, "mgwfbp");
+    EXPECT_LE(wfbp, bsp) << gpus << " GPUs";
+    EXPECT_LE(mg, bsp) << gpus << " GPUs";
+  }
+}
+
+}  // namespace
+}  // namespace proteus
