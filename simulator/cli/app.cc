@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "simulator/cli/megatron_flags.h"
 
 namespace proteus {
 
@@ -27,7 +28,8 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
   AddCollectiveCommand(app, out);
   AddSearchCommand(app, out);
 
-  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
+  std::vector<std::string> joined = JoinMegatronArgsText(args);
+  std::vector<std::string> reversed(joined.rbegin(), joined.rend());  // CLI11 takes them reversed
   try {
     app.parse(reversed);
     return 0;

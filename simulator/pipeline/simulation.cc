@@ -141,6 +141,7 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   if (f.fsdp_prefetch >= 0) o.weight_gather.prefetch = f.fsdp_prefetch;
   o.weight_gather.reshard_after_forward = f.reshard_after_forward;
   o.weight_gather.shard_group = f.hsdp;
+  o.overlap_grad_reduce = f.overlap_grad_reduce;
   o.overlap_param_gather = f.overlap_param_gather;
   o.tp_comm_overlap = f.tp_comm_overlap;
   o.offload_optimizer = f.offload_optimizer;
