@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/json_file.h"
+#include "common/log.h"
 #include "common/manifest.h"
 #include "common/output_file.h"
 #include "common/units.h"
@@ -179,8 +180,12 @@ void WriteFiles(const SimulateArgs& a, const SimulationOutput& sim, const Json& 
     done(a.dump_graph);
   }
   if (!a.trace.empty()) {
-    WriteChromeTrace(sim.graph, sim.result, a.trace);
+    int64_t bytes = WriteChromeTrace(sim.graph, sim.result, a.trace);
     done(a.trace);
+    // On stderr (stdout may be the report): where the trace went and how big it is.
+    char size[32];
+    std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+    LogInfo("trace: " + a.trace + ", " + size + " (" + std::to_string(bytes) + " bytes); open it in ui.perfetto.dev");
   }
   if (!a.manifest.empty()) {
     Manifest m;
