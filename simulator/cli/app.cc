@@ -27,6 +27,7 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
   AddTopoCommand(app, out);
   AddCollectiveCommand(app, out);
   AddSearchCommand(app, out);
+  AddListCommand(app, out);
 
   std::vector<std::string> joined = JoinMegatronArgsText(args);
   std::vector<std::string> reversed(joined.rbegin(), joined.rend());  // CLI11 takes them reversed

@@ -8,6 +8,7 @@
 #include "common/costdb.h"
 #include "common/data_dir.h"
 #include "common/error.h"
+#include "common/suggest.h"
 #include "common/units.h"
 #include "simulator/compile/compile.h"
 #include "simulator/compile/fp8_gemm.h"
@@ -111,8 +112,10 @@ std::optional<Cluster> ScaledShippedCluster(const std::string& name) {
 Cluster LoadClusterFor(const RunSpec& spec) {
   if (auto path = ResolveDataFile("clusters", spec.cluster, ".json")) return LoadCluster(*path);
   if (auto scaled = ScaledShippedCluster(spec.cluster)) return *scaled;
-  throw UserError("--cluster", "no cluster file or shipped cluster named \"" + spec.cluster +
-                                   "\" (shipped: " + ListDataNames("clusters", ".json") +
+  if (LooksLikePath(spec.cluster)) throw UserError("--cluster", "file not found: " + spec.cluster);
+  throw UserError("--cluster", "no cluster file or shipped cluster named \"" + spec.cluster + "\"; " +
+                                   DidYouMean(spec.cluster, DataNames("clusters", ".json")) +
+                                   "(shipped: " + ListDataNames("clusters", ".json") +
                                    "; any node count of a shipped family also works, e.g. dgx-h100-64)");
 }
 
