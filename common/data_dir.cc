@@ -27,7 +27,7 @@ std::optional<std::string> ResolveDataFile(const std::string& subdir, const std:
   return std::nullopt;
 }
 
-std::string ListDataNames(const std::string& subdir, const std::string& ext) {
+std::vector<std::string> DataNames(const std::string& subdir, const std::string& ext) {
   namespace fs = std::filesystem;
   std::vector<std::string> names;
   std::error_code ec;
@@ -37,8 +37,12 @@ std::string ListDataNames(const std::string& subdir, const std::string& ext) {
       names.push_back(f.substr(0, f.size() - ext.size()));
   }
   std::sort(names.begin(), names.end());
+  return names;
+}
+
+std::string ListDataNames(const std::string& subdir, const std::string& ext) {
   std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  for (const auto& n : DataNames(subdir, ext)) out += (out.empty() ? "" : ", ") + n;
   return out;
 }
 

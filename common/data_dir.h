@@ -4,6 +4,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace proteus {
 
@@ -12,7 +13,9 @@ std::string DataDir();
 /// data/<subdir>/<name><ext>. nullopt if none exists.
 std::optional<std::string> ResolveDataFile(const std::string& subdir, const std::string& name,
                                            const std::string& ext);
-/// Names (file stems) of data/<subdir>/*<ext>, sorted, for "did you mean" lists and --help.
+/// Names (file stems) of data/<subdir>/*<ext>, sorted.
+std::vector<std::string> DataNames(const std::string& subdir, const std::string& ext);
+/// DataNames joined by ", ", for "did you mean" lists and --help.
 std::string ListDataNames(const std::string& subdir, const std::string& ext);
 
 }  // namespace proteus

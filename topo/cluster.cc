@@ -7,6 +7,7 @@
 #include "common/data_dir.h"
 #include "common/error.h"
 #include "common/json_file.h"
+#include "common/suggest.h"
 #include "common/units.h"
 
 namespace proteus {
@@ -238,7 +239,9 @@ Cluster LoadCluster(const std::string& name_or_path) {
     ng.gpu_type = g.Str("gpu");
     // The simulator prices compute from this spec; naming a missing one here points at the field.
     if (!ResolveDataFile("gpus", ng.gpu_type, ".json"))
-      g.FailField("gpu", "unknown GPU type \"" + ng.gpu_type + "\" (data/gpus has: " + ListDataNames("gpus", ".json") +
+      g.FailField("gpu", "unknown GPU type \"" + ng.gpu_type + "\"; " +
+                             DidYouMean(ng.gpu_type, DataNames("gpus", ".json")) +
+                             "(data/gpus has: " + ListDataNames("gpus", ".json") +
                              "; or give the path of a proteus.gpu/1 file)");
     ng.topology = g.Str("topology");
     ng.database = g.StrOr("database", "");

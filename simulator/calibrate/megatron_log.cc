@@ -11,6 +11,7 @@
 #include "common/error.h"
 #include "common/json_file.h"
 #include "common/log.h"
+#include "simulator/pipeline/megatron_args.h"
 
 namespace proteus {
 namespace {
@@ -91,11 +92,9 @@ double Median(std::vector<double> v) {
 // ---------------------------------------------------------------------------------------------
 // Arguments: Megatron's dump, NeMo's YAML config, the caller's fallback; Megatron names.
 
-struct Arg {
-  std::string value;  // as printed: "8", "True", "None", "RMSNorm"
-  std::string where;  // "train.log: line 12" or "runs.json: runs[0].log_args.num_layers"
-};
-using Args = std::map<std::string, Arg>;
+// Values as printed; where: "train.log: line 12" or "runs.json: runs[0].log_args.num_layers".
+using Arg = MegatronArg;
+using Args = MegatronArgs;
 
 // "  name ........ value" (Megatron prints one space, a run of dots, one space; a name of 48 or
 // more characters gets no dots).
@@ -233,177 +232,6 @@ void TranslateNemo(const std::map<std::string, Arg>& yaml, Args& args) {
     // NeMo's GPT models run Transformer Engine attention (flash or cuDNN fused).
     put("transformer_impl", "transformer_engine", it->second.where);
   }
-}
-
-// Reads the arguments with errors that name where each value came from.
-class ArgReader {
- public:
-  ArgReader(const Args& args, std::string path) : args_(args), path_(std::move(path)) {}
-
-  /// The value, or nullopt when absent or None/null.
-  std::optional<std::string> Str(const std::string& name) const {
-    auto it = args_.find(name);
-    if (it == args_.end()) return std::nullopt;
-    const std::string& v = it->second.value;
-    if (v.empty() || v == "None" || v == "null" || v == "~") return std::nullopt;
-    return v;
-  }
-  std::optional<int64_t> PositiveInt(const std::string& name) const {
-    auto s = Str(name);
-    if (!s) return std::nullopt;
-    auto v = ParseInteger(*s);
-    if (!v || *v <= 0 || *v > kMaxInt) Fail(name, "expected a positive integer, got " + Quoted(*s));
-    return v;
-  }
-  int64_t RequiredInt(const std::string& name, const std::string& alternatives = "") const {
-    if (auto v = PositiveInt(name)) return *v;
-    throw UserError(path_, "missing argument " + name + alternatives +
-                               " (not in the log's argument dump or config; give it in a proteus.run/1 file as "
-                               "\"log_args\": {\"" + name + "\": ...})");
-  }
-  std::optional<double> Num(const std::string& name) const {
-    auto s = Str(name);
-    if (!s) return std::nullopt;
-    auto v = ParseNumber(*s);
-    if (!v) Fail(name, "expected a number, got " + Quoted(*s));
-    return v;
-  }
-  bool Flag(const std::string& name) const {
-    auto s = Str(name);
-    if (!s) return false;
-    if (*s == "True" || *s == "true") return true;
-    if (*s == "False" || *s == "false") return false;
-    Fail(name, "expected True or False, got " + Quoted(*s));
-  }
-  [[noreturn]] void Fail(const std::string& name, const std::string& what) const {
-    auto it = args_.find(name);
-    throw UserError(it == args_.end() ? path_ : it->second.where, name + ": " + what);
-  }
-
- private:
-  const Args& args_;
-  std::string path_;
-};
-
-// ---------------------------------------------------------------------------------------------
-// The model, the strategy and the dtype from the arguments.
-
-int64_t PaddedVocab(const ArgReader& a, int64_t tp) {
-  if (auto v = a.PositiveInt("padded_vocab_size")) return *v;
-  if (auto v = a.PositiveInt("vocab_size")) {
-    // Megatron pads to a multiple of make_vocab_size_divisible_by x tp (_vocab_size_with_padding).
-    int64_t multiple = a.PositiveInt("make_vocab_size_divisible_by").value_or(128) * tp;
-    return (*v + multiple - 1) / multiple * multiple;
-  }
-  return a.RequiredInt("padded_vocab_size", " (or vocab_size)");
-}
-
-// Megatron's default MLP width when none is printed (validate_args): 4h, or 2/3 of it rounded
-// down to a multiple of 64 for SwiGLU, which keeps the parameter count of a GeLU MLP.
-int64_t DefaultFfn(int64_t hidden, bool swiglu) { return swiglu ? 4 * hidden * 2 / 3 / 64 * 64 : 4 * hidden; }
-
-Json ModelDocument(const ArgReader& a, const std::string& name) {
-  int64_t tp = a.PositiveInt("tensor_model_parallel_size").value_or(1);
-  int64_t hidden = a.RequiredInt("hidden_size");
-  int64_t heads = a.RequiredInt("num_attention_heads");
-  int64_t seq = a.RequiredInt("seq_length");
-  bool swiglu = a.Flag("swiglu");
-  bool rmsnorm = a.Str("normalization").value_or("LayerNorm") == "RMSNorm";
-  // proteus has two decoder blocks; SwiGLU or RMSNorm means a Llama-style one (no biases, no
-  // dropout, RoPE), else GPT-style. The MLP matters most for FLOPs, and SwiGLU decides its shape.
-  bool llama = swiglu || rmsnorm;
-  // Megatron prints num_query_groups (default 1) even without grouped-query attention.
-  std::optional<int64_t> groups;
-  if (a.Flag("group_query_attention")) groups = a.PositiveInt("num_query_groups");
-  Json hf = {{"model_type", llama ? "llama" : "gpt2"},
-             {"name_or_path", name},
-             {"hidden_size", hidden},
-             {"num_hidden_layers", a.RequiredInt("num_layers")},
-             {"num_attention_heads", heads},
-             {"num_key_value_heads", groups.value_or(heads)},
-             {"intermediate_size", a.PositiveInt("ffn_hidden_size").value_or(DefaultFfn(hidden, swiglu))},
-             {"vocab_size", PaddedVocab(a, tp)},
-             {"max_position_embeddings", a.PositiveInt("max_position_embeddings").value_or(seq)},
-             {"tie_word_embeddings", !a.Flag("untie_embeddings_and_output_weights")},
-             {"torch_dtype", a.Flag("bf16") ? "bfloat16" : a.Flag("fp16") ? "float16" : "float32"}};
-  // Flash attention, or Transformer Engine's fused attention, keeps no s^2 scores.
-  bool fused = a.Flag("use_flash_attn") || a.Str("transformer_impl").value_or("") == "transformer_engine";
-  Json overrides = {{"seq_len", seq}, {"fused_attention", fused}, {"vocab_pad_multiple", 1}};
-  auto hidden_dropout = a.Num("hidden_dropout"), attention_dropout = a.Num("attention_dropout");
-  if (hidden_dropout || attention_dropout)
-    overrides["dropout"] = hidden_dropout.value_or(0) > 0 || attention_dropout.value_or(0) > 0;
-  return {{"format", "proteus.model/1"}, {"hf_config", hf}, {"overrides", overrides}};
-}
-
-std::string Recompute(const ArgReader& a) {
-  // recompute_method (uniform / block) and recompute_num_layers choose which layers; proteus
-  // recomputes all of a stage's layers, so any full recomputation reads as "full".
-  if (auto g = a.Str("recompute_granularity")) {
-    if (*g == "full" || *g == "selective") return *g;
-    a.Fail("recompute_granularity", "expected full, selective or None, got " + Quoted(*g));
-  }
-  if (a.Flag("checkpoint_activations")) return "full";
-  if (a.Flag("recompute_activations")) return "selective";
-  return "none";
-}
-
-// Megatron's main-gradient dtype: fp32 when accumulate_allreduce_grads_in_fp32 (validate_args sets
-// it for bf16 unless --grad-reduce-in-bf16), else the 16-bit model dtype (fp16's default).
-std::string MainGrads(const ArgReader& a) {
-  if (!a.Flag("bf16") && !a.Flag("fp16")) return "fp32";
-  bool fp32 = a.Str("accumulate_allreduce_grads_in_fp32") ? a.Flag("accumulate_allreduce_grads_in_fp32")
-                                                           : a.Flag("bf16") && !a.Flag("grad_reduce_in_bf16");
-  return fp32 ? "fp32" : a.Flag("bf16") ? "bf16" : "fp16";
-}
-
-StrategyFlags Flags(const ArgReader& a) {
-  if (a.PositiveInt("context_parallel_size").value_or(1) > 1)
-    a.Fail("context_parallel_size", "context parallelism is not modelled by proteus yet");
-  if (auto experts = a.Str("num_experts"); experts && *experts != "0" && *experts != "1")
-    a.Fail("num_experts", "mixture-of-experts models are not modelled by proteus yet");
-  StrategyFlags f;
-  f.tp = static_cast<int>(a.PositiveInt("tensor_model_parallel_size").value_or(1));
-  f.pp = static_cast<int>(a.PositiveInt("pipeline_model_parallel_size").value_or(1));
-  if (auto dp = a.PositiveInt("data_parallel_size")) {
-    f.dp = static_cast<int>(*dp);
-  } else {
-    int64_t world = a.RequiredInt("world_size", " (or data_parallel_size)");
-    if (world % (int64_t{f.tp} * f.pp) != 0)
-      a.Fail("world_size", "world_size " + std::to_string(world) + " is not a multiple of tp x pp = " +
-                               std::to_string(int64_t{f.tp} * f.pp));
-    f.dp = static_cast<int>(world / (int64_t{f.tp} * f.pp));
-  }
-  f.mbs = static_cast<int>(a.RequiredInt("micro_batch_size"));
-  f.gbs = static_cast<int>(a.RequiredInt("global_batch_size"));
-  int64_t chunks = a.PositiveInt("virtual_pipeline_model_parallel_size").value_or(1);
-  if (auto per_stage = a.PositiveInt("num_layers_per_virtual_pipeline_stage")) {
-    int64_t layers = a.RequiredInt("num_layers");
-    if (layers % (int64_t{f.pp} * *per_stage) != 0)
-      a.Fail("num_layers_per_virtual_pipeline_stage", "does not divide num_layers / pp");
-    chunks = layers / f.pp / *per_stage;
-  }
-  if (chunks > 1) f.schedule = "interleaved:" + std::to_string(chunks);
-  f.zero = a.Flag("use_distributed_optimizer") ? 1 : 0;
-  f.recompute = Recompute(a);
-  f.sp = a.Flag("sequence_parallel");
-  // Transformer Engine fp8: --fp8-format e4m3 | hybrid, --fp8-recipe delayed | tensorwise.
-  if (auto fp8 = a.Str("fp8")) {
-    if (*fp8 != "e4m3" && *fp8 != "hybrid") a.Fail("fp8", "expected e4m3 or hybrid, got " + Quoted(*fp8));
-    f.fp8 = *fp8;
-    std::string recipe = a.Str("fp8_recipe").value_or("delayed");
-    if (recipe != "delayed" && recipe != "tensorwise")
-      a.Fail("fp8_recipe", "only the delayed and tensorwise fp8 recipes are modelled, got " + Quoted(recipe));
-    f.fp8_scaling = recipe == "tensorwise" ? "current" : "delayed";
-  }
-  f.main_grads = MainGrads(a);
-  return f;
-}
-
-std::string Dtype(const ArgReader& a) {
-  // --fp8-format keeps the model in bf16 (Transformer Engine fp8 GEMMs: the strategy's fp8, in Flags).
-  if (a.Flag("bf16")) return "bf16";
-  if (a.Flag("fp16")) return "fp16";
-  return "fp32";
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -549,6 +377,23 @@ std::vector<Step> DropWarmup(const std::vector<Step>& steps, const MegatronLogOp
   return kept;
 }
 
+// Context parallelism is not modelled; mixture-of-experts logs are not read for calibration yet.
+void RefuseUnmodelled(const MegatronArgReader& a) {
+  if (a.PositiveInt("context_parallel_size").value_or(1) > 1)
+    a.Fail("context_parallel_size", "context parallelism is not modelled by proteus yet");
+  if (auto experts = a.Str("num_experts"); experts && *experts != "0" && *experts != "1")
+    a.Fail("num_experts", "mixture-of-experts runs are not calibrated from logs yet (simulate one with "
+                          "simulate --from-megatron-args)");
+}
+
+// A log's dump prints every argument, so the batch and the GPU count are required.
+StrategyFlags LogFlags(const MegatronArgReader& a) {
+  if (!a.PositiveInt("data_parallel_size")) a.RequiredInt("world_size", " (or data_parallel_size)");
+  a.RequiredInt("micro_batch_size");
+  a.RequiredInt("global_batch_size");
+  return MegatronStrategyFlags(a);
+}
+
 Args CollectArgs(const std::vector<Line>& lines, const std::string& path, const MegatronLogOptions& options) {
   Args args;
   ReadArgumentDumps(lines, path, args);
@@ -567,21 +412,25 @@ MeasuredRun ReadMegatronLog(const std::string& path, const MegatronLogOptions& o
   std::vector<Line> lines = SplitLines(text);
   std::vector<Step> kept = DropWarmup(ReadSteps(lines, path), options, path);
   Args args = CollectArgs(lines, path, options);
-  ArgReader a(args, path);
+  MegatronArgReader a(args, path,
+                      " (not in the log's argument dump or config; give it in a proteus.run/1 file as \"log_args\": "
+                      "{\"{}\": ...})",
+                      /*flag_names=*/false);
+  if (!options.strategy_given) RefuseUnmodelled(a);
   MeasuredRun run;
   run.name = std::filesystem::path(path).stem().string();
   run.origin = path;
   run.spec.name = run.name;
   run.spec.cluster = options.cluster;
   if (!options.model_given) {
-    run.spec.model_doc = ModelDocument(a, run.name);
+    run.spec.model_doc = MegatronModelDocument(a, run.name);
     run.spec.model_origin = path;
     run.spec.model = run.name;
   }
-  if (!options.strategy_given) run.spec.flags = Flags(a);
+  if (!options.strategy_given) run.spec.flags = LogFlags(a);
   else if (auto fp8 = a.Str("fp8"))
     LogWarn(path + ": the run used fp8 (" + *fp8 + "); the given strategy's precision.fp8 decides what is simulated");
-  run.spec.dtype = Dtype(a);
+  run.spec.dtype = MegatronDtype(a);
   run.measured = MeasuredFromSteps(kept, path);
   for (const Step& s : kept) run.iteration_samples_s.push_back(s.seconds);
   return run;

@@ -54,7 +54,7 @@ struct MegatronLogOptions {
 /// source = `path`, iteration_samples_s = the kept samples in seconds, in log order.
 /// UserError (exit 2) naming the file and the line or argument: unreadable file, no timed lines, a
 /// truncated or non-numeric iteration line, a missing or malformed required argument, nothing left
-/// after warm-up, or a feature proteus does not model (context parallelism, mixture of experts).
+/// after warm-up, or a feature not read from logs (context parallelism, mixture of experts).
 MeasuredRun ReadMegatronLog(const std::string& path, const MegatronLogOptions& options = {});
 
 /// True if `text` looks like a Megatron-LM or NeMo training log (an argument dump, an iteration

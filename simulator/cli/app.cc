@@ -5,6 +5,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "simulator/cli/megatron_flags.h"
 
 namespace proteus {
 
@@ -26,8 +27,10 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
   AddTopoCommand(app, out);
   AddCollectiveCommand(app, out);
   AddSearchCommand(app, out);
+  AddListCommand(app, out);
 
-  std::vector<std::string> reversed(args.rbegin(), args.rend());  // CLI11 takes them reversed
+  std::vector<std::string> joined = JoinMegatronArgsText(args);
+  std::vector<std::string> reversed(joined.rbegin(), joined.rend());  // CLI11 takes them reversed
   try {
     app.parse(reversed);
     return 0;

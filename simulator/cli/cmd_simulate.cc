@@ -9,11 +9,13 @@
 #include <sstream>
 
 #include "common/json_file.h"
+#include "common/log.h"
 #include "common/manifest.h"
 #include "common/output_file.h"
 #include "common/units.h"
 #include "simulator/calibrate/kineto_trace.h"
 #include "simulator/cli/app.h"
+#include "simulator/cli/megatron_flags.h"
 #include "simulator/compile/compile.h"
 #include "simulator/pipeline/simulation.h"
 #include "simulator/report/trace.h"
@@ -25,6 +27,7 @@ struct SimulateArgs {
   SimulationRequest request;
   bool json = false;
   std::string trace, manifest, dump_graph, report_file, compare_trace;
+  MegatronFlags megatron;
 };
 
 // The measured iteration of a PyTorch profiler trace beside the simulated one (the first simulated
@@ -100,6 +103,10 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
                   "replicated across the dp/N groups; per layer, gradients reduce-scattered in the group, then "
                   "all-reduced across groups (1 < N < dp, N divides dp)")
       ->check(CLI::PositiveNumber);
+  cmd->add_flag("--overlap-grad-reduce,!--no-overlap-grad-reduce", f.overlap_grad_reduce,
+                "Reduce each gradient bucket while backward runs (default on, as Megatron-Core's --overlap-grad-reduce "
+                "and PyTorch DDP do); --no-overlap-grad-reduce: all reductions after backward (Megatron without the "
+                "flag)");
   cmd->add_flag("--overlap-param-gather", f.overlap_param_gather,
                 "Distributed optimizer: all-gather the updated parameters during the next forward, bucket by "
                 "bucket, not after the optimizer step (Megatron-Core; default off)");
@@ -186,8 +193,12 @@ void WriteFiles(const SimulateArgs& a, const SimulationOutput& sim, const Json& 
     done(a.dump_graph);
   }
   if (!a.trace.empty()) {
-    WriteChromeTrace(sim.graph, sim.result, a.trace);
+    int64_t bytes = WriteChromeTrace(sim.graph, sim.result, a.trace);
     done(a.trace);
+    // On stderr (stdout may be the report): where the trace went and how big it is.
+    char size[32];
+    std::snprintf(size, sizeof size, "%.1f MiB", static_cast<double>(bytes) / (1 << 20));
+    LogInfo("trace: " + a.trace + ", " + size + " (" + std::to_string(bytes) + " bytes); open it in ui.perfetto.dev");
   }
   if (!a.manifest.empty()) {
     Manifest m;
@@ -229,12 +240,14 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
   auto* cmd = app.add_subcommand("simulate", "Predict one training iteration: time, throughput, MFU, memory");
   auto args = std::make_shared<SimulateArgs>();
   RunSpec& spec = args->request.spec;
-  cmd->add_option("--model", spec.model, "Zoo name (gpt3-175b, llama3-70b, ...), proteus.model/1 file or HF config.json")
-      ->required();
+  cmd->add_option("--model", spec.model,
+                  "Zoo name (gpt3-175b, llama3-70b, ...), proteus.model/1 file or HF config.json (required unless "
+                  "--from-megatron-args)");
   cmd->add_option("--cluster", spec.cluster, "Cluster name in data/clusters (dgx-h100-128, ...) or proteus.cluster/1 file")
       ->required();
   cmd->add_option("--strategy", spec.strategy_file, "Strategy file (proteus.strategy/1); replaces the shorthand flags");
   AddStrategyFlags(cmd, spec.flags);
+  AddMegatronFlags(cmd, args->megatron);
   cmd->add_option("--db", spec.databases, "Cost database(s); later ones override earlier ones (repeatable). On a cluster mixing GPU "
                   "types, each prices only the GPUs of its own type (every task is priced as its GPU)");
   cmd->add_option("--seq-len", spec.seq_len,
@@ -266,7 +279,8 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
   cmd->add_option("--compare-trace", args->compare_trace,
                   "PyTorch profiler (Kineto) trace of the same job: print its measured iteration beside the "
                   "simulated one");
-  cmd->callback([&out, args] {
+  cmd->callback([&out, args, cmd] {
+    ApplyMegatronFlags(args->megatron, *cmd, args->request.spec);
     // Read first: a bad trace fails before any simulation work or output.
     for (const auto& [path, flag] : OutputPaths(*args)) CheckOutputPath(path, flag);
     std::optional<TraceSummary> measured;

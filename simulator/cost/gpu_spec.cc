@@ -4,6 +4,7 @@
 
 #include "common/data_dir.h"
 #include "common/error.h"
+#include "common/suggest.h"
 #include "common/units.h"
 
 namespace proteus {
@@ -120,9 +121,11 @@ std::string ShippedGpuNames() { return ListDataNames("gpus", ".json"); }
 
 GpuSpec LoadGpuSpec(const std::string& name_or_path) {
   auto path = ResolveDataFile("gpus", name_or_path, ".json");
+  if (!path && LooksLikePath(name_or_path)) throw UserError("gpu", "file not found: " + name_or_path);
   if (!path)
     throw UserError("gpu \"" + name_or_path + "\"",
-                    "unknown GPU (shipped: " + ShippedGpuNames() + "; or give a path to a proteus.gpu/1 file)");
+                    "unknown GPU; " + DidYouMean(name_or_path, DataNames("gpus", ".json")) + "(shipped: " +
+                        ShippedGpuNames() + "; or give a path to a proteus.gpu/1 file)");
   return GpuSpecFromJson(ReadJsonFile(*path), *path);
 }
 

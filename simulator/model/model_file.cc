@@ -4,6 +4,7 @@
 
 #include "common/data_dir.h"
 #include "common/error.h"
+#include "common/suggest.h"
 #include "simulator/model/hf_config.h"
 #include "simulator/model/module_json.h"
 #include "simulator/model/resnet.h"
@@ -49,10 +50,13 @@ Model FromHf(const JsonView& doc, const std::string& file, const ZooOptions& opt
 }
 
 std::string NothingFound(const std::string& name) {
+  if (LooksLikePath(name)) return "file not found: " + name;
+  std::vector<std::string> known = ZooModelNames();
+  for (const auto& f : DataNames("models", ".json")) known.push_back(f);
   std::string zoo;
   for (const auto& n : ZooModelNames()) zoo += (zoo.empty() ? "" : ", ") + n;
   std::string files = ListDataNames("models", ".json");
-  return "'" + name + "' is neither a zoo model nor a model file; zoo models: " + zoo +
+  return "'" + name + "' is neither a zoo model nor a model file; " + DidYouMean(name, known) + "zoo models: " + zoo +
          (files.empty() ? "" : "; model files in data/models: " + files);
 }
 

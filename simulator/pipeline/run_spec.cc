@@ -32,7 +32,8 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "ep", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
-                       "grad_bucket_mb", "dp_method", "fusion_threshold_mb", "fusion_cycle_ms", "fsdp", "fsdp_prefetch", "reshard_after_forward", "hsdp", "overlap_param_gather",
+                       "grad_bucket_mb", "dp_method", "fusion_threshold_mb", "fusion_cycle_ms", "fsdp", "fsdp_prefetch",
+                       "reshard_after_forward", "hsdp", "overlap_grad_reduce", "overlap_param_gather",
                        "tp_comm_overlap", "overlap_p2p", "offload_optimizer", "offload_activations", "fp8", "fp8_scaling", "main_grads", "params",
                        "reserve_gib", "fragmentation"});
   StrategyFlags f;
@@ -53,6 +54,7 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.fsdp_prefetch = static_cast<int>(s.IntOr("fsdp_prefetch", -1));
   f.reshard_after_forward = s.BoolOr("reshard_after_forward", true);
   f.hsdp = static_cast<int>(BoundedOr(s, "hsdp", kMaxGpus, 0));
+  f.overlap_grad_reduce = s.BoolOr("overlap_grad_reduce", true);
   f.overlap_param_gather = s.BoolOr("overlap_param_gather", false);
   f.tp_comm_overlap = s.BoolOr("tp_comm_overlap", false);
   f.offload_optimizer = s.BoolOr("offload_optimizer", false);

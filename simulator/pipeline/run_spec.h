@@ -25,6 +25,7 @@ struct StrategyFlags {
   int fsdp_prefetch = -1;             // -1: the default (1)
   bool reshard_after_forward = true;  // FSDP2's reshard_after_forward
   int hsdp = 0;                       // HSDP shard group size (0: not given, plain FSDP)
+  bool overlap_grad_reduce = true;    // buckets reduced while backward runs (Megatron-Core --overlap-grad-reduce)
   bool overlap_param_gather = false;  // Megatron-Core --overlap-param-gather
   bool tp_comm_overlap = false;       // Megatron-Core --tp-comm-overlap
   bool offload_optimizer = false;     // DeepSpeed ZeRO-Offload; with --strategy it sets the file's key

@@ -8,6 +8,7 @@
 #include "common/costdb.h"
 #include "common/data_dir.h"
 #include "common/error.h"
+#include "common/suggest.h"
 #include "common/units.h"
 #include "simulator/compile/compile.h"
 #include "simulator/compile/fp8_gemm.h"
@@ -111,8 +112,10 @@ std::optional<Cluster> ScaledShippedCluster(const std::string& name) {
 Cluster LoadClusterFor(const RunSpec& spec) {
   if (auto path = ResolveDataFile("clusters", spec.cluster, ".json")) return LoadCluster(*path);
   if (auto scaled = ScaledShippedCluster(spec.cluster)) return *scaled;
-  throw UserError("--cluster", "no cluster file or shipped cluster named \"" + spec.cluster +
-                                   "\" (shipped: " + ListDataNames("clusters", ".json") +
+  if (LooksLikePath(spec.cluster)) throw UserError("--cluster", "file not found: " + spec.cluster);
+  throw UserError("--cluster", "no cluster file or shipped cluster named \"" + spec.cluster + "\"; " +
+                                   DidYouMean(spec.cluster, DataNames("clusters", ".json")) +
+                                   "(shipped: " + ListDataNames("clusters", ".json") +
                                    "; any node count of a shipped family also works, e.g. dgx-h100-64)");
 }
 
@@ -141,6 +144,7 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   if (f.fsdp_prefetch >= 0) o.weight_gather.prefetch = f.fsdp_prefetch;
   o.weight_gather.reshard_after_forward = f.reshard_after_forward;
   o.weight_gather.shard_group = f.hsdp;
+  o.overlap_grad_reduce = f.overlap_grad_reduce;
   o.overlap_param_gather = f.overlap_param_gather;
   o.tp_comm_overlap = f.tp_comm_overlap;
   o.offload_optimizer = f.offload_optimizer;

@@ -2,7 +2,9 @@
 // (ui.perfetto.dev). Layout:
 //   one process per simulated GPU (pid = its index), named "<label> (x<multiplicity>)";
 //   one thread per stream (tid = StreamKind), named "compute", "tp_comm", "dp_comm", "pp_comm", "copy";
-//   every task is a complete event (ph "X", ts and dur in microseconds) with its kind as category
+//   every task is a complete event (ph "X", ts and dur in microseconds with three decimals, from
+//     integer nanoseconds: dur = end - start of the rounded instants, so slices on one stream never
+//     overlap; a reader rounding to the nanosecond, as Perfetto does, gets them back exactly) with its kind as category
 //     and args: phase, micro-batch, cost source, recompute; for comm tasks the op, bytes, algorithm,
 //     protocol and the plan's time alone (compare with dur to see contention and interference);
 //   a point-to-point comm between two GPUs also gets a flow arrow from sender to receiver;
@@ -23,7 +25,8 @@ namespace proteus {
 /// The trace as JSON text. `result` must come from simulating `graph`.
 std::string ChromeTraceJson(const ExecGraph& graph, const SimResult& result);
 
-/// Writes ChromeTraceJson to `path` atomically (temp file + rename). UserError if not writable.
-void WriteChromeTrace(const ExecGraph& graph, const SimResult& result, const std::string& path);
+/// Writes ChromeTraceJson to `path` atomically (temp file + rename) and returns its size in bytes.
+/// UserError if not writable.
+int64_t WriteChromeTrace(const ExecGraph& graph, const SimResult& result, const std::string& path);
 
 }  // namespace proteus
