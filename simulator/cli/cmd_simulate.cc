@@ -66,8 +66,10 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
   cmd->add_option("--pp", f.pp, "Pipeline-parallel degree (stages)")->check(CLI::PositiveNumber);
   cmd->add_option("--dp", f.dp, "Data-parallel degree (default: fill the cluster)")->check(CLI::PositiveNumber);
   cmd->add_option("--cp", f.cp,
-                  "Context-parallel degree (Megatron-Core cp: the sequence split over cp ranks). Not modelled yet: "
-                  "cp > 1 is refused (exit 2) rather than priced without its key/value exchange")
+                  "Context-parallel degree (Megatron-Core --context-parallel-size, ring attention as "
+                  "--cp-comm-type p2p): every operator runs on seq/cp tokens, attention exchanges K/V blocks "
+                  "around the cp ring, gradients are reduced over dp x cp; seq must be divisible by 2 x cp, "
+                  "needs fused attention, not with --sp, --ep, ZeRO-2/3, FSDP or offload")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--mbs", f.mbs, "Micro-batch size per data-parallel rank")->check(CLI::PositiveNumber);
   cmd->add_option("--gbs", f.gbs, "Global batch size (default: mbs x dp)")->check(CLI::PositiveNumber);

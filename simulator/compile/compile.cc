@@ -15,6 +15,7 @@
 #include "simulator/compile/host_offload.h"
 #include "simulator/compile/mesh.h"
 #include "simulator/compile/program.h"
+#include "simulator/compile/ring_shift.h"
 #include "simulator/compile/schedule.h"
 #include "simulator/compile/tp_overlap.h"
 #include "simulator/cost/gpu_spec.h"
@@ -178,6 +179,15 @@ class Instantiator {
     return it->second;
   }
 
+  // A step's plan on `group`: a collective's or p2p transfer's, or a ring shift's (IsRingShift).
+  const CollectivePlan& PlanOf(const Step& st, const std::vector<GpuId>& group) {
+    if (!IsRingShift(st)) return Plan(st.op, group, st.bytes, st.dtype);
+    auto key = std::make_tuple(-1, group, st.bytes, static_cast<int>(st.dtype));
+    auto it = plans_.find(key);
+    if (it == plans_.end()) it = plans_.emplace(key, RingShiftPlan(*in_.collectives, group, st.bytes, st.dtype)).first;
+    return it->second;
+  }
+
   // The members of step st's group as seen from `rank`, in coordinate order; a p2p peer is the
   // rank of its stage in micro-batch mb's direction (dualpipe holds each stage on two ranks).
   std::vector<GpuId> GroupOf(const Step& st, int rank, int mb) const {
@@ -214,7 +224,7 @@ class Instantiator {
                     SpanKey(st.span)};
     auto [it, fresh] = comm_plans_.try_emplace(std::move(key));
     if (!fresh) return it->second;
-    CollectivePlan plan = Plan(st.op, group, st.bytes, st.dtype);
+    CollectivePlan plan = PlanOf(st, group);
     double piece_startup = st.userbuffer_pieces * kUserbufferLatencyS;
     if (st.userbuffer_pieces > 0 && plan.latency_s > piece_startup) {
       plan.time_s -= plan.latency_s - piece_startup;
@@ -247,8 +257,9 @@ class Instantiator {
     size_t own_flows = plan.flows.size();
     for (const auto& mirror : MirrorGroups(st, rank, group, mb)) {
       if (orbit_mirrors_ && TranslateInsideNode(plan, own_flows, group, mirror)) continue;
-      if (!orbit_mirrors_ && !MayShareLinks(st.op, group, mirror)) continue;  // shares_link would drop every flow
-      const CollectivePlan& m = Plan(st.op, mirror, st.bytes, st.dtype);
+      // A ring shift is planned transfer by transfer (ring_shift.h), not as one collective of the model.
+      if (!orbit_mirrors_ && !IsRingShift(st) && !MayShareLinks(st.op, group, mirror)) continue;  // every flow would be dropped
+      const CollectivePlan& m = PlanOf(st, mirror);
       for (const FlowSpec& f : m.flows)
         if (orbit_mirrors_ || shares_link(f)) plan.flows.push_back(f);
     }

@@ -82,6 +82,10 @@ struct Step {
   int64_t host_params = 0;
 };
 
+/// A collective step with op sendrecv over a mesh axis is a ring shift (ring_shift.h): each member
+/// sends `bytes` to its successor on the axis, as context parallelism's K/V exchange does.
+inline bool IsRingShift(const Step& st) { return st.kind == TaskKind::kCollective && st.op == CollOp::kSendRecv; }
+
 struct StageProgram {
   int stage = 0;               // virtual stage
   std::vector<Step> forward, backward;

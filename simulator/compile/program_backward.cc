@@ -79,7 +79,9 @@ void ProgramBuilder::EmitBackward(StageState& st, std::vector<Step>& list, int i
     cs.channels = chans;
     if (d.phase == Phase::kBwdWeight) cs.deps.insert(cs.deps.end(), regather.begin(), regather.end());
     if (gathered >= 0) cs.deps.push_back(gathered);  // the weight gradient reads the gathered gradient too
-    if (d.phase == Phase::kBwdData && gather) {
+    if (d.phase == Phase::kBwdData && RingAttention(i)) {  // program_context.cc
+      last_step = EmitRingAttention(list, i, d.phase, &d, false, std::move(cs));
+    } else if (d.phase == Phase::kBwdData && gather) {
       last_step = EmitGatherPipelined(list, i, d.phase, &d, false, cs, *gather, &gathered);
     } else if (d.phase == Phase::kBwdData && scatter) {
       int done = -1;

@@ -147,6 +147,24 @@ class ProgramBuilder {
   // The span of the dp axis expert gradients are reduced over (the expert-data-parallel group).
   AxisSpan ExpertGradSpan() const { return {s_.expert_parallel, true}; }
 
+  // ---- context parallelism (program_context.cc) ----
+  // The cp mesh axis, -1 without one.
+  int CpAxis() const;
+  // Whether op i is an attention core whose queries are split over cp > 1 (ring attention).
+  bool RingAttention(int i) const;
+  // Bytes of the K/V block one ring step sends: 2 x b x s x g x d x dtype, local sizes.
+  int64_t RingKvBytes(int i) const;
+  // Op i's attention over one ring step's block: the causal diagonal, or half a block unmasked.
+  Operator RingBlock(int i, bool diagonal) const;
+  // Ring step j's compute, priced from its block.
+  Step RingBlockStep(int i, Phase phase, const Operator* derived, bool recompute, int j);
+  // Op i's `phase` as cp block steps with the K/V (and dK/dV) sends around the ring; `first` holds
+  // the deps, channels and memory of the whole op. Returns the step that ends it.
+  int EmitRingAttention(std::vector<Step>& list, int i, Phase phase, const Operator* derived, bool recompute,
+                        Step first);
+  // Whether a bucket's gradients are partial over cp (and dp only besides).
+  bool ReducesOverContext(const Bucket& b) const;
+
   // A chunk of a pipelined GEMM (tp_overlap.h) takes its share of the whole.
   Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, ChunkOf chunk = {});
 
@@ -265,6 +283,9 @@ class ProgramBuilder {
   void FlushBuckets(StageState& st, std::vector<Step>& list, int dep);
 
   void EmitBucket(StageState& st, std::vector<Step>& list, const Bucket& b, int dep);
+  // A bucket partial over cp (program_context.cc): its reduction over dp x cp, two-level, and its
+  // parameter gathers after the optimizer step.
+  void EmitContextBucket(StageState& st, std::vector<Step>& list, const Bucket& b, int dep, int id);
 
   // ---- data-parallel methods other than buckets (program_dp_methods.cc, grad_grouping.h) ----
   // Groups st.pending by the strategy's dp_method and emits one bucket per group, after the
@@ -325,6 +346,7 @@ class ProgramBuilder {
   void AccountWeightsOn(const StageState& st, int rank);
 
   void BuildTail(int p);
+  static void AppendParamGathers(const std::vector<Step>& gathers, int32_t step, std::vector<Step>& tail);
 
   // ---- optimizer offload (program_offload.cc; host_offload.h prices the steps) ----
   // After a bucket's reduce-scatter (list step `reduced`), the copy of its fp32 gradient shard to

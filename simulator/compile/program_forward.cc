@@ -120,7 +120,9 @@ void ProgramBuilder::EmitForwardOp(StageState& st, std::vector<Step>& list, int 
   cs.channels = chans;
   cs.mem = std::move(mem);
   int step = -1, done = -1;
-  if (gather) {
+  if (RingAttention(i)) {  // context parallelism: cp block steps around the ring (program_context.cc)
+    step = EmitRingAttention(list, i, Phase::kFwd, nullptr, recompute, std::move(cs));
+  } else if (gather) {
     step = EmitGatherPipelined(list, i, Phase::kFwd, nullptr, recompute, cs, *gather, &done);
     cache[gather->cache_key] = done;  // other readers of the gathered tensor
   } else if (auto scatter = ScatterAfterForward(st.v, i)) {

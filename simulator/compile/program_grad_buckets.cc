@@ -55,6 +55,7 @@ void ProgramBuilder::FlushBuckets(StageState& st, std::vector<Step>& list, int d
 
 void ProgramBuilder::EmitBucket(StageState& st, std::vector<Step>& list, const Bucket& b, int dep) {
   int id = bucket_count_++;
+  if (ReducesOverContext(b)) return EmitContextBucket(st, list, b, dep, id);  // program_context.cc
   int last = dep;
   // Expert buckets reduce over the dp axis's expert-data-parallel span only.
   auto span_of = [&](int a) { return a == mesh_.AxisIndex("dp") ? b.span : AxisSpan{}; };

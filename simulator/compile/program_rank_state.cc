@@ -28,6 +28,9 @@ void ProgramBuilder::AccountWeightsOn(const StageState& st, int rank) {
       auto shards_over = [&](const std::string& axis) {
         // Expert states sharded over dp are sharded over the expert-data-parallel group (dp / ep).
         if (experts > 1 && axis == "dp") return s_.AxisSize(axis) / experts;
+        // Context parallelism: the distributed optimizer shards over dp x cp (Megatron-Core's
+        // data-parallel group with cp; cp ranks hold the same weights).
+        if (axis == "dp" && s_.ContextParallel() > 1) return s_.AxisSize(axis) * s_.ContextParallel();
         return axis.empty() ? 1 : group > 0 ? group : s_.AxisSize(axis);
       };
       ParamShards shards{shards_over(o.r->settings.weights), shards_over(o.r->settings.grads),
@@ -48,15 +51,25 @@ void ProgramBuilder::AccountWeightsOn(const StageState& st, int rank) {
   }
 }
 
+// The parameter all_gathers after the optimizer step (tail index `step`): each waits for the step,
+// and for the earlier gathers its deps name (indices into `gathers`: context parallelism's dp then
+// cp gathers of one bucket, program_context.cc).
+void ProgramBuilder::AppendParamGathers(const std::vector<Step>& gathers, int32_t step, std::vector<Step>& tail) {
+  const int32_t offset = static_cast<int32_t>(tail.size());
+  for (Step ag : gathers) {
+    std::vector<int32_t> deps = {step};
+    for (int32_t d : ag.deps) deps.push_back(offset + d);
+    ag.deps = std::move(deps);
+    tail.push_back(std::move(ag));
+  }
+}
+
 void ProgramBuilder::BuildTail(int p) {
   RankState& rs = job_.ranks[p];
   if (s_.offload_optimizer) {
     std::vector<Step> tail = TiedGradientReductions(p);
     int32_t h2d = AddOffloadedStep(rs, tail);
-    for (auto& ag : rs.tail) {
-      ag.deps = {h2d};
-      tail.push_back(ag);
-    }
+    AppendParamGathers(rs.tail, h2d, tail);
     rs.tail = std::move(tail);
     return;
   }
@@ -76,10 +89,7 @@ void ProgramBuilder::BuildTail(int p) {
   for (size_t k = 0; k < tail.size(); ++k) step.deps.push_back(static_cast<int32_t>(k));
   int32_t step_index = static_cast<int32_t>(tail.size());
   tail.push_back(step);
-  for (auto& ag : rs.tail) {
-    ag.deps = {step_index};
-    tail.push_back(ag);
-  }
+  AppendParamGathers(rs.tail, step_index, tail);
   rs.tail = std::move(tail);
 }
 

@@ -16,7 +16,7 @@ namespace proteus {
 /// Shorthand strategy flags, as typed on the command line (0 / empty = not given).
 struct StrategyFlags {
   int tp = 1, pp = 1, dp = 0;         // dp 0: fill the cluster (GPUs / (tp*pp*cp))
-  int cp = 1;                         // context parallel (refused until modelled: validate.h)
+  int cp = 1;                         // context parallel (ring attention: compile/program_context.cc)
   int ep = 1;                         // expert parallelism, folded into dp (Strategy::expert_parallel)
   int mbs = 1, gbs = 0;               // gbs 0: mbs * dp (one micro-batch per pipeline)
   std::string schedule = "1f1b";      // gpipe | 1f1b | interleaved:V | zb-h1 | zb-v | dualpipev | dualpipe

@@ -163,7 +163,7 @@ void WriteP2pArrows(TraceText& t, const ExecGraph& g, const SimResult& r) {
     if (comm.op != CollOp::kSendRecv || comm.members.size() != 2) continue;
     const Task& from = g.tasks[comm.members[0]];
     const Task& to = g.tasks[comm.members[1]];
-    if (from.gpu == to.gpu) continue;
+    if (from.gpu == to.gpu || from.kind != TaskKind::kP2P) continue;  // a ring shift is no one-way send
     for (int end = 0; end < 2; ++end) {
       const Task& task = end == 0 ? from : to;
       t.BeginEvent();

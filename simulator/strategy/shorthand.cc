@@ -38,6 +38,8 @@ void AddPartitionRules(const Model& model, const ShorthandOptions& o, Strategy& 
   VisitModules(model.root, [&](const std::string& path, const Module& m) {
     for (const auto& op : m.ops) {
       std::map<std::string, std::string> part;
+      // Context parallelism: every iterated sequence dim on cp (validate.h refuses sp beside it).
+      if (const Dim* seq = op.FindDim("s"); o.cp > 1 && seq && !seq->extent_only) part["s"] = "cp";
       if (o.tp > 1) {
         if (auto it = op.attrs.find("tp"); it != op.attrs.end()) part[it->second] = "tp";
         if (o.sequence_parallel)

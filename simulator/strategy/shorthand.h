@@ -2,8 +2,8 @@
 // --zero 1 --recompute selective --sp`).
 //
 // Model. The mesh is [pp, dp, tp] (tp fastest, as Megatron orders ranks); --cp N > 1 adds a cp axis,
-// [pp, dp, cp, tp] (Megatron-Core's tp-cp-dp-pp order), which validation refuses until context
-// parallelism's key/value exchange is modelled. The expansion relies on
+// [pp, dp, cp, tp] (Megatron-Core's tp-cp-dp-pp order) and partitions every iterated sequence dim
+// "s" over it (ring attention, compile/program_context.cc). The expansion relies on
 // the model's annotations, not on module names of one family:
 //   --dp   partitions op dim "b" of every op over dp (defaults);
 //   --tp   partitions each op's attrs["tp"] dim over tp (Megatron column/row/head/vocab splits);
@@ -45,7 +45,7 @@ namespace proteus {
 struct ShorthandOptions {
   int tp = 1, pp = 1, dp = 1;
   /// Context-parallel degree (--cp): a "cp" mesh axis between dp and tp, Megatron-Core's rank order
-  /// (tp fastest, then cp, then dp, then pp). Not modelled yet: ValidateStrategy refuses cp > 1.
+  /// (tp fastest, then cp, then dp, then pp); each op's sequence dim "s" is split over it.
   int cp = 1;
   int ep = 1;                         // expert parallelism inside dp (Strategy::expert_parallel)
   int64_t micro_batch = 1;

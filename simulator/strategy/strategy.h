@@ -161,6 +161,9 @@ struct Strategy {
   int VirtualStages() const { return PipelineRanks() * schedule.chunks; }
   /// Data-parallel degree (axis "dp"): the number of micro-batch replicas.
   int DataParallel() const { return AxisSize("dp"); }
+  /// Context-parallel degree (axis "cp", Megatron-Core ring attention): ranks splitting each
+  /// sample's sequence; they hold the same weights, so gradients are reduced over dp x cp.
+  int ContextParallel() const { return AxisSize("cp"); }
   /// Micro-batches per iteration: global / (micro * dp) (exact when validated).
   int64_t NumMicrobatches() const;
   /// Whether any node shards its weights (ZeRO-3 / FSDP).

@@ -140,26 +140,72 @@ void CheckPartition(const Strategy& s, const ResolvedOp& op) {
 
 // Attention reads every key (dim "t") for each query (dim "s"). With the queries split over an axis
 // and nothing exchanging the keys and values between its ranks, each rank would attend to its own
-// block only: a run priced too fast with no error. Refused until that exchange is modelled.
+// block only: a run priced too fast with no error. The one exchange modelled is ring attention over
+// the cp axis on the fused core (compile/program_context.cc); every other split is refused.
 void CheckAttentionSequence(const Strategy& s, const ResolvedOp& op) {
   if (!op.op->FindDim("t")) return;
   auto it = op.settings.partition.find("s");
   if (it == op.settings.partition.end() || s.AxisSize(it->second) <= 1) return;
+  if (it->second == "cp" && op.op->kind == OpKind::kAttention) return;
+  if (it->second == "cp")
+    throw UserError(s.origin, op.path + ".partition.s: context parallelism is modelled on the fused attention "
+                                  "core only (Megatron-Core runs it through Transformer Engine's fused "
+                                  "attention); use a model with fused_attention");
   throw UserError(s.origin, op.path + ".partition.s: the queries of attention are split over " + it->second +
-                                " but no key/value exchange between its ranks is modelled (context parallelism: "
-                                "ring, all-gather or all-to-all attention); partition the sequence outside "
-                                "attention only (sequence parallelism)");
+                                " but the only key/value exchange modelled is ring attention over the cp axis "
+                                "(context parallelism); partition the sequence outside attention only "
+                                "(sequence parallelism)");
 }
 
-// A "cp" mesh axis means Megatron-Core context parallelism: the sequence split over it and keys and
-// values exchanged inside attention. Nothing models that exchange yet; a cp axis would run its
-// ranks as silent replicas, so it is refused rather than priced wrong.
-void CheckContextParallel(const Strategy& s) {
-  if (s.AxisSize("cp") <= 1) return;
-  const std::string where = s.origin == "shorthand" ? "--cp" : s.origin + ": mesh.cp";
-  throw UserError(where, "context parallelism (cp " + std::to_string(s.AxisSize("cp")) +
-                             ") is not modelled: its key/value exchange inside attention is not simulated, so the "
-                             "run would be priced too fast; use a mesh without cp");
+// Where a context-parallel refusal points: the flag for the shorthand, the mesh entry of a file.
+std::string CpWhere(const Strategy& s) { return s.origin == "shorthand" ? "--cp" : s.origin + ": mesh.cp"; }
+
+// Combinations of context parallelism that are not modelled: refused rather than priced wrong.
+void CheckContextParallelCombinations(const Strategy& s) {
+  const std::string where = CpWhere(s);
+  if (s.expert_parallel > 1)
+    throw UserError(where, "context parallelism with expert parallelism (EP folded into dp x cp) is not modelled");
+  auto sharded = [](const std::optional<std::string>& l) { return l && !l->empty(); };
+  bool grads = sharded(s.defaults.grads);
+  for (const auto& r : s.nodes) grads = grads || sharded(r.settings.grads);
+  if (s.ShardsWeights() || grads)
+    throw UserError(where, "context parallelism with sharded gradients or weights (ZeRO-2, ZeRO-3, FSDP) is not "
+                           "modelled; use the distributed optimizer (--zero 1) or none");
+  if (s.offload_optimizer || s.overlap_param_gather)
+    throw UserError(where, "context parallelism with optimizer offload or --overlap-param-gather is not modelled");
+}
+
+// A "cp" mesh axis is Megatron-Core context parallelism with ring attention: every operator with a
+// sequence dim splits it over cp (each rank holds 2 x cp load-balanced chunks, so the sequence must
+// be divisible by 2 x cp), and the fused attention core exchanges keys and values around the ring.
+// An operator whose sequence is not on cp would either run as a silent replica or, with sequence
+// parallelism (s over tp), need s over tp x cp, which one partition cannot say: both refused.
+void CheckContextParallel(const Strategy& s, const ResolvedModel& r, const Model& model) {
+  const int cp = s.ContextParallel();
+  if (cp <= 1) return;
+  const std::string where = CpWhere(s);
+  CheckContextParallelCombinations(s);
+  bool any_sequence = false;
+  for (const auto& op : r.ops) {
+    const Dim* d = op.op->FindDim("s");
+    if (!d || d->extent_only) continue;
+    any_sequence = true;
+    auto it = op.settings.partition.find("s");
+    const std::string axis = it == op.settings.partition.end() ? "" : it->second;
+    if (axis == "tp" && s.origin == "shorthand")
+      throw UserError("--sp", "sequence parallelism with context parallelism (s over tp x cp in the norms) is not "
+                              "modelled; drop --sp");
+    if (axis != "cp")
+      throw UserError(s.origin, op.path + ".partition.s: with a cp mesh axis every operator's sequence must be split "
+                                    "over cp (got " + (axis.empty() ? std::string("none") : axis) +
+                                    "); sequence parallelism beside cp is not modelled");
+    if (d->size % (2 * cp) != 0)
+      throw UserError(where, "the sequence length " + std::to_string(d->size) + " of model " + model.name +
+                                 " is not divisible by 2 x cp = " + std::to_string(2 * cp) +
+                                 " (ring attention's load-balanced chunks, as Megatron-Core requires)");
+  }
+  if (!any_sequence)
+    throw UserError(where, "context parallelism splits the sequence, but model " + model.name + " has none");
 }
 
 void CheckStages(const Strategy& s, const ResolvedModel& r) {
@@ -340,10 +386,10 @@ int64_t GlobalDimSize(const Dim& dim, const Strategy& strategy) {
 
 ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int cluster_gpus) {
   CheckMeshAndBatch(strategy, cluster_gpus);
-  CheckContextParallel(strategy);
   ResolvedModel r = ResolveStrategy(model, strategy);
   CheckRules(strategy, r, model);
   if (r.ops.empty()) throw UserError(strategy.origin, "model " + model.name + " has no operators");
+  CheckContextParallel(strategy, r, model);  // before the partitions: a sequence cp cannot cut names --cp
   for (const auto& op : r.ops) {
     CheckPartition(strategy, op);
     CheckAttentionSequence(strategy, op);

@@ -1,6 +1,6 @@
-// Context parallelism is not modelled yet: --cp and a cp mesh axis are refused (exit 2, naming the
-// flag or the file's field) instead of being priced without their key/value exchange. --seq-len
-// replaces a transformer's sequence length on every model form that has one.
+// Context parallelism (--cp, ring attention) from the command line: accepted where modelled, refused
+// (exit 2, naming the flag or the file's field) where not. --seq-len replaces a transformer's
+// sequence length on every model form that has one.
 #include <filesystem>
 #include <fstream>
 
@@ -32,15 +32,36 @@ std::string WriteTemp(const std::string& name, const std::string& text) {
   return path;
 }
 
-TEST(ContextParallelCli, CpIsRefusedUntilModelled) {
-  CliRun r = Simulate({"--model", "llama3-8b", "--cluster", "dgx-h100-2", "--tp", "8", "--cp", "2", "--dp", "1"});
-  ExpectExit2Naming(r, "--cp");
-  EXPECT_NE(r.err.find("not modelled"), std::string::npos) << r.err;
-  // --cp 1 is no context parallelism: the run is the one without the flag.
+double TokensPerSample(const CliRun& r) {
+  Json j = Json::parse(r.out);
+  return j["tokens_per_s"].get<double>() / j["samples_per_s"].get<double>();
+}
+
+TEST(ContextParallelCli, CpRunsRingAttention) {
+  CliRun r = Simulate({"--model", "llama3-8b", "--cluster", "dgx-h100-2", "--tp", "8", "--cp", "2", "--dp", "1",
+                       "--seq-len", "16384", "--json"});
+  ASSERT_EQ(r.code, 0) << r.err;
+  Json j = Json::parse(r.out);
+  EXPECT_DOUBLE_EQ(TokensPerSample(r), 16384.0);
+  EXPECT_GT(j["iteration_time_s"].get<double>(), 0);
+  // --cp 1 is no context parallelism: the run is the one without the flag, bit for bit.
   CliRun one = Simulate({"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--cp", "1", "--json"});
   CliRun none = Simulate({"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--json"});
   ASSERT_EQ(one.code, 0) << one.err;
   EXPECT_EQ(one.out, none.out);
+}
+
+TEST(ContextParallelCli, CpNotDividingTheSequenceOrBesideUnmodelledFlagsIsRefused) {
+  // 4,098 tokens are not divisible by 2 x cp = 4 (the load-balanced chunks).
+  CliRun odd = Simulate({"--model", "llama3-8b", "--cluster", "dgx-h100-2", "--tp", "8", "--cp", "2", "--dp", "1",
+                         "--seq-len", "4098"});
+  ExpectExit2Naming(odd, "--cp");
+  EXPECT_NE(odd.err.find("4098"), std::string::npos) << odd.err;
+  ExpectExit2Naming(Simulate({"--model", "llama3-8b", "--cluster", "dgx-h100-2", "--tp", "8", "--cp", "2", "--dp",
+                              "1", "--sp"}),
+                    "--sp");
+  ExpectExit2Naming(Simulate({"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--cp", "2", "--zero", "3"}), "--cp");
+  ExpectExit2Naming(Simulate({"--model", "resnet50", "--cluster", "dgx-h100-1", "--cp", "2"}), "--cp");
 }
 
 TEST(ContextParallelCli, HelpNamesTheFlags) {
@@ -56,15 +77,11 @@ TEST(ContextParallelCli, CpThatCannotFitOrBesideAStrategyFileIsRefused) {
   std::string file = WriteTemp("proteus_cp_strategy.json", R"({"format": "proteus.strategy/1",
       "mesh": [{"axis": "dp", "size": 4}, {"axis": "cp", "size": 2}],
       "micro_batch": 1, "global_batch": 4, "defaults": {"partition": {"b": "dp"}}})");
-  ExpectExit2Naming(Simulate({"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--strategy", file}), "mesh.cp");
+  // A file's cp axis with no operator's sequence on it: its ranks would be silent replicas.
+  ExpectExit2Naming(Simulate({"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--strategy", file}), "partition.s");
   ExpectExit2Naming(Simulate({"--model", "gpt2-small", "--cluster", "dgx-h100-1", "--strategy", file, "--cp", "2"}),
                     "--cp");
   std::filesystem::remove(file);
-}
-
-double TokensPerSample(const CliRun& r) {
-  Json j = Json::parse(r.out);
-  return j["tokens_per_s"].get<double>() / j["samples_per_s"].get<double>();
 }
 
 TEST(ContextParallelCli, SeqLenReplacesTheSequenceOfEveryTransformerForm) {

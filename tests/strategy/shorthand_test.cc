@@ -207,9 +207,9 @@ TEST(Explain, NamesTheOverlapsAndTheWeightGathering) {
   EXPECT_EQ(text.find("sharded weights"), std::string::npos) << text;
 }
 
-// --cp puts a cp axis between dp and tp (Megatron-Core's tp-cp-dp-pp rank order); cp 1 keeps the
-// three-axis mesh every run without cp has always had. Validation refuses cp > 1 (not modelled).
-TEST(Shorthand, CpAddsAnAxisBetweenDpAndTpThatValidationRefuses) {
+// --cp puts a cp axis between dp and tp (Megatron-Core's tp-cp-dp-pp rank order) and splits every
+// operator's sequence dim over it; cp 1 keeps the three-axis mesh every run without cp has had.
+TEST(Shorthand, CpAddsAnAxisBetweenDpAndTpAndSplitsTheSequence) {
   Model m = testing::TinyGpt(2);
   ShorthandOptions o;
   o.tp = 2;
@@ -222,12 +222,18 @@ TEST(Shorthand, CpAddsAnAxisBetweenDpAndTpThatValidationRefuses) {
   EXPECT_EQ(s.mesh[2].size, 2);
   EXPECT_EQ(s.mesh[3].name, "tp");
   EXPECT_EQ(s.MeshGpus(), 8);
-  try {
-    ValidateStrategy(m, s, 8);
-    ADD_FAILURE() << "cp 2 was accepted";
-  } catch (const UserError& e) {
-    EXPECT_NE(std::string(e.what()).find("--cp"), std::string::npos) << e.what();
+  EXPECT_EQ(s.ContextParallel(), 2);
+  ResolvedModel r = ValidateStrategy(m, s, 8);
+  int on_cp = 0, with_s = 0;
+  for (const auto& op : r.ops) {
+    const Dim* d = op.op->FindDim("s");
+    if (!d || d->extent_only) continue;
+    ++with_s;
+    auto it = op.settings.partition.find("s");
+    on_cp += it != op.settings.partition.end() && it->second == "cp";
   }
+  EXPECT_GT(with_s, 0);
+  EXPECT_EQ(on_cp, with_s);
   o.cp = 1;
   EXPECT_EQ(ExpandShorthand(m, o).mesh.size(), 3u);
   o.cp = 0;

@@ -294,17 +294,58 @@ Model TinyLlama() {
   return BuildTransformer(c, "test");
 }
 
-// A cp axis with no key/value exchange modelled would price its ranks as silent replicas: refused,
-// naming the flag (shorthand) or the file's field.
-TEST(Validate, ContextParallelAxisIsRefusedUntilModelled) {
-  Model m = TinyLlama();
-  Strategy s = Shorthand(m, 1, 1, 2);
-  s.mesh = {{"pp", 1}, {"dp", 2}, {"cp", 2}, {"tp", 1}};
-  EXPECT_NE(Rejection(m, s, 4).find("--cp"), std::string::npos) << Rejection(m, s, 4);
-  s.origin = "s.json";
-  EXPECT_NE(Rejection(m, s, 4).find("s.json: mesh.cp"), std::string::npos) << Rejection(m, s, 4);
-  s.mesh = {{"pp", 1}, {"dp", 2}, {"cp", 1}, {"tp", 1}};
+// Context parallelism (ring attention) needs every iterated sequence dim split over cp, a sequence
+// divisible by 2 x cp, and none of the combinations it is not modelled with: each refusal names the
+// flag (shorthand) or the file's field.
+TEST(Validate, ContextParallelNeedsTheSequenceOnCp) {
+  Model m = TinyLlama();  // s 16
+  ShorthandOptions o;
+  o.dp = 2;
+  o.cp = 2;
+  Strategy s = ExpandShorthand(m, o);
   EXPECT_EQ(Rejection(m, s, 4), "(accepted)");
+  o.cp = 8;  // 16 = 2 x 8
+  EXPECT_EQ(Rejection(m, ExpandShorthand(m, o), 16), "(accepted)");
+  o.cp = 3;  // 16 is not divisible by 6
+  std::string why = Rejection(m, ExpandShorthand(m, o), 6);
+  EXPECT_NE(why.find("--cp"), std::string::npos) << why;
+  EXPECT_NE(why.find("2 x cp = 6"), std::string::npos) << why;
+  // A file's cp axis without the sequence on it: its ranks would be silent replicas.
+  Strategy file = Shorthand(m, 1, 1, 2);
+  file.origin = "s.json";
+  file.mesh = {{"pp", 1}, {"dp", 2}, {"cp", 2}, {"tp", 1}};
+  why = Rejection(m, file, 4);
+  EXPECT_NE(why.find("s.json"), std::string::npos) << why;
+  EXPECT_NE(why.find(".partition.s"), std::string::npos) << why;
+  // Not modelled beside cp: sequence parallelism, expert parallelism, ZeRO-2.
+  o.cp = 2;
+  o.tp = 2;
+  o.sequence_parallel = true;
+  why = Rejection(m, ExpandShorthand(m, o), 8);
+  EXPECT_NE(why.find("--sp"), std::string::npos) << why;
+  o.sequence_parallel = false;
+  o.zero = 2;
+  why = Rejection(m, ExpandShorthand(m, o), 8);
+  EXPECT_NE(why.find("--cp"), std::string::npos) << why;
+  EXPECT_NE(why.find("ZeRO-2"), std::string::npos) << why;
+}
+
+// Unfused attention would read every key through a gather of the whole q/k/v: refused under cp.
+TEST(Validate, ContextParallelNeedsFusedAttention) {
+  TransformerConfig c;
+  c.name = "tiny-unfused";
+  c.style = BlockStyle::kLlama;
+  c.num_layers = 1;
+  c.hidden = 32;
+  c.num_heads = 4;
+  c.vocab = 64;
+  c.seq_len = 16;
+  c.fused_attention = false;
+  Model m = BuildTransformer(c, "test");
+  ShorthandOptions o;
+  o.cp = 2;
+  std::string why = Rejection(m, ExpandShorthand(m, o), 2);
+  EXPECT_NE(why.find("fused attention"), std::string::npos) << why;
 }
 
 // Splitting the queries of attention over any axis, with no exchange of keys and values, would
