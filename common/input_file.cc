@@ -78,7 +78,8 @@ class Fd {
 std::string ReadRegularFile(const std::string& path, int64_t limit, InputKind kind) {
   // stat before open: opening some devices has effects of its own.
   struct stat st{};
-  if (::stat(path.c_str(), &st) != 0) throw UserError(path, std::string("cannot open file: ") + std::strerror(errno));
+  if (::stat(path.c_str(), &st) != 0)
+    throw UserError(path, errno == ENOENT ? std::string("cannot open file") : std::string("cannot open file: ") + std::strerror(errno));
   if (!S_ISREG(st.st_mode)) NotRegular(path, st.st_mode);
   // Non-blocking, and checked again on the descriptor: a FIFO swapped in after the stat must not hang.
   Fd fd(::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC));
