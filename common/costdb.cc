@@ -5,6 +5,8 @@
 #include <limits>
 
 #include "common/error.h"
+#include "common/input_file.h"
+#include "common/json_text.h"
 #include "common/manifest.h"
 #include "common/output_file.h"
 
@@ -303,11 +305,11 @@ CostDb CostDb::FromJson(const Json& doc, const std::string& origin) {
   return db;
 }
 
-CostDb CostDb::Load(const std::string& path) { return FromJson(ReadJsonFile(path), path); }
+CostDb CostDb::Load(const std::string& path) { return FromJson(ParseJson(ReadInputFile(path, InputKind::kDatabase), path), path); }
 
 // A database is hours of GPU time: it reaches the disk before the call returns.
 void CostDb::Save(const std::string& path) const {
-  WriteOutputFile(path, ToJson().dump(2) + "\n", Durability::kFsync);
+  WriteOutputFile(path, JsonText(ToJson()) + "\n", Durability::kFsync);
 }
 
 }  // namespace proteus

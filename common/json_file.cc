@@ -3,25 +3,54 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <unistd.h>
 
 #include "common/error.h"
+#include "common/input_file.h"
+#include "common/json_text.h"
 #include "common/output_file.h"
 
 namespace proteus {
 
-std::string ReadTextFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw UserError(path, "cannot open file");
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  if (in.bad()) throw UserError(path, "cannot read file");
-  return ss.str();
+// Through common/input_file.h: a regular file or "-", at most the size cap of a document.
+std::string ReadTextFile(const std::string& path) { return ReadInputFile(path, InputKind::kDocument); }
+
+namespace {
+
+// The deepest nesting of arrays and objects a JSON input may have. Real documents nest under 30
+// levels (a module tree two per module level); the bound keeps every recursive walk over a parsed
+// document (readers, dump) far from the end of the stack.
+constexpr int kMaxJsonDepth = 256;
+
+// Refuses text nesting deeper than kMaxJsonDepth, before parsing, with the line where the limit is
+// crossed. A scan of brackets outside strings: exact for valid JSON, and malformed text is refused
+// either here or by the parser.
+void CheckJsonDepth(std::string_view text, const std::string& origin) {
+  int depth = 0;
+  size_t line = 1;
+  bool in_string = false, escaped = false;
+  for (char c : text) {
+    if (c == '\n') ++line;
+    if (in_string) {
+      if (escaped) escaped = false;
+      else if (c == '\\') escaped = true;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > kMaxJsonDepth)
+        throw UserError(origin, "line " + std::to_string(line) + ": nested deeper than " +
+                                    std::to_string(kMaxJsonDepth) + " levels of arrays and objects");
+    } else if (c == ']' || c == '}') {
+      --depth;
+    }
+  }
 }
 
+}  // namespace
+
 Json ParseJson(std::string_view text, const std::string& origin) {
+  CheckJsonDepth(text, origin);
   try {
     return Json::parse(text.begin(), text.end());
   } catch (const Json::parse_error& e) {
@@ -42,7 +71,7 @@ Json ReadJsonFile(const std::string& path) { return ParseJson(ReadTextFile(path)
 
 void WriteFileAtomic(const std::string& path, std::string_view content) { WriteOutputFile(path, content); }
 
-void WriteJsonFile(const std::string& path, const Json& doc) { WriteFileAtomic(path, doc.dump(2) + "\n"); }
+void WriteJsonFile(const std::string& path, const Json& doc) { WriteFileAtomic(path, JsonText(doc) + "\n"); }
 
 // ---- JsonView ----
 

@@ -113,20 +113,50 @@ std::optional<double> PcieGBps(const pugi::xml_node& pci, const std::string& pat
   return *width * per_lane / 80.0;
 }
 
-std::string ChildPath(const std::string& path, const pugi::xml_node& child) {
-  int index = 0;
-  for (auto s = child.previous_sibling(child.name()); s; s = s.previous_sibling(child.name())) ++index;
-  return path + "/" + child.name() + "[" + std::to_string(index) + "]";
-}
+// The XML paths of one parent's children ("system/cpu[0]/pci[2]"), numbered per element name as they
+// are visited in order. Counting previous siblings for each child would be quadratic in a file of
+// many siblings.
+class ChildPaths {
+ public:
+  explicit ChildPaths(const std::string& parent) : parent_(parent) {}
+  std::string Next(const pugi::xml_node& child) {
+    return parent_ + "/" + child.name() + "[" + std::to_string(count_[child.name()]++) + "]";
+  }
+
+ private:
+  const std::string& parent_;
+  std::map<std::string, int> count_;
+};
+
+// The first child named `name`, which is "<path>/<name>[0]".
+std::string FirstChildPath(const std::string& path, const char* name) { return path + "/" + name + "[0]"; }
+
+// The deepest element nesting a topology XML may have: an NCCL dump nests under 15 (system, cpu, a
+// few PCIe switches, gpu, nvlink).
+constexpr int kMaxXmlDepth = 64;
+
+// Refuses elements nested deeper than kMaxXmlDepth, so the reader's walk (recursive over pci
+// bridges) stays shallow. pugixml's traverse is itself iterative.
+class DepthCheck : public pugi::xml_tree_walker {
+ public:
+  bool for_each(pugi::xml_node& node) override {
+    if (depth() + 1 <= kMaxXmlDepth) return true;  // depth() is 0 for the root element
+    too_deep_ = node;
+    return false;
+  }
+  pugi::xml_node too_deep() const { return too_deep_; }
+
+ private:
+  pugi::xml_node too_deep_;
+};
 
 NodeTopology XmlReader::Read(const pugi::xml_document& doc) {
   pugi::xml_node system = doc.child("system");
   if (!system) Fail("system", "expected a <system> root element (an NCCL topology XML)");
   topo_.gpu_type = system.attribute("proteus_gpu").value();
-  for (auto child : system.children()) {
-    std::string name = child.name();
-    if (name == "cpu") ReadCpu(child, ChildPath("system", child));
-  }
+  const std::string root = "system";
+  ChildPaths paths(root);
+  for (auto cpu : system.children("cpu")) ReadCpu(cpu, paths.Next(cpu));
   if (gpu_by_dev_.empty()) Fail("system", "no <gpu> elements found; an NCCL topology lists GPUs under cpu/pci");
   std::sort(gpu_by_dev_.begin(), gpu_by_dev_.end());
   for (size_t i = 0; i < gpu_by_dev_.size(); ++i) {
@@ -168,9 +198,10 @@ void XmlReader::ReadCpu(const pugi::xml_node& cpu, const std::string& path) {
 
 void XmlReader::ReadChildren(const pugi::xml_node& parent, const std::string& path, NodeId parent_v,
                              double parent_bw) {
+  ChildPaths paths(path);
   for (auto child : parent.children()) {
     std::string name = child.name();
-    std::string cpath = ChildPath(path, child);
+    std::string cpath = paths.Next(child);
     if (name == "pci") ReadPci(child, cpath, parent_v, parent_bw);
     else if (name == "nic") ReadNic(child, cpath, parent_v, 0);
     else if (name == "gpu") Fail(cpath, "a <gpu> must be inside the <pci> element of its PCI device");
@@ -196,11 +227,11 @@ void XmlReader::ReadPci(const pugi::xml_node& pci, const std::string& path, Node
     topo_.graph.AddCable(v, parent_v, LinkKind::kPcie, bw * kGBps, 0);
     if (!busid.empty()) gpu_by_busid_[busid] = v;
     cpu_of_gpu_[v] = current_cpu_;
-    ReadGpu(gpu, ChildPath(path, gpu), v);
+    ReadGpu(gpu, FirstChildPath(path, "gpu"), v);
     return;
   }
   if (auto nic = pci.child("nic")) {
-    ReadNic(nic, ChildPath(path, nic), parent_v, bw);
+    ReadNic(nic, FirstChildPath(path, "nic"), parent_v, bw);
     return;
   }
   bool bridge = cls.rfind("0x0604", 0) == 0 || pci.child("pci");
@@ -217,9 +248,10 @@ void XmlReader::ReadGpu(const pugi::xml_node& gpu, const std::string& path, Node
   if (!sm) Fail(path + "@sm", "expected the compute capability x 10 (sm=\"90\")");
   gpu_by_dev_.push_back({static_cast<int>(*dev), gpu_v});
   gpu_sm_[gpu_v] = static_cast<int>(*sm);
+  ChildPaths paths(path);
   for (auto child : gpu.children()) {
     std::string name = child.name();
-    std::string cpath = ChildPath(path, child);
+    std::string cpath = paths.Next(child);
     if (name == "nvlink") {
       std::string target = Lower(child.attribute("target").value());
       if (target.empty()) Fail(cpath + "@target", "expected the bus id of the NVLink peer");
@@ -239,8 +271,9 @@ void XmlReader::ReadGpu(const pugi::xml_node& gpu, const std::string& path, Node
 }
 
 void XmlReader::ReadNic(const pugi::xml_node& nic, const std::string& path, NodeId parent_v, double link_bw) {
+  ChildPaths paths(path);
   for (auto net : nic.children("net")) {
-    std::string npath = ChildPath(path, net);
+    std::string npath = paths.Next(net);
     auto dev = Attr(net, "dev", npath, 0, kMaxDev, true, "the NIC's net device index (dev=\"0\")");
     double speed_mbps =
         Attr(net, "speed", npath, 0, kMaxNetMbps, false, "the port speed in Mb/s (speed=\"400000\")").value_or(0);
@@ -339,6 +372,14 @@ NodeTopology ParseNodeTopology(const std::string& xml_text, const std::string& o
     long line = 1 + std::count(xml_text.begin(), xml_text.begin() + std::min<size_t>(ok.offset, xml_text.size()), '\n');
     throw UserError(origin + ": line " + std::to_string(line),
                     std::string("malformed XML: ") + ok.description());
+  }
+  DepthCheck depth;
+  doc.traverse(depth);
+  if (depth.too_deep()) {
+    auto offset = static_cast<size_t>(std::max<ptrdiff_t>(depth.too_deep().offset_debug(), 0));
+    long line = 1 + std::count(xml_text.begin(), xml_text.begin() + std::min(offset, xml_text.size()), '\n');
+    throw UserError(origin + ": line " + std::to_string(line),
+                    "elements nested deeper than " + std::to_string(kMaxXmlDepth) + " levels");
   }
   NodeTopology topo = XmlReader(origin).Read(doc);
   topo.source = origin;

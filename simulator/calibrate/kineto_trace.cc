@@ -9,6 +9,7 @@
 #include <unordered_map>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "simulator/calibrate/kernel_classify.h"
 #include "simulator/calibrate/trace_summary.h"
 
@@ -614,7 +615,7 @@ KinetoTrace ReadKinetoTraceJson(const Json& doc, const std::string& origin, cons
 }
 
 KinetoTrace ReadKinetoTrace(const std::string& path, const KinetoOptions& options) {
-  return ReadKinetoTraceJson(ReadJsonFile(path), path, options);
+  return ReadKinetoTraceJson(ParseJson(ReadInputFile(path, InputKind::kMeasurement), path), path, options);
 }
 
 }  // namespace proteus

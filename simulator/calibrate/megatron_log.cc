@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/json_file.h"
 #include "common/log.h"
 #include "simulator/pipeline/megatron_args.h"
@@ -408,7 +409,7 @@ Args CollectArgs(const std::vector<Line>& lines, const std::string& path, const 
 
 MeasuredRun ReadMegatronLog(const std::string& path, const MegatronLogOptions& options) {
   if (options.warmup_lines < 0) throw UserError(path, "the warm-up line count must not be negative");
-  std::string text = ReadTextFile(path);
+  std::string text = ReadInputFile(path, InputKind::kMeasurement);
   std::vector<Line> lines = SplitLines(text);
   std::vector<Step> kept = DropWarmup(ReadSteps(lines, path), options, path);
   Args args = CollectArgs(lines, path, options);

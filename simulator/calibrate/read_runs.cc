@@ -1,6 +1,7 @@
 #include "simulator/calibrate/read_runs.h"
 
 #include "common/error.h"
+#include "common/input_file.h"
 #include "common/json_file.h"
 #include "simulator/calibrate/megatron_log.h"
 #include "simulator/calibrate/run_file.h"
@@ -19,7 +20,7 @@ bool LooksLikeJson(std::string_view text) {
 }
 
 RunSet ReadOne(const std::string& path, const ReadRunsOptions& options) {
-  std::string text = ReadTextFile(path);
+  std::string text = ReadInputFile(path, InputKind::kMeasurement);
   if (LooksLikeJson(text)) {
     Json doc = ParseJson(text, path);
     if (!doc.is_object() || !doc.contains("format"))

@@ -13,6 +13,9 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
   CLI::App app{"proteus-sim: predict the speed and memory of distributed training, without a GPU"};
   app.set_version_flag("--version", std::string("proteus-sim ") + PROTEUS_VERSION);
   app.require_subcommand(1);
+  app.footer("Environment: PROTEUS_MAX_INPUT_MB=<MiB> replaces the size cap of every input file (defaults: 16 MiB "
+             "for models, strategies, clusters, suites, runs and topologies; 256 MiB for cost databases; 512 MiB "
+             "for traces and logs). PROTEUS_DATA_DIR: where shipped data lives.");
   // -q and -v are accepted after the subcommand too ("simulate ... -q"), as users type them.
   app.fallthrough();
   bool quiet = false, verbose = false;

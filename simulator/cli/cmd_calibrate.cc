@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "common/error.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "simulator/calibrate/calibrate.h"
 #include "simulator/calibrate/kineto_trace.h"
@@ -123,7 +124,7 @@ void RunCalibrate(const CalibrateArgs& a, const std::string& command, std::ostre
     options.command = command;
     options.date = a.date;
     CalibrationOutcome outcome = Calibrate(runs, options);
-    if (a.json) out << OutcomeToJson(outcome).dump(2) << "\n";
+    if (a.json) out << JsonText(OutcomeToJson(outcome)) << "\n";
     else PrintOutcome(outcome, out);
     layer.calibrations.push_back(outcome.calibration);
   }

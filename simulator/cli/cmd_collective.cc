@@ -6,6 +6,7 @@
 
 #include "common/costdb.h"
 #include "common/error.h"
+#include "common/json_text.h"
 #include "common/units.h"
 #include "simulator/cli/app.h"
 #include "topo/cluster.h"
@@ -54,7 +55,7 @@ void RunCollective(const CollectiveArgs& a, std::ostream& out) {
   harness.gpus_per_thread = a.gpus_per_thread;
   auto rows = SweepCollective(*model, op, group, *dtype, *lo, *hi, harness);
   int nodes = cluster.gpu_node[group.back()] + 1;
-  if (a.json) out << CollectiveTableJson(rows, cluster.name, op, ranks, nodes).dump(2) << "\n";
+  if (a.json) out << JsonText(CollectiveTableJson(rows, cluster.name, op, ranks, nodes)) << "\n";
   else out << FormatCollectiveTable(rows, cluster.name, op, ranks, nodes);
 }
 

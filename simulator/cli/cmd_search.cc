@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "common/units.h"
 #include "simulator/cli/app.h"
@@ -132,7 +133,7 @@ void AddSearchCommand(CLI::App& app, std::ostream& out) {
       bar->Advance();
     };
     SearchResult r = RunSearch(a->spec, a->space, a->options);
-    if (a->json) out << ResultToJson(*a, r).dump(2) << "\n";
+    if (a->json) out << JsonText(ResultToJson(*a, r)) << "\n";
     else PrintResult(*a, r, out);
   });
 }

@@ -9,6 +9,7 @@
 #include <sstream>
 
 #include "common/json_file.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "common/manifest.h"
 #include "common/output_file.h"
@@ -229,7 +230,7 @@ void WriteOutputs(const SimulateArgs& a, const SimulationOutput& sim, const std:
     throw;
   }
   if (a.json) {
-    out << report.dump(2) << "\n";
+    out << JsonText(report) << "\n";
     return;
   }
   PrintReportTable(sim.report, out);
@@ -269,6 +270,11 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
                 "(default: only mirror groups on the simulated group's nodes, and only their flows crossing its "
                 "links). Closer to --no-symmetry where groups share NICs and PCIe switches (tp below the GPUs of a "
                 "node), and there much faster: the mirrored hops fold into few classes. Slower at tp 8 on 16k+ GPUs");
+  cmd->add_option("--max-tasks", spec.max_tasks,
+                  "Simulation budget: the most tasks the execution graph may hold (default 6000000, ~1 GiB). "
+                  "A larger run is refused before it is built, saying its size (--no-symmetry on many GPUs, "
+                  "very many micro-batches)")
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--explain", args->request.explain_only, "Print the expanded strategy tree and stop");
   args->request.fit_advice = true;  // an out-of-memory verdict says what would fit
   cmd->add_flag("--json", args->json, "Print the report as JSON (proteus.report/1)");

@@ -3,6 +3,7 @@
 #include <memory>
 #include <ostream>
 
+#include "common/json_text.h"
 #include "simulator/cli/app.h"
 #include "topo/cluster.h"
 #include "topo/topo_report.h"
@@ -17,7 +18,7 @@ void AddTopoCommand(CLI::App& app, std::ostream& out) {
   cmd->add_flag("--json", *json, "Print JSON instead of a table");
   cmd->callback([&out, cluster, json] {
     Cluster c = LoadCluster(*cluster);
-    if (*json) out << TopologyJson(c).dump(2) << "\n";
+    if (*json) out << JsonText(TopologyJson(c)) << "\n";
     else out << FormatTopology(c);
   });
 }

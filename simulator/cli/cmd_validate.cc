@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/json_file.h"
+#include "common/json_text.h"
 #include "common/log.h"
 #include "simulator/calibrate/read_runs.h"
 #include "simulator/cli/app.h"
@@ -108,7 +109,7 @@ void AddValidateCommand(CLI::App& app, std::ostream& out) {
   cmd->add_flag("--json", *json, "Print the comparison as JSON");
   cmd->callback([&out, suite, only, json, dbs] {
     auto rows = RunSuite(*suite, *only, *dbs);
-    if (*json) out << RowsToJson(*suite, rows).dump(2) << "\n";
+    if (*json) out << JsonText(RowsToJson(*suite, rows)) << "\n";
     else PrintRows(rows, out);
   });
 }

@@ -1,6 +1,7 @@
 #include "simulator/compile/compile.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <limits>
 #include <map>
 #include <memory>
@@ -23,6 +24,36 @@
 
 namespace proteus {
 namespace {
+
+// The default simulation budget. Above every shipped suite, golden, demo and test (the largest, the
+// SC21 table's 529.6B case on 3,072 GPUs with 512 micro-batches, is 4.1M tasks; the demo, GPT-3 175B
+// on 1,024 GPUs, ~20k with symmetry), and below what a laptop holds: ~1 GiB at kBytesPerTask.
+// GPT-3 175B tp 8 pp 8 with --no-symmetry on 16,384 GPUs (7.6M tasks, 1.35 GB, 98 s on a loaded
+// 2-core machine) is refused unless --max-tasks raises the budget.
+constexpr int64_t kDefaultMaxTasks = 6'000'000;
+// Peak resident bytes per task of a simulated run (graph: task, dependencies, memory effects, comm
+// members; engine state), measured: that 16,384-GPU run peaked at 1,351,036 KB for 7,583,744 tasks.
+constexpr int64_t kBytesPerTask = 180;
+
+// The engine keeps a simulated GPU's index in 16 bits (engine/htae.h, HotTask::gpu).
+constexpr int kMaxSimulatedGpus = 65535;
+
+// "12,345,678": counts in messages are read by people.
+std::string Grouped(int64_t n) {
+  std::string digits = std::to_string(n), out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// Collective and p2p steps of a list: the Comms its instances can add.
+size_t CommSteps(const std::vector<Step>& steps) {
+  return static_cast<size_t>(std::count_if(steps.begin(), steps.end(), [](const Step& st) {
+    return st.kind == TaskKind::kCollective || st.kind == TaskKind::kP2P;
+  }));
+}
 
 // The Comm of each group leader for the step being emitted: one Comm per group, whose members are
 // the group's simulated ranks. A leader is a rank (collectives) or -1 - rank (p2p), so a flat array
@@ -54,7 +85,7 @@ class Instantiator {
   Instantiator(const CompileInputs& in, const CompileOptions& opt, const DeviceMesh& mesh, const JobProgram& job,
                ExecGraph& g)
       : in_(in), s_(*in.strategy), mesh_(mesh), job_(job), g_(g), pp_axis_(mesh.AxisIndex("pp")),
-        host_(*in.cluster, mesh, pp_axis_), leader_comms_(mesh.NumRanks()) {}
+        host_(*in.cluster, mesh, pp_axis_), budget_(TaskBudget(opt.max_tasks)), leader_comms_(mesh.NumRanks()) {}
 
   void Run(bool symmetry, bool orbit_mirrors) {
     symmetry_ = symmetry;
@@ -63,9 +94,7 @@ class Instantiator {
     int pp = s_.PipelineRanks(), stages = s_.VirtualStages();
     m_ = static_cast<int>(s_.NumMicrobatches());
     for (const StageProgram& prog : job_.stages) weight_part_.push_back(WeightGradSteps(prog.backward));
-    std::vector<std::vector<PipelineBlock>> order(pp);
-    for (int p = 0; p < pp; ++p) order[p] = PipelineOrder(s_.schedule, p, pp, m_);
-    ReserveTasks(order);
+    std::vector<std::vector<PipelineBlock>> order = BlockOrders(pp);
     fwd_done_.assign(stages, std::vector<char>(m_, 0));
     bwd_done_ = fwd_done_;
     std::vector<size_t> next(pp, 0);
@@ -99,43 +128,73 @@ class Instantiator {
   int PpCoord(int rank) const { return pp_axis_ < 0 ? 0 : mesh_.Coord(rank, pp_axis_); }
   int RankOnPp(int rank, int p) const { return pp_axis_ < 0 ? rank : mesh_.WithCoord(rank, pp_axis_, p); }
 
-  // One task per step of each block per simulated rank, plus the tail: an upper bound (steps of the
-  // first or last micro-batch only count in every block), reserved so the task array is written once
-  // instead of copied at every regrowth. Likewise at most one Comm per collective or p2p step.
-  void ReserveTasks(const std::vector<std::vector<PipelineBlock>>& order) {
-    auto comm_steps = [](const std::vector<Step>& steps) {
-      return static_cast<size_t>(std::count_if(steps.begin(), steps.end(), [](const Step& st) {
-        return st.kind == TaskKind::kCollective || st.kind == TaskKind::kP2P;
-      }));
-    };
-    std::vector<size_t> fwd_comms, bwd_comms;
-    for (const StageProgram& prog : job_.stages) {
-      fwd_comms.push_back(comm_steps(prog.forward));
-      bwd_comms.push_back(comm_steps(prog.backward));
-    }
-    size_t n = g_.tasks.size(), comms = g_.comms.size();
-    for (int p = 0; p < static_cast<int>(order.size()); ++p) {
-      size_t per_sim = job_.ranks[p].tail.size(), comms_per_sim = comm_steps(job_.ranks[p].tail);
-      for (const PipelineBlock& b : order[p]) {
-        const int stage = StageOf(p, b);
-        const StageProgram& prog = job_.stages[stage];
-        if (b.kind == BlockKind::kForward) {
-          per_sim += prog.forward.size();
-          comms_per_sim += fwd_comms[stage];
-        } else if (b.kind != BlockKind::kWeightGrad) {  // B and W split one list
-          per_sim += prog.backward.size();
-          comms_per_sim += bwd_comms[stage];
-        }
+  // Tasks and Comms a graph holds: one task per step of each block per simulated rank, plus the
+  // tail: an upper bound (steps of the first or last micro-batch only count in every block). At
+  // most one Comm per collective or p2p step.
+  struct GraphSize {
+    size_t tasks = 0, comms = 0;
+  };
+
+  // What pipeline rank p's blocks in `order` add to the graph, over all its simulated GPUs.
+  GraphSize SizeOf(int p, const std::vector<PipelineBlock>& order) const {
+    size_t per_sim = job_.ranks[p].tail.size(), comms_per_sim = CommSteps(job_.ranks[p].tail);
+    for (const PipelineBlock& b : order) {
+      const StageProgram& prog = job_.stages[StageOf(p, b)];
+      if (b.kind == BlockKind::kForward) {
+        per_sim += prog.forward.size();
+        comms_per_sim += fwd_comm_steps_[StageOf(p, b)];
+      } else if (b.kind != BlockKind::kWeightGrad) {  // B and W split one list
+        per_sim += prog.backward.size();
+        comms_per_sim += bwd_comm_steps_[StageOf(p, b)];
       }
-      n += per_sim * sims_[p].size();
-      comms += comms_per_sim * sims_[p].size();
     }
-    g_.tasks.reserve(n);
-    g_.comms.reserve(comms);
+    return {per_sim * sims_[p].size(), comms_per_sim * sims_[p].size()};
+  }
+
+  // Each pipeline rank's blocks in schedule order, once the graph they make is known to fit the
+  // budget: counted rank by rank before any task is built, and refused (no order kept past the
+  // budget) when larger. The graph's arrays are then reserved, so they are written once instead of
+  // copied at every regrowth.
+  std::vector<std::vector<PipelineBlock>> BlockOrders(int pp) {
+    for (const StageProgram& prog : job_.stages) {
+      fwd_comm_steps_.push_back(CommSteps(prog.forward));
+      bwd_comm_steps_.push_back(CommSteps(prog.backward));
+    }
+    std::vector<std::vector<PipelineBlock>> order(pp);
+    GraphSize size;
+    for (int p = 0; p < pp; ++p) {
+      std::vector<PipelineBlock> blocks = PipelineOrder(s_.schedule, p, pp, m_);
+      GraphSize add = SizeOf(p, blocks);
+      size.tasks += add.tasks;
+      size.comms += add.comms;
+      if (size.tasks <= static_cast<size_t>(budget_)) order[p] = std::move(blocks);
+    }
+    if (size.tasks > static_cast<size_t>(budget_)) RefuseOverBudget(static_cast<int64_t>(size.tasks));
+    g_.tasks.reserve(g_.tasks.size() + size.tasks);
+    g_.comms.reserve(g_.comms.size() + size.comms);
+    return order;
+  }
+
+  [[noreturn]] void RefuseOverBudget(int64_t tasks) const {
+    char memory[32];
+    std::snprintf(memory, sizeof memory, "%.1f GiB", static_cast<double>(tasks) * kBytesPerTask / (1 << 30));
+    const int64_t simulated = static_cast<int64_t>(g_.gpus.size());
+    std::string fewer = simulated > s_.PipelineRanks() ? "simulate one GPU per symmetry class (without --no-symmetry)"
+                                                        : "use fewer micro-batches";
+    throw UserError("--max-tasks", "the run would simulate " + Grouped(tasks) + " tasks (" + Grouped(simulated) + " of " +
+                                       Grouped(mesh_.NumRanks()) + " GPUs simulated, " + Grouped(m_) +
+                                       " micro-batches; about " + memory + "), more than the budget of " +
+                                       Grouped(budget_) + " tasks; raise it (--max-tasks " + std::to_string(tasks) +
+                                       ") or " + fewer);
   }
 
   void AddGpus(bool symmetry) {
     int n = mesh_.NumRanks(), pp = s_.PipelineRanks();
+    if (int simulated = symmetry ? pp : n; simulated > kMaxSimulatedGpus)
+      throw UserError(symmetry ? "--pp" : "--no-symmetry",
+                      "the run would simulate " + Grouped(simulated) + " GPUs; the engine simulates at most " +
+                          Grouped(kMaxSimulatedGpus) + " at once" +
+                          (symmetry ? "" : ": simulate one GPU per symmetry class (without --no-symmetry)"));
     sims_.assign(pp, {});
     std::map<std::string, int64_t> capacity_by_type;
     for (int r = 0; r < n; ++r) {
@@ -567,6 +626,8 @@ class Instantiator {
   int pp_axis_;
   HostOffload host_;
   int m_ = 1;
+  int64_t budget_;                      // the most tasks the graph may hold (CompileOptions::max_tasks)
+  std::vector<size_t> fwd_comm_steps_, bwd_comm_steps_;  // per stage: collective and p2p steps
   std::vector<std::vector<std::pair<int, int>>> sims_;  // per pp rank: (global rank, sim index)
   std::map<std::tuple<int, std::vector<GpuId>, int64_t, int>, CollectivePlan> plans_;
   // (op, bytes, dtype, userbuffer pieces, mesh axis, peer stage, cross-stage peers, rank, axis span)
@@ -644,6 +705,11 @@ std::string TwoDirectionNote(const Strategy& s, const DeviceMesh& mesh, const Cl
 }
 
 }  // namespace
+
+int64_t TaskBudget(int64_t max_tasks) {
+  if (max_tasks < 0) throw UserError("--max-tasks", "must be a positive number of tasks, got " + std::to_string(max_tasks));
+  return max_tasks > 0 ? max_tasks : kDefaultMaxTasks;
+}
 
 CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
   PROTEUS_CHECK(in.model && in.strategy && in.cluster && in.collectives && in.coster, "incomplete compile inputs");

@@ -56,7 +56,16 @@ struct CompileOptions {
   /// flows crossing a link the simulated group uses; true, every mirror group of the orbit, every
   /// flow, so each replica loads its own links as its representative does.
   bool orbit_mirrors = false;
+  /// The simulation budget: the most tasks the execution graph may hold (--max-tasks); 0 is the
+  /// default budget (TaskBudget). Counted from the per-stage programs before any task is built, so a
+  /// run too large for memory is refused (UserError naming --max-tasks, the tasks and the memory
+  /// it would take) in milliseconds instead of killed.
+  int64_t max_tasks = 0;
 };
+
+/// The budget `max_tasks` stands for: itself, or the default when 0 (compile.cc says how it was
+/// chosen). UserError("--max-tasks") when negative.
+int64_t TaskBudget(int64_t max_tasks);
 
 struct CompileSummary {
   double model_flops = 0;         // per iteration, all GPUs (MFU numerator; no recomputation)

@@ -17,10 +17,10 @@ const std::vector<std::string>& KnownMetrics() {
 namespace {
 
 // Input limits: a mesh of at most 2^20 GPUs (the strategy reader's limit, far above real clusters)
-// and batches that fit an int; buckets up to 1 TiB. Larger values used to wrap when stored as int.
+// and batches that fit an int; buckets up to kMaxGradBucketMb. Larger values used to wrap when stored
+// as int.
 constexpr int64_t kMaxGpus = int64_t{1} << 20;
 constexpr int64_t kMaxBatch = (int64_t{1} << 31) - 1;
-constexpr int64_t kMaxBucketMb = int64_t{1} << 20;
 
 // A positive integer member at most `max`, or `fallback` when absent.
 int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t fallback) {
@@ -63,7 +63,7 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.recompute = s.StrOr("recompute", "none");
   f.sp = s.BoolOr("sp", false);
   f.pp_layers = s.StrOr("pp_layers", "");
-  f.grad_bucket_mb = BoundedOr(s, "grad_bucket_mb", kMaxBucketMb, 0);
+  f.grad_bucket_mb = BoundedOr(s, "grad_bucket_mb", kMaxGradBucketMb, 0);
   // The data-parallel method, checked here so that an error names the case's field.
   f.dp_method = s.StrOr("dp_method", "");
   if (s.Has("fusion_threshold_mb")) f.fusion_threshold_mb = s.Num("fusion_threshold_mb");

@@ -13,6 +13,9 @@
 
 namespace proteus {
 
+/// The largest gradient bucket a flag or a case may ask for, in MiB (1 TiB; bytes fit int64).
+inline constexpr int64_t kMaxGradBucketMb = int64_t{1} << 20;
+
 /// Shorthand strategy flags, as typed on the command line (0 / empty = not given).
 struct StrategyFlags {
   int tp = 1, pp = 1, dp = 0;         // dp 0: fill the cluster (GPUs / (tp*pp*cp))
@@ -65,6 +68,7 @@ struct RunSpec {
   bool symmetry = true;
   bool orbit_mirrors = false;         // --orbit-mirrors (compile.h CompileOptions::orbit_mirrors)
   double bandwidth_scale = 1.0;       // what-if: every link this many times as fast
+  int64_t max_tasks = 0;              // --max-tasks: the simulation budget (0: the default; compile.h)
 };
 
 /// Where each data-parallel knob came from (a flag or a case's field), for messages.

@@ -155,6 +155,9 @@ ShorthandOptions ToShorthand(const StrategyFlags& f, int cluster_gpus) {
   o.recompute = f.recompute;
   o.sequence_parallel = f.sp;
   if (!f.pp_layers.empty()) o.pp_layers = ParseLayerList(f.pp_layers);
+  if (f.grad_bucket_mb > kMaxGradBucketMb)
+    throw UserError("--grad-bucket-mb", "at most " + std::to_string(kMaxGradBucketMb) + " MiB (1 TiB), got " +
+                                            std::to_string(f.grad_bucket_mb));
   if (f.grad_bucket_mb > 0) o.grad_bucket_bytes = f.grad_bucket_mb * 1024 * 1024;
   o.dp_reduction = ApplyDpReductionFlags(f, DpReduction{});
   o.fp8 = f.fp8;
@@ -261,7 +264,13 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec, Model model, Cluster
   st.model = std::move(model);
   st.cluster = std::move(cluster);
   if (spec.bandwidth_scale != 1.0) {
-    if (!(spec.bandwidth_scale > 0)) throw UserError("--bandwidth-scale", "must be a positive factor");
+    // A what-if factor; far outside these bounds link bandwidths overflow to infinity or vanish.
+    constexpr double kMinScale = 1e-3, kMaxScale = 1e3;
+    if (!(spec.bandwidth_scale >= kMinScale && spec.bandwidth_scale <= kMaxScale)) {
+      char got[32];
+      std::snprintf(got, sizeof got, "%g", spec.bandwidth_scale);
+      throw UserError("--bandwidth-scale", std::string("must be a factor from 0.001 to 1000, got ") + got);
+    }
     st.cluster = ScaleBandwidth(st.cluster, spec.bandwidth_scale);
   }
   ResolvedModel resolved;
@@ -290,6 +299,7 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec, Model model, Cluster
   CompileOptions options;
   options.symmetry = spec.symmetry;
   options.orbit_mirrors = spec.orbit_mirrors;
+  options.max_tasks = spec.max_tasks;
   CompileResult compiled = Compile(inputs, options);
   st.graph = std::move(compiled.graph);
   for (const auto& g : st.graph.gpus) st.type_of_sim.push_back(st.types.type_of_rank[g.global_id]);

@@ -4,7 +4,9 @@
 #include <charconv>
 #include <map>
 
+#include "common/checked_math.h"
 #include "common/error.h"
+#include "simulator/strategy/limits.h"
 
 namespace proteus {
 namespace {
@@ -135,6 +137,8 @@ Schedule ParseScheduleFlag(const std::string& text, const std::string& flag) {
     auto [ptr, ec] = std::from_chars(v.data(), v.data() + v.size(), chunks);
     if (ec != std::errc() || ptr != v.data() + v.size() || chunks < 1)
       throw UserError(flag, "expected interleaved:<chunks per GPU>, e.g. interleaved:2; got '" + text + "'");
+    if (chunks > kMaxScheduleChunks)
+      throw UserError(flag, "at most " + std::to_string(kMaxScheduleChunks) + " chunks per GPU, got '" + text + "'");
     s.chunks = chunks;
   }
   auto k = ParseScheduleKind(kind);
@@ -159,6 +163,18 @@ Strategy ExpandShorthand(const Model& model, const ShorthandOptions& o) {
   if (o.ep < 1) throw UserError("--ep", "must be >= 1");
   if (o.micro_batch < 1) throw UserError("--mbs", "must be >= 1");
   if (o.global_batch < 0) throw UserError("--gbs", "must be >= 1");
+  // Beyond the limits (strategy/limits.h), counts downstream would not fit their types.
+  auto gpus = CheckedMul({o.tp, o.pp, o.dp, o.cp});
+  if (!gpus || *gpus > kMaxMeshGpus)
+    throw UserError("--tp/--pp/--dp", "tp x pp x dp x cp = " +
+                                          (gpus ? std::to_string(*gpus) : std::string("more than 2^63")) +
+                                          " GPUs, more than " + std::to_string(kMaxMeshGpus));
+  auto per_step = CheckedMul(o.micro_batch, o.dp);
+  if (!per_step || *per_step > kMaxBatch)
+    throw UserError("--mbs", "mbs x dp = " + std::to_string(o.micro_batch) + " x " + std::to_string(o.dp) +
+                                 " samples per step, more than " + std::to_string(kMaxBatch));
+  if (o.global_batch > kMaxBatch)
+    throw UserError("--gbs", "at most " + std::to_string(kMaxBatch) + " samples, got " + std::to_string(o.global_batch));
   if (o.zero < 0 || o.zero > 3)
     throw UserError("--zero", "supported stages are 0, 1 (distributed optimizer), 2 (sharded gradients) and 3 "
                               "(sharded weights); got " + std::to_string(o.zero));

@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "common/error.h"
+#include "simulator/strategy/limits.h"
 
 namespace proteus {
 namespace {
@@ -24,13 +25,8 @@ constexpr std::array<std::pair<GatherUnit, std::string_view>, 2> kGatherUnitName
 // accepted for the conventional names, ordered as Megatron orders ranks (tp fastest).
 constexpr std::array<std::string_view, 5> kConventionalAxisOrder = {"pp", "dp", "cp", "ep", "tp"};
 
-// Input limits, far above real jobs (the largest clusters have ~10^5 GPUs; interleaved schedules
-// use a handful of chunks; global batches are ~10^4 samples). They keep every count an exact int
-// and every product (mesh GPUs, micro_batch x dp, pp x chunks virtual stages) within int64.
-constexpr int64_t kMaxMeshGpus = int64_t{1} << 20;
-constexpr int64_t kMaxChunks = 1024;
-constexpr int64_t kMaxStage = kMaxMeshGpus * kMaxChunks;
-constexpr int64_t kMaxBatch = int64_t{1} << 31;
+// Input limits: strategy/limits.h.
+constexpr int64_t kMaxStage = kMaxMeshGpus * kMaxScheduleChunks;
 
 // A positive integer member at most `max` (larger values would wrap when stored as int).
 int64_t BoundedPositive(const JsonView& v, std::string_view key, int64_t max) {
@@ -123,7 +119,7 @@ Schedule ParseSchedule(const JsonView& v) {
   if (!kind) v.FailField("kind", "expected gpipe, 1f1b, interleaved, zb-h1, zb-v, dualpipev or dualpipe");
   s.kind = *kind;
   int fixed = FixedChunks(s.kind);
-  s.chunks = static_cast<int>(v.Has("chunks") ? BoundedPositive(v, "chunks", kMaxChunks) : std::max(fixed, 1));
+  s.chunks = static_cast<int>(v.Has("chunks") ? BoundedPositive(v, "chunks", kMaxScheduleChunks) : std::max(fixed, 1));
   // The canonical form prints chunks for every kind, so a fixed count may be restated, not changed.
   if (fixed > 0 && s.chunks != fixed)
     v.FailField("chunks", "schedule " + std::string(ScheduleKindName(s.kind)) + " has " + std::to_string(fixed) +

@@ -2,6 +2,7 @@
 
 #include <set>
 
+#include "common/checked_math.h"
 #include "common/error.h"
 #include "simulator/strategy/glob.h"
 
@@ -377,6 +378,29 @@ void CheckExpertParallel(const Strategy& s, const Model& model) {
                            "(Megatron-Core's distributed optimizer) or none");
 }
 
+// The most activation bytes one operator may touch per micro-batch: 16 TiB, 100x any GPU's memory,
+// so a run this large is an out-of-memory verdict while every sum of such sizes (a stage's saved
+// activations over the micro-batches in flight, up to 2^19 tensors) still fits int64. A larger
+// micro-batch (--mbs 2147483647) used to wrap the memory ledger's byte counts.
+constexpr int64_t kMaxMicroBatchOpBytes = int64_t{1} << 44;
+
+// Per-sample sizes (b = 1) times the micro-batch, checked before any stage multiplies them.
+void CheckMicroBatchBytes(const Strategy& s, const ResolvedModel& r) {
+  for (const auto& rop : r.ops) {
+    const Operator& op = *rop.op;
+    int64_t per_sample = op.SavedBytes();
+    for (const auto& t : op.tensors)
+      if (t.role != TensorRole::kWeight) per_sample += op.TensorBytes(t);
+    auto bytes = CheckedMul(per_sample, s.micro_batch);
+    if (bytes && *bytes <= kMaxMicroBatchOpBytes) continue;
+    throw UserError(s.origin == "shorthand" ? "--mbs" : s.origin + ": micro_batch",
+                    "a micro-batch of " + std::to_string(s.micro_batch) + " samples makes operator " + rop.path +
+                        " hold " + (bytes ? std::to_string(*bytes >> 40) + " TiB" : std::string("more than 2^63 bytes")) +
+                        " of activations, more than the 16 TiB any simulation allows (no GPU holds it); lower "
+                        "the micro-batch size");
+  }
+}
+
 }  // namespace
 
 int64_t GlobalDimSize(const Dim& dim, const Strategy& strategy) {
@@ -395,6 +419,7 @@ ResolvedModel ValidateStrategy(const Model& model, const Strategy& strategy, int
     CheckAttentionSequence(strategy, op);
     CheckLayouts(strategy, op);
   }
+  CheckMicroBatchBytes(strategy, r);
   CheckOffload(strategy, r);
   CheckShardGroup(strategy, r);
   CheckActivationOffload(strategy, r, model);

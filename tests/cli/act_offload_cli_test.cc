@@ -14,6 +14,7 @@
 #include "simulator/pipeline/run_spec.h"
 #include "simulator/pipeline/simulation.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
@@ -44,7 +45,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(ActOffloadCli, StrategyFileKeyIsCheckedByName) {
   SetLogLevel(LogLevel::kQuiet);
-  std::string path = (std::filesystem::temp_directory_path() / "proteus_act_offload_strategy.json").string();
+  std::string path = ProcessTempPath("proteus_act_offload_strategy.json");
   WriteFileAtomic(path, R"({"format": "proteus.strategy/1", "mesh": {"dp": 4}, "offload_activations": 12,
       "defaults": {"partition": {"b": "dp"}}})");
   CliRun r = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--strategy", path});
@@ -129,7 +130,7 @@ TEST(ActOffloadCli, SymmetryAndFullSimulationAgree) {
 // A DGX A100 whose PCIe links all run at `speed` GT/s x `width` (the shipped topology, edited).
 std::string ClusterWithPcie(const std::string& tag, const std::string& speed, int width) {
   namespace fs = std::filesystem;
-  fs::path dir = fs::temp_directory_path() / ("proteus_act_offload_" + tag);
+  fs::path dir = ProcessTempDir().path() / ("proteus_act_offload_" + tag);
   fs::create_directories(dir);
   std::ifstream in("data/topos/dgx-a100.xml");
   std::stringstream ss;

@@ -9,6 +9,7 @@
 #include "common/json_file.h"
 #include "common/log.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
@@ -27,7 +28,7 @@ void ExpectExit2Naming(const CliRun& r, const std::string& what) {
 }
 
 std::string WriteTemp(const std::string& name, const std::string& text) {
-  auto path = (std::filesystem::temp_directory_path() / name).string();
+  auto path = ProcessTempPath(name);
   std::ofstream(path) << text;
   return path;
 }

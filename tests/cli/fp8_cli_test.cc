@@ -6,6 +6,7 @@
 #include "common/json_file.h"
 #include "common/log.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
@@ -32,7 +33,7 @@ TEST_F(Fp8Cli, GpusWithoutFp8TensorCoresAreRefusedNamingTheFlag) {
 }
 
 TEST_F(Fp8Cli, AStrategyFileOnA100IsRefusedNamingItsField) {
-  std::string path = (std::filesystem::temp_directory_path() / "proteus_fp8_strategy.json").string();
+  std::string path = ProcessTempPath("proteus_fp8_strategy.json");
   WriteJsonFile(path, ParseJson(R"({"format": "proteus.strategy/1", "mesh": {"dp": 8},
     "defaults": {"partition": {"b": "dp"}}, "precision": {"fp8": "hybrid"}})", "inline"));
   CliRun r = RunCli({"simulate", "--model", "gpt3-125m", "--cluster", "dgx-a100-1", "--strategy", path});

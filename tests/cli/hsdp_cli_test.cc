@@ -12,6 +12,7 @@
 #include "simulator/pipeline/run_spec.h"
 #include "simulator/pipeline/simulation.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/common/process_temp_dir.h"
 #include "topo/cluster.h"
 
 namespace proteus {
@@ -35,7 +36,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, HsdpBadInput,
 
 TEST(HsdpCli, FlagBesideAStrategyFileIsRefused) {
   SetLogLevel(LogLevel::kQuiet);
-  std::string path = (std::filesystem::temp_directory_path() / "proteus_hsdp_strategy.json").string();
+  std::string path = ProcessTempPath("proteus_hsdp_strategy.json");
   WriteFileAtomic(path, R"({"format": "proteus.strategy/1", "mesh": {"dp": 16}, "defaults": {"partition": {"b": "dp"}}})");
   CliRun r = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-2", "--strategy", path, "--hsdp", "8"});
   EXPECT_EQ(r.code, 2);

@@ -7,6 +7,7 @@
 #include "common/json_file.h"
 #include "common/log.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
@@ -29,7 +30,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(MemoryCli, StrategyFileFieldsAreCheckedByName) {
   SetLogLevel(LogLevel::kQuiet);
-  std::string path = (std::filesystem::temp_directory_path() / "proteus_mem_strategy.json").string();
+  std::string path = ProcessTempPath("proteus_mem_strategy.json");
   WriteFileAtomic(path, R"({"format": "proteus.strategy/1", "mesh": {"dp": 8},
       "defaults": {"partition": {"b": "dp"}}, "memory": {"fragmentation": 0.5}})");
   CliRun r = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-h100-1", "--strategy", path});

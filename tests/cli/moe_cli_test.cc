@@ -10,6 +10,7 @@
 #include "common/log.h"
 #include "simulator/pipeline/simulation.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
@@ -31,7 +32,7 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(MoeCli, StrategyFileEpAxisIsCheckedByName) {
   SetLogLevel(LogLevel::kQuiet);
-  std::string path = (std::filesystem::temp_directory_path() / "proteus_ep_strategy.json").string();
+  std::string path = ProcessTempPath("proteus_ep_strategy.json");
   WriteFileAtomic(path, R"({"format": "proteus.strategy/1", "mesh": {"dp": 16, "ep": 4},
       "defaults": {"partition": {"b": "dp"}}})");
   CliRun r = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-h100-2", "--strategy", path});
@@ -49,7 +50,7 @@ TEST(MoeCli, StrategyFileEpAxisIsCheckedByName) {
 
 TEST(MoeCli, MixtralHfConfigSimulatesAsMoe) {
   SetLogLevel(LogLevel::kQuiet);
-  std::string path = (std::filesystem::temp_directory_path() / "proteus_mixtral_config.json").string();
+  std::string path = ProcessTempPath("proteus_mixtral_config.json");
   WriteFileAtomic(path, R"({"model_type": "mixtral", "hidden_act": "silu", "hidden_size": 4096,
       "intermediate_size": 14336, "max_position_embeddings": 4096, "num_attention_heads": 32,
       "num_experts_per_tok": 2, "num_hidden_layers": 32, "num_key_value_heads": 8, "num_local_experts": 8,

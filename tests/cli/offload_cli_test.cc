@@ -10,6 +10,7 @@
 #include "simulator/pipeline/run_spec.h"
 #include "simulator/pipeline/simulation.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
@@ -29,7 +30,7 @@ INSTANTIATE_TEST_SUITE_P(Cases, OffloadBadInput,
 
 TEST(OffloadCli, StrategyFileKeyNeedsAShardedOptimizer) {
   SetLogLevel(LogLevel::kQuiet);
-  std::string path = (std::filesystem::temp_directory_path() / "proteus_offload_strategy.json").string();
+  std::string path = ProcessTempPath("proteus_offload_strategy.json");
   WriteFileAtomic(path, R"({"format": "proteus.strategy/1", "mesh": {"dp": 8}, "offload_optimizer": true,
       "defaults": {"partition": {"b": "dp"}}})");
   CliRun r = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--strategy", path});

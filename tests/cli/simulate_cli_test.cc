@@ -3,15 +3,17 @@
 #include <set>
 #include <gtest/gtest.h>
 
+#include "common/input_file.h"
 #include "common/json_file.h"
 #include "common/log.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
 
 std::string TempPath(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("proteus_cli_" + name)).string();
+  return ProcessTempPath("proteus_cli_" + name);
 }
 
 class SimulateCli : public ::testing::Test {
@@ -45,7 +47,7 @@ TEST_F(SimulateCli, Gpt3On1024H100sGivesAPlausibleReportJsonAndTrace) {
   EXPECT_EQ(report["inputs"]["gpus"], 1024);
   EXPECT_EQ(report["inputs"]["micro_batches"], 96);  // 1536 / (1 * 16)
 
-  Json tr = ReadJsonFile(trace);
+  Json tr = ParseJson(ReadInputFile(trace, InputKind::kMeasurement), trace);  // 87 MiB: a measurement
   std::set<std::pair<int, int>> threads_with_events;
   for (const auto& e : tr["traceEvents"])
     if (e["ph"] == "X") threads_with_events.insert({e["pid"].get<int>(), e["tid"].get<int>()});
@@ -79,7 +81,7 @@ TEST_F(SimulateCli, QuietAndVerboseAreAcceptedAfterTheSubcommand) {
 // Output paths are checked before the simulation, and a run whose last output fails takes back the
 // files it wrote (common/output_file.h).
 TEST_F(SimulateCli, BadOutputPathsFailEarlyAndAFailedRunLeavesNothing) {
-  std::string dir = std::filesystem::temp_directory_path().string();
+  std::string dir = ProcessTempDir().path().string();
   CliRun to_dir = RunCli({"simulate", "--model", "gpt2-small", "--cluster", "dgx-a100-1", "--trace", dir});
   EXPECT_EQ(to_dir.code, 2);
   EXPECT_NE(to_dir.err.find("--trace"), std::string::npos) << to_dir.err;

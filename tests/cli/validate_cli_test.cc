@@ -6,12 +6,13 @@
 #include "common/json_file.h"
 #include "common/log.h"
 #include "tests/cli/cli_test_util.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
 
 std::string WriteSuite(const std::string& name, const std::string& text) {
-  auto path = (std::filesystem::temp_directory_path() / ("proteus_suite_" + name + ".json")).string();
+  auto path = ProcessTempPath("proteus_suite_" + name + ".json");
   WriteFileAtomic(path, text);
   return path;
 }

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include "common/error.h"
+#include "tests/common/process_temp_dir.h"
 #include "tests/common/test_keys.h"
 
 namespace proteus {
@@ -88,11 +89,11 @@ TEST(CostDb, RejectsUnknownMajorAndBadFields) {
 }
 
 TEST(CostDb, SaveIsAtomicAndLoadable) {
-  auto path = (std::filesystem::temp_directory_path() / "proteus_costdb_test.json").string();
+  auto path = ProcessTempPath("proteus_costdb_test.json");
   SmallDb().Save(path);
   CostDb back = CostDb::Load(path);
   EXPECT_EQ(back.ops().size(), 1u);
-  for (auto& f : std::filesystem::directory_iterator(std::filesystem::temp_directory_path()))
+  for (auto& f : std::filesystem::directory_iterator(ProcessTempDir().path()))
     EXPECT_EQ(f.path().string().find("proteus_costdb_test.json.tmp"), std::string::npos);
   std::filesystem::remove(path);
 }

@@ -92,7 +92,7 @@ void WalkView(const JsonView& v, int depth) {
 void FuzzReader(const Json& valid, uint64_t seed, const std::function<void(const Json&)>& read) {
   ASSERT_EQ(fuzz::Escaped([&] { read(valid); }), "") << "the valid document must parse";
   fuzz::JsonMutator mut(seed);
-  for (int i = 0; i < kIterations; ++i) {
+  for (int i = 0; i < fuzz::FuzzIterations(kIterations); ++i) {
     Json doc = mut.MutateTree(valid);
     std::string escaped = fuzz::Escaped([&] { read(doc); });
     ASSERT_EQ(escaped, "") << "iteration " << i << " (tree) input: " << doc.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -127,7 +127,7 @@ TEST(JsonFuzz, JsonViewAccessorsOnlyThrowUserError) {
 TEST(JsonFuzz, ParseJsonOnlyThrowsUserError) {
   fuzz::JsonMutator mut(4);
   Json valid = ValidCostDb();
-  for (int i = 0; i < kIterations; ++i) {
+  for (int i = 0; i < fuzz::FuzzIterations(kIterations); ++i) {
     std::string text = mut.MutateText(valid);
     ASSERT_EQ(fuzz::Escaped([&] { (void)ParseJson(text, "fuzz.json"); }), "") << "iteration " << i << ": " << text;
   }

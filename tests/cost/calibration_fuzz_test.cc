@@ -11,6 +11,7 @@
 #include "simulator/cost/compute_cost.h"
 #include "simulator/cost/cost_params.h"
 #include "simulator/cost/gpu_spec.h"
+#include "tests/common/json_mutator.h"
 
 namespace proteus {
 namespace {
@@ -32,7 +33,7 @@ TEST(CalibrationFuzz, AnyLayerPricesFinitelyOrIsRefusedByName) {
                                                {"seq_kv", 512}, {"head_dim", 64}})};
   keys[3].attrs["causal"] = "1";
   int refused = 0;
-  for (int it = 0; it < 400; ++it) {
+  for (int it = 0, n = fuzz::FuzzIterations(400); it < n; ++it) {
     Calibration cal;
     cal.gpu = gpu.name;
     for (const auto& spec : CostParamSpecs()) {

@@ -36,7 +36,7 @@ TEST(GpuSpecFuzz, MutatedSpecsParseOrThrowUserError) {
     Json valid = ReadJsonFile(*ResolveDataFile("gpus", name, ".json"));
     ASSERT_EQ(Escaped(valid), "");
     fuzz::JsonMutator mut(42);
-    for (int i = 0; i < 2000; ++i) {
+    for (int i = 0, n = fuzz::FuzzIterations(2000); i < n; ++i) {
       Json doc = mut.MutateTree(valid);
       ASSERT_EQ(Escaped(doc), "") << name << " iteration " << i << ": "
                                   << doc.dump(-1, ' ', false, Json::error_handler_t::replace);

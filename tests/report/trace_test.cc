@@ -10,6 +10,7 @@
 #include "common/json_file.h"
 #include "common/units.h"
 #include "simulator/engine/engine.h"
+#include "tests/common/process_temp_dir.h"
 #include "tests/engine/test_graph.h"
 
 namespace proteus {
@@ -40,7 +41,7 @@ struct Fixture {
 };
 
 std::string TempPath(const char* name) {
-  return (std::filesystem::temp_directory_path() / (std::string("proteus_trace_test_") + name)).string();
+  return ProcessTempPath(std::string("proteus_trace_test_") + name);
 }
 
 TEST(Trace, WritesParsableJsonWithEveryStream) {

@@ -16,6 +16,7 @@
 #include "topo/cluster.h"
 #include "topo/measured_model.h"
 #include "topo/nccl_model.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
@@ -31,7 +32,7 @@ Cluster MakeCluster(const ClusterSetup& s, double nic_gbps) {
        << R"(, "gpu": ")" << (s.topology == "dgx-a100" ? "A100-SXM4-80GB" : "V100-SXM2-32GB")
        << R"(", "topology": ")" << s.topology << R"("}], "fabric": {"kind": "fat-tree", "transport": ")"
        << s.transport << R"(", "nic_gbps": )" << nic_gbps << R"(, "latency_us": 5, "oversubscription": 1.0}})";
-  std::string path = testing::TempDir() + "/proteus_mono_cluster.json";
+  std::string path = ProcessTempPath("proteus_mono_cluster.json");
   {
     std::ofstream f(path);
     f << json.str();

@@ -8,12 +8,13 @@
 #include "common/data_dir.h"
 #include "common/error.h"
 #include "common/units.h"
+#include "tests/common/process_temp_dir.h"
 
 namespace proteus {
 namespace {
 
 std::string WriteTemp(const std::string& name, const std::string& text) {
-  auto dir = std::filesystem::temp_directory_path() / "proteus_topo_test";
+  auto dir = ProcessTempDir().path() / "proteus_topo_test";
   std::filesystem::create_directories(dir);
   auto path = dir / name;
   std::ofstream(path) << text;
