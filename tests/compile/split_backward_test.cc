@@ -34,7 +34,7 @@ TEST(SplitBackward, WeightPartIsBwdWeightAndWhatFollowsIt) {
   ExecGraph g;
   ResolvedModel resolved = ValidateStrategy(job.model, job.strategy, job.cluster);
   DeviceMesh mesh(job.strategy.mesh);
-  JobProgram prog = BuildJobProgram({&job.model, &job.strategy, &resolved, &mesh, &job.coster}, g);
+  JobProgram prog = BuildJobProgram({&job.model, &job.strategy, &resolved, &mesh, &job.coster, {}}, g);
   const std::vector<Step>& bwd = prog.stages[1].backward;
   std::vector<char> w = WeightGradSteps(bwd);
   int buckets = 0, sends = 0;
