@@ -133,20 +133,25 @@ auto ProgramBuilder::EmitConversions(std::vector<Step>& list, const std::vector<
   return last;
 }
 
-auto ProgramBuilder::ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, ChunkOf chunk) -> Step {
-  const OpInfo& o = ops_[i];
-  TaskCost c = o.fp8 ? in_.coster->Cost(Fp8PricedOp(o.local, phase, s_.fp8), phase)
-                     : in_.coster->Cost(o.local, phase);
+auto ProgramBuilder::PricedStep(const TaskCost& c, Phase phase, double share) -> Step {
   Step st;
   st.kind = TaskKind::kCompute;
   st.stream = StreamKind::kCompute;
   st.phase = phase;
-  double share = static_cast<double>(chunk.count) / chunk.of;
   st.duration_s = c.seconds * share;
   st.cost_share = static_cast<float>(share);
   st.source = c.source;
   if (!c.key.empty()) st.cost_key = g_.Intern(c.key);
   st.compute_class = g_.Intern(c.compute_class);
+  return st;
+}
+
+auto ProgramBuilder::ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, ChunkOf chunk) -> Step {
+  const OpInfo& o = ops_[i];
+  TaskCost c = o.fp8 ? in_.coster->Cost(Fp8PricedOp(o.local, phase, s_.fp8), phase)
+                     : in_.coster->Cost(o.local, phase);
+  double share = static_cast<double>(chunk.count) / chunk.of;
+  Step st = PricedStep(c, phase, share);
   st.flops = (derived ? derived->ForwardFlops() : o.local.ForwardFlops()) * share;
   st.recompute = recompute;
   std::string suffix = recompute ? "recompute" : std::string(PhaseName(phase));

@@ -167,6 +167,9 @@ class ProgramBuilder {
 
   // A chunk of a pipelined GEMM (tp_overlap.h) takes its share of the whole.
   Step ComputeStep(int i, Phase phase, const Operator* derived, bool recompute, ChunkOf chunk = {});
+  // A compute-stream step of `phase` taking `share` of what the coster priced (c), with its source,
+  // cost key and compute class interned; the caller names it and sets its FLOPs.
+  Step PricedStep(const TaskCost& c, Phase phase, double share = 1);
 
   // ---- tensor-parallel communication overlap (tp_overlap.h) ----
   struct PipelinedComm {

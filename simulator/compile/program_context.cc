@@ -56,14 +56,7 @@ Operator ProgramBuilder::RingBlock(int i, bool diagonal) const {
 Step ProgramBuilder::RingBlockStep(int i, Phase phase, const Operator* derived, bool recompute, int j) {
   const int cp = axis_sizes_[CpAxis()];
   TaskCost c = in_.coster->Cost(RingBlock(i, j == 0), phase);
-  Step st;
-  st.kind = TaskKind::kCompute;
-  st.stream = StreamKind::kCompute;
-  st.phase = phase;
-  st.duration_s = c.seconds;
-  st.source = c.source;
-  if (!c.key.empty()) st.cost_key = g_.Intern(c.key);
-  st.compute_class = g_.Intern(c.compute_class);
+  Step st = PricedStep(c, phase);
   st.flops = (derived ? derived->ForwardFlops() : ops_[i].local.ForwardFlops()) / cp;
   st.recompute = recompute;
   std::string suffix = recompute ? "recompute" : std::string(PhaseName(phase));

@@ -6,10 +6,11 @@
 // glob is well formed and matches at least one module or operator (a typo must not silently do
 // nothing); partitions and layouts name mesh axes; no op splits an opaque dim or two dims over one
 // axis; every partitioned dim is divisible by its axes ("tp=8 does not divide dim kv_heads=4 of
-// layers.0.attn.qkv"); pipeline stages cover the operators contiguously with no empty stage; the
-// features not implemented yet are refused by name: context parallelism (a cp axis of size > 1, or
-// the queries of attention, dim "s" of an op with the key dim "t", split over any axis) until its
-// key/value exchange is modelled.
+// layers.0.attn.qkv"); pipeline stages cover the operators contiguously with no empty stage;
+// context parallelism is what ring attention models (every sequence dim on the cp axis, the
+// attention queries split only over cp, fused attention) and what it is not combined with yet
+// (sequence parallelism, expert parallelism, ZeRO-2/3, FSDP, optimizer offload, overlapped
+// parameter gathers) is refused by name.
 //
 // The batch dim "b" holds one sample in the model; its size per micro-batch is micro_batch x dp, so
 // partitioning it over dp always divides.
