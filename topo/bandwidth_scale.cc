@@ -17,7 +17,7 @@ void ScaleGraph(LinkGraph& graph, double factor) {
 Cluster ScaleBandwidth(const Cluster& cluster, double factor) {
   PROTEUS_CHECK(factor > 0, "bandwidth scale must be positive");
   Cluster c = cluster;
-  ScaleGraph(c.graph, factor);
+  c.graph.ScaleFabric(factor);
   c.fabric.nic_bw *= factor;
   // Groups that share a topology keep sharing one scaled copy.
   std::map<const NodeTopology*, size_t> done;
@@ -32,6 +32,7 @@ Cluster ScaleBandwidth(const Cluster& cluster, double factor) {
     ScaleGraph(topo->graph, factor);
     for (double& s : topo->nic_speed) s *= factor;
     c.group_paths[g] = std::make_shared<const NodePaths>(ComputeNodePaths(*topo));
+    c.graph.ReplaceTopology(original, topo);
     c.group_topology[g] = topo;
     done[original] = g;
   }

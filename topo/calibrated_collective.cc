@@ -9,7 +9,7 @@ namespace {
 bool CrossesNodes(const CollectivePlan& plan, const Cluster& cluster) {
   for (const auto& f : plan.flows)
     for (LinkId l : f.links)
-      if (cluster.graph.links[l].kind == LinkKind::kNet) return true;
+      if (cluster.graph.KindOf(l) == LinkKind::kNet) return true;
   return false;
 }
 

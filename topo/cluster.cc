@@ -20,14 +20,12 @@ constexpr int kClusterMajor = 1;
 constexpr int64_t kMaxNodes = 65536;
 constexpr double kMaxNicGbps = 1e5, kMaxLatencyUs = 1e6, kMaxOversubscription = 1024;
 
-// Copies one node's topology into the cluster graph with names "node<n>/<local name>".
-void AddNodeCopy(Cluster& c, int node, const NodeTopology& topo) {
-  c.node_vertex_base.push_back(static_cast<NodeId>(c.graph.vertices.size()));
-  c.node_link_base.push_back(static_cast<LinkId>(c.graph.links.size()));
-  std::string prefix = "node" + std::to_string(node) + "/";
-  for (const Vertex& v : topo.graph.vertices) c.graph.AddVertex(v.kind, prefix + v.name);
+// Node n's GPUs, and where its vertices and links start in the cluster graph (its group's topology,
+// not copied: topo/cluster_graph.h).
+void AddNodeIds(Cluster& c, int node, const NodeTopology& topo) {
+  c.node_vertex_base.push_back(c.graph.NodeVertexBase(node));
+  c.node_link_base.push_back(c.graph.NodeLinkBase(node));
   NodeId vb = c.node_vertex_base.back();
-  for (const Link& l : topo.graph.links) c.graph.AddLink(vb + l.src, vb + l.dst, l.kind, l.bandwidth, l.latency_s);
   GpuId first = static_cast<GpuId>(c.gpu_node.size());
   c.node_first_gpu.push_back(first);
   for (int i = 0; i < topo.NumGpus(); ++i) {
@@ -65,8 +63,8 @@ void AddFabric(Cluster& c, const std::string& where) {
   int leaves = NumLeaves(c, max_nics);
   std::vector<NodeId> leaf(leaves);
   for (int s = 0; s < leaves; ++s)
-    leaf[s] = c.graph.AddVertex(VertexKind::kNetSwitch, (c.fabric.kind == "rail-optimized" ? "rail" : "leaf") + std::to_string(s));
-  NodeId core = c.graph.AddVertex(VertexKind::kNetSwitch, "core");
+    leaf[s] = c.graph.AddFabricVertex(VertexKind::kNetSwitch, (c.fabric.kind == "rail-optimized" ? "rail" : "leaf") + std::to_string(s));
+  NodeId core = c.graph.AddFabricVertex(VertexKind::kNetSwitch, "core");
   std::vector<double> leaf_bw(leaves, 0);
   c.nic_uplink.assign(c.NumNodes(), {});
   for (int n = 0; n < c.NumNodes(); ++n) {
@@ -78,13 +76,13 @@ void AddFabric(Cluster& c, const std::string& where) {
       if (bw <= 0) throw UserError(where, "no NIC bandwidth: set fabric.nic_gbps or the XML <net speed=...>");
       NodeId nic = c.node_vertex_base[n] + t.nics[k];
       int s = c.SwitchOf(n, k);
-      c.nic_uplink[n].push_back(c.graph.AddCable(nic, leaf[s], LinkKind::kNet, bw, c.fabric.latency_s / 2));
+      c.nic_uplink[n].push_back(c.graph.AddFabricCable(nic, leaf[s], LinkKind::kNet, bw, c.fabric.latency_s / 2));
       leaf_bw[s] += bw;
     }
   }
   for (int s = 0; s < leaves; ++s) {
     double up = std::max(leaf_bw[s], 1.0) / c.fabric.oversubscription;
-    LinkId id = c.graph.AddCable(leaf[s], core, LinkKind::kNet, up, 0);
+    LinkId id = c.graph.AddFabricCable(leaf[s], core, LinkKind::kNet, up, 0);
     c.fabric_up.push_back(id);
     c.fabric_down.push_back(id + 1);
   }
@@ -99,7 +97,8 @@ void BuildGraph(Cluster& c, const std::string& where) {
   }
   for (size_t g = 0; g < c.groups.size(); ++g)
     for (int i = 0; i < c.groups[g].count; ++i) c.node_group.push_back(static_cast<int>(g));
-  for (int n = 0; n < static_cast<int>(c.node_group.size()); ++n) AddNodeCopy(c, n, c.TopologyOf(n));
+  for (size_t g = 0; g < c.groups.size(); ++g) c.graph.AddNodes(c.group_topology[g], c.groups[g].count);
+  for (int n = 0; n < static_cast<int>(c.node_group.size()); ++n) AddNodeIds(c, n, c.TopologyOf(n));
   AddFabric(c, where);
 }
 

@@ -12,6 +12,7 @@
 #include "topo/paths.h"
 #include "topo/collective.h"
 #include "topo/ids.h"
+#include "topo/cluster_graph.h"
 #include "topo/link_graph.h"
 
 namespace proteus {
@@ -44,7 +45,7 @@ struct Cluster {
   std::string source_file;              // the file it was loaded from (for messages)
   std::vector<NodeGroup> groups;
   Fabric fabric;
-  LinkGraph graph;                      // all nodes and the fabric
+  ClusterGraph graph;                   // all nodes and the fabric (node links not copied per node)
   std::vector<GpuId> gpu_vertex;        // GpuId -> vertex of `graph`
   std::vector<int> gpu_node;            // GpuId -> node index (0..num_nodes-1)
   std::vector<int> gpu_group;           // GpuId -> index into groups
@@ -53,8 +54,8 @@ struct Cluster {
   int NumNodes() const;
   const NodeGroup& GroupOf(GpuId g) const { return groups[gpu_group[g]]; }
 
-  // Layout of `graph` (added by topo/; read-only for others). Node n's vertices and links are copies
-  // of its group's topology: global id = base + local id.
+  // Layout of `graph` (added by topo/; read-only for others). Node n's vertices and links are its
+  // group's topology's: global id = base + local id.
   std::vector<std::shared_ptr<const NodeTopology>> group_topology;  // per group
   std::vector<std::shared_ptr<const NodePaths>> group_paths;        // per group
   std::vector<int> node_group;                // node -> group

@@ -19,7 +19,7 @@ double TransferFloor(const Cluster& c, const std::vector<FlowSpec>& flows) {
   // threads; a large ring touches thousands of the cluster's links, a map per call was the cost).
   thread_local std::vector<double> load;
   thread_local std::vector<LinkId> touched;
-  if (load.size() < c.graph.links.size()) load.assign(c.graph.links.size(), 0.0);
+  if (load.size() < static_cast<size_t>(c.graph.NumLinks())) load.assign(c.graph.NumLinks(), 0.0);
   touched.clear();
   for (const auto& f : flows)
     for (LinkId l : f.links) {
@@ -28,7 +28,7 @@ double TransferFloor(const Cluster& c, const std::vector<FlowSpec>& flows) {
     }
   double floor = 0;
   for (LinkId l : touched) {
-    if (load[l] != 0.0) floor = std::max(floor, load[l] / c.graph.links[l].bandwidth);
+    if (load[l] != 0.0) floor = std::max(floor, load[l] / c.graph.Bandwidth(l));
     load[l] = 0.0;
   }
   return floor;
@@ -54,7 +54,7 @@ AlgoEstimate P2pEstimate(const NcclTuning& t, const Cluster& c, const GroupShape
       path_bw = p.bw;
       nvl = p.type <= PathType::kNvl;
     } else {
-      for (LinkId l : c.Route(a, b)) path_bw = std::min(path_bw, c.graph.links[l].bandwidth);
+      for (LinkId l : c.Route(a, b)) path_bw = std::min(path_bw, c.graph.Bandwidth(l));
     }
   } else {
     // alltoall: each GPU sends (n-1)/n of its buffer; the slower of its own links and its node's NICs.
@@ -74,7 +74,7 @@ AlgoEstimate P2pEstimate(const NcclTuning& t, const Cluster& c, const GroupShape
       double t_inter = 0;
       if (net) {
         double nic_bw = 0;
-        for (LinkId up : c.nic_uplink[node]) nic_bw += c.graph.links[up].bandwidth;
+        for (LinkId up : c.nic_uplink[node]) nic_bw += c.graph.Bandwidth(up);
         t_inter = ppn * bytes * (n - ppn) / n / nic_bw;
       }
       path_bw = std::min(path_bw, bytes / std::max(std::max(t_intra, t_inter), 1e-30));

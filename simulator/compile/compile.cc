@@ -220,7 +220,7 @@ class Instantiator {
       g_.gpus.push_back(std::move(gpu));
     }
     g_.total_gpus = n;
-    for (const auto& l : in_.cluster->graph.links) g_.link_capacity.push_back(l.bandwidth);
+    g_.link_capacity = in_.cluster->graph.Bandwidths();
   }
 
   int64_t Capacity(GpuId g, std::map<std::string, int64_t>& by_type) const {
@@ -304,7 +304,7 @@ class Instantiator {
   void AddMirrorFlows(CollectivePlan& plan, const Step& st, int rank, const std::vector<GpuId>& group, int mb) {
     // Only mirror flows that cross a link the simulated group uses can change its timing: by
     // symmetry, contention elsewhere among mirrors is what the simulated group sees on its own links.
-    if (link_mark_.empty()) link_mark_.assign(in_.cluster->graph.links.size(), 0);
+    if (link_mark_.empty()) link_mark_.assign(in_.cluster->graph.NumLinks(), 0);
     ++mark_epoch_;  // marks of earlier calls are stale without clearing
     for (const FlowSpec& f : plan.flows)
       for (LinkId l : f.links) link_mark_[l] = mark_epoch_;

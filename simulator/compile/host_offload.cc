@@ -23,7 +23,7 @@ CollectivePlan HostOffload::CopyPlan(GpuId gpu, HostOp op, int64_t bytes) const 
   FlowSpec flow;
   flow.links = Route(gpu, op);
   double bw = std::numeric_limits<double>::infinity();
-  for (LinkId l : flow.links) bw = std::min(bw, cluster_.graph.links[l].bandwidth);
+  for (LinkId l : flow.links) bw = std::min(bw, cluster_.graph.Bandwidth(l));
   flow.bytes = static_cast<double>(bytes);
   flow.max_rate = bw;
   CollectivePlan plan;

@@ -67,7 +67,7 @@ SimulationRequest HsdpRequest(int hsdp) {
 bool CrossesNet(const Comm& c, const Cluster& cluster) {
   for (const FlowSpec& f : c.plan->flows)
     for (LinkId l : f.links)
-      if (cluster.graph.links[l].kind == LinkKind::kNet) return true;
+      if (cluster.graph.LinkAt(l).kind == LinkKind::kNet) return true;
   return false;
 }
 

@@ -153,7 +153,7 @@ TEST(ActivationOffload, CopiesAreFlowsOverEachGpusPcieRoute) {
   for (int gpu = 0; gpu < 8; ++gpu) {
     std::vector<LinkId> up = c.GlobalLinks(0, c.PathsOf(0).gpu_cpu[gpu].links);
     std::vector<LinkId> down = c.GlobalLinks(0, c.PathsOf(0).cpu_gpu[gpu].links);
-    for (LinkId l : up) EXPECT_EQ(c.graph.links[l].kind, LinkKind::kPcie);
+    for (LinkId l : up) EXPECT_EQ(c.graph.LinkAt(l).kind, LinkKind::kPcie);
     for (const char* part : {" activations to host", " activations to device"})
       for (const Task* t : Named(g, part, gpu)) {
         const CollectivePlan& plan = *g.comms[t->comm].plan;

@@ -68,9 +68,9 @@ TEST(HostOffload, CopiesAreFlowsOverTheGpusPcieRouteToItsCpu) {
   std::vector<LinkId> up = c.GlobalLinks(0, c.PathsOf(0).gpu_cpu[0].links);
   std::vector<LinkId> down = c.GlobalLinks(0, c.PathsOf(0).cpu_gpu[0].links);
   ASSERT_EQ(up.size(), 3u);  // GPU0 -> switch 14 -> switch 10 -> CPU0
-  EXPECT_EQ(c.graph.links[up.front()].src, c.gpu_vertex[0]);
-  EXPECT_EQ(c.graph.vertices[c.graph.links[up.back()].dst].kind, VertexKind::kCpu);
-  for (LinkId l : up) EXPECT_EQ(c.graph.links[l].kind, LinkKind::kPcie);
+  EXPECT_EQ(c.graph.LinkAt(up.front()).src, c.gpu_vertex[0]);
+  EXPECT_EQ(c.graph.VertexAt(c.graph.LinkAt(up.back()).dst).kind, VertexKind::kCpu);
+  for (LinkId l : up) EXPECT_EQ(c.graph.LinkAt(l).kind, LinkKind::kPcie);
 
   int64_t to_host = 0;
   for (const Task* t : Named(g, " to host")) {

@@ -20,7 +20,7 @@ std::vector<GpuId> Range(int from, int to) {
 bool UsesNet(const Cluster& c, const CollectivePlan& p) {
   for (const auto& f : p.flows)
     for (LinkId l : f.links)
-      if (c.graph.links[l].kind == LinkKind::kNet) return true;
+      if (c.graph.LinkAt(l).kind == LinkKind::kNet) return true;
   return false;
 }
 

@@ -44,9 +44,9 @@ TEST(Cluster, DgxH100_128Layout) {
   // GpuId = node x 8 + local index.
   EXPECT_EQ(c.gpu_node[8 * 37 + 5], 37);
   EXPECT_EQ(c.LocalIndex(8 * 37 + 5), 5);
-  EXPECT_EQ(c.graph.vertices[c.gpu_vertex[8 * 37 + 5]].name, "node37/gpu5");
+  EXPECT_EQ(c.graph.VertexAt(c.gpu_vertex[8 * 37 + 5]).name, "node37/gpu5");
   EXPECT_EQ(c.NicsPerNode(0), 8);
-  EXPECT_DOUBLE_EQ(c.graph.links[c.nic_uplink[3][2]].bandwidth, 400 * kGbps);  // 50 GB/s
+  EXPECT_DOUBLE_EQ(c.graph.LinkAt(c.nic_uplink[3][2]).bandwidth, 400 * kGbps);  // 50 GB/s
   EXPECT_EQ(c.NumSwitches(), 8);  // one per rail
 }
 
@@ -55,10 +55,10 @@ TEST(Cluster, RoutesCrossTheRightLinks) {
   // GPU 3 of node 0 to GPU 3 of node 1: PCIe to NIC 3, rail 3, NIC 3, PCIe: the rail switch is shared.
   auto route = c.Route(3, 8 + 3);
   ASSERT_FALSE(route.empty());
-  EXPECT_EQ(c.graph.links[route.front()].src, c.gpu_vertex[3]);
-  EXPECT_EQ(c.graph.links[route.back()].dst, c.gpu_vertex[11]);
+  EXPECT_EQ(c.graph.LinkAt(route.front()).src, c.gpu_vertex[3]);
+  EXPECT_EQ(c.graph.LinkAt(route.back()).dst, c.gpu_vertex[11]);
   int net = 0;
-  for (LinkId l : route) net += c.graph.links[l].kind == LinkKind::kNet;
+  for (LinkId l : route) net += c.graph.LinkAt(l).kind == LinkKind::kNet;
   EXPECT_EQ(net, 2);  // NIC -> rail switch -> NIC
   // Inside a node: GPU -> NVSwitch -> GPU.
   EXPECT_EQ(c.Route(0, 1).size(), 2u);
@@ -75,10 +75,10 @@ TEST(Cluster, HeterogeneousGroupsNumberNodesInOrder) {
 TEST(Cluster, GenericNameAndHomogeneous) {
   Cluster c = LoadCluster("dgx-a100-7");  // <topology>-<nodes>, NIC speed from the XML (200 Gb/s)
   EXPECT_EQ(c.NumGpus(), 56);
-  EXPECT_DOUBLE_EQ(c.graph.links[c.nic_uplink[6][7]].bandwidth, 25 * kGBps);
+  EXPECT_DOUBLE_EQ(c.graph.LinkAt(c.nic_uplink[6][7]).bandwidth, 25 * kGBps);
   Cluster h = MakeHomogeneousCluster("dgx-h100", 3, 100);
   EXPECT_EQ(h.NumGpus(), 24);
-  EXPECT_DOUBLE_EQ(h.graph.links[h.nic_uplink[0][0]].bandwidth, 100 * kGbps);
+  EXPECT_DOUBLE_EQ(h.graph.LinkAt(h.nic_uplink[0][0]).bandwidth, 100 * kGbps);
   EXPECT_THROW(MakeHomogeneousCluster("dgx-h100", 0, 100), UserError);
 }
 

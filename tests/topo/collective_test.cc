@@ -26,7 +26,7 @@ std::map<GpuId, double> EgressBytes(const Cluster& c, const CollectivePlan& plan
   for (GpuId g = 0; g < c.NumGpus(); ++g) gpu_of_vertex[c.gpu_vertex[g]] = g;
   std::map<GpuId, double> out;
   for (const auto& f : plan.flows) {
-    auto it = gpu_of_vertex.find(c.graph.links[f.links.front()].src);
+    auto it = gpu_of_vertex.find(c.graph.LinkAt(f.links.front()).src);
     if (it != gpu_of_vertex.end()) out[it->second] += f.bytes;
   }
   return out;
@@ -38,10 +38,10 @@ void ExpectFlowContract(const Cluster& c, const CollectivePlan& plan) {
     ASSERT_FALSE(f.links.empty());
     EXPECT_NEAR(f.bytes / f.max_rate, plan.time_s - plan.latency_s, 1e-9 * plan.time_s);
     for (size_t i = 0; i + 1 < f.links.size(); ++i)  // a route is connected
-      EXPECT_EQ(c.graph.links[f.links[i]].dst, c.graph.links[f.links[i + 1]].src);
+      EXPECT_EQ(c.graph.LinkAt(f.links[i]).dst, c.graph.LinkAt(f.links[i + 1]).src);
     for (LinkId l : f.links) rate[l] += f.max_rate;
   }
-  for (const auto& [l, r] : rate) EXPECT_LE(r, c.graph.links[l].bandwidth * (1 + 1e-9)) << "link " << l;
+  for (const auto& [l, r] : rate) EXPECT_LE(r, c.graph.LinkAt(l).bandwidth * (1 + 1e-9)) << "link " << l;
 }
 
 TEST(Collective, H100NodeUsesNvlsForLargeAndLlRingForSmall) {
@@ -86,7 +86,7 @@ TEST(Collective, MultiNodeRingUsesNicsAndConservesBytes) {
   for (const auto& f : plan.flows) {
     total += f.bytes;
     for (LinkId l : f.links)
-      if (c.graph.links[l].kind == LinkKind::kNet && c.graph.vertices[c.graph.links[l].src].kind == VertexKind::kNic)
+      if (c.graph.LinkAt(l).kind == LinkKind::kNet && c.graph.VertexAt(c.graph.LinkAt(l).src).kind == VertexKind::kNic)
         on_nics += f.bytes;
   }
   EXPECT_NEAR(total, 32 * 2.0 * 31 / 32 * s, 1e3);  // n x 2(n-1)/n x S

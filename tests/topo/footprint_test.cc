@@ -35,7 +35,7 @@ void ExpectCoversEveryPlan(const TopologyCollectiveModel& model, CollOp op, cons
   }
   EXPECT_FALSE(used.empty());
   // Not a blanket answer: the footprint holds only links some algorithm of this group routes over.
-  EXPECT_LT(footprint->size(), model.cluster().graph.links.size());
+  EXPECT_LT(footprint->size(), static_cast<size_t>(model.cluster().graph.NumLinks()));
 }
 
 TEST(Footprint, CoversEveryPlanOfEverySize) {

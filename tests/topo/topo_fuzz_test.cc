@@ -129,13 +129,20 @@ class XmlMutator {
 };
 
 // Links of an accepted topology must carry traffic: positive, finite bandwidth and latency.
+void CheckLink(const Link& l, const std::string& src, const std::string& dst) {
+  if (!(l.bandwidth > 0) || !std::isfinite(l.bandwidth) || !(l.latency_s >= 0) || !std::isfinite(l.latency_s))
+    throw std::logic_error("accepted a link " + src + " -> " + dst + " of bandwidth " + std::to_string(l.bandwidth) +
+                           " B/s, latency " + std::to_string(l.latency_s) + " s");
+}
+
 void CheckLinks(const LinkGraph& g) {
-  for (size_t i = 0; i < g.links.size(); ++i) {
-    const Link& l = g.links[i];
-    if (!(l.bandwidth > 0) || !std::isfinite(l.bandwidth) || !(l.latency_s >= 0) || !std::isfinite(l.latency_s))
-      throw std::logic_error("accepted a link " + g.vertices[l.src].name + " -> " + g.vertices[l.dst].name +
-                             " of bandwidth " + std::to_string(l.bandwidth) + " B/s, latency " +
-                             std::to_string(l.latency_s) + " s");
+  for (const Link& l : g.links) CheckLink(l, g.vertices[l.src].name, g.vertices[l.dst].name);
+}
+
+void CheckLinks(const ClusterGraph& g) {
+  for (LinkId i = 0; i < g.NumLinks(); ++i) {
+    Link l = g.LinkAt(i);
+    CheckLink(l, g.VertexAt(l.src).name, g.VertexAt(l.dst).name);
   }
 }
 
