@@ -30,6 +30,7 @@ int RunProteusSim(const std::vector<std::string>& args, std::ostream& out, std::
   AddTopoCommand(app, out);
   AddCollectiveCommand(app, out);
   AddSearchCommand(app, out);
+  AddMetisCommand(app, out);
   AddListCommand(app, out);
 
   std::vector<std::string> joined = JoinMegatronArgsText(args);

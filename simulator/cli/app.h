@@ -22,6 +22,7 @@ void AddCalibrateCommand(CLI::App& app, std::ostream& out);
 void AddTopoCommand(CLI::App& app, std::ostream& out);
 void AddCollectiveCommand(CLI::App& app, std::ostream& out);
 void AddSearchCommand(CLI::App& app, std::ostream& out);
+void AddMetisCommand(CLI::App& app, std::ostream& out);
 void AddListCommand(CLI::App& app, std::ostream& out);
 
 }  // namespace proteus
