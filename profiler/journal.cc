@@ -1,8 +1,14 @@
 #include "profiler/journal.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <csignal>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <map>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
@@ -24,21 +30,119 @@ void ApplyFragment(const CostDb& frag, CostDb& db) {
   }
   if (!frag.topology_xml.empty()) db.topology_xml = frag.topology_xml;
 }
+
+// What the signal handler may touch: plain data prepared before the op starts (a handler may call
+// only async-signal-safe functions: write, fdatasync, signal, raise).
+struct SignalNote {
+  volatile sig_atomic_t fd = -1;
+  volatile sig_atomic_t armed = 0;  // an op is in flight
+  char op[4096] = {};               // its key as JSON, NUL-terminated
+};
+SignalNote g_note;
+
+struct SignalKind {
+  int signal;
+  const char* name;
+  const char* ended;
+};
+constexpr SignalKind kSignals[] = {
+    {SIGTERM, "SIGTERM", "preempted"}, {SIGINT, "SIGINT", "preempted"}, {SIGHUP, "SIGHUP", "preempted"},
+    {SIGSEGV, "SIGSEGV", "crashed"},   {SIGBUS, "SIGBUS", "crashed"},   {SIGFPE, "SIGFPE", "crashed"},
+    {SIGILL, "SIGILL", "crashed"},     {SIGABRT, "SIGABRT", "crashed"},
+};
+
+void WriteAll(int fd, const char* s) {
+  size_t n = std::strlen(s);
+  while (n > 0) {
+    ssize_t w = ::write(fd, s, n);
+    if (w <= 0) return;
+    s += w;
+    n -= static_cast<size_t>(w);
+  }
+}
+
+void OnSignal(int sig) {
+  if (g_note.armed && g_note.fd >= 0) {
+    for (const auto& k : kSignals) {
+      if (k.signal != sig) continue;
+      WriteAll(g_note.fd, "{\"ended\": \"");
+      WriteAll(g_note.fd, k.ended);
+      WriteAll(g_note.fd, "\", \"signal\": \"");
+      WriteAll(g_note.fd, k.name);
+      WriteAll(g_note.fd, "\", \"op\": ");
+      WriteAll(g_note.fd, g_note.op);
+      WriteAll(g_note.fd, "}\n");
+      ::fdatasync(g_note.fd);
+    }
+    g_note.armed = 0;
+  }
+  std::signal(sig, SIG_DFL);  // the signal's own action: the exit status still tells what happened
+  std::raise(sig);
+}
+
+OpEntry CrashedEntry(const OpKey& key, const std::string& signal) {
+  OpEntry e;
+  e.key = key;
+  e.status = "error";
+  e.kernels = {"(the profiler process crashed with " + signal + " while measuring this op)"};
+  return e;
+}
 }  // namespace
 
-Journal::Journal(std::string path) : path_(std::move(path)), out_(path_, std::ios::app) {
-  if (!out_) throw UserError(path_, "cannot open the measurement journal for writing");
+Journal::Journal(std::string path) : path_(std::move(path)) {
+  fd_ = ::open(path_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) throw UserError(path_, std::string("cannot open the measurement journal for writing: ") + std::strerror(errno));
+}
+
+Journal::~Journal() {
+  if (armed_) {
+    g_note.armed = 0;
+    g_note.fd = -1;
+  }
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void Journal::ArmSignals() {
+  armed_ = true;
+  g_note.fd = fd_;
+  for (const auto& k : kSignals) std::signal(k.signal, OnSignal);
 }
 
 void Journal::Line(const std::string& text) {
-  out_ << text << '\n';
-  out_.flush();  // the line reaches the OS before the next (possibly fatal) GPU call
-  if (!out_) throw UserError(path_, "cannot append to the measurement journal (disk full?)");
+  std::string line = text + '\n';
+  const char* p = line.data();
+  size_t n = line.size();
+  while (n > 0) {
+    ssize_t w = ::write(fd_, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) throw UserError(path_, std::string("cannot append to the measurement journal: ") + std::strerror(errno));
+    p += w;
+    n -= static_cast<size_t>(w);
+  }
+  // On disk before the next (possibly fatal) GPU call: a measurement costs milliseconds or more.
+  if (::fdatasync(fd_) != 0 && errno != EINVAL)
+    throw UserError(path_, std::string("cannot sync the measurement journal: ") + std::strerror(errno));
 }
 
-void Journal::AppendInFlight(const OpKey& key) { Line(Json{{"in_flight", OpKeyToJson(key)}}.dump()); }
+void Journal::AppendInFlight(const OpKey& key) {
+  std::string op = OpKeyToJson(key).dump();
+  Line(Json{{"in_flight", OpKeyToJson(key)}}.dump());
+  if (!armed_) return;
+  g_note.armed = 0;
+  if (op.size() < sizeof g_note.op) {  // a key too long to note is still retried (no "ended" line)
+    std::memcpy(g_note.op, op.c_str(), op.size() + 1);
+    g_note.armed = 1;
+  }
+}
 
-void Journal::Append(const CostDb& fragment) { Line(fragment.ToJson().dump()); }
+void Journal::Append(const CostDb& fragment) {
+  if (armed_) g_note.armed = 0;
+  Line(fragment.ToJson().dump());
+}
+
+void Journal::Clear() {
+  if (::ftruncate(fd_, 0) != 0) LogWarn(path_ + ": cannot empty the journal: " + std::strerror(errno));
+}
 
 Journal::ReplayResult Journal::Replay(const std::string& path, CostDb& db) {
   ReplayResult r;
@@ -62,6 +166,19 @@ Journal::ReplayResult Journal::Replay(const std::string& path, CostDb& db) {
         pending[k.ToString()] = k;
         continue;
       }
+      if (doc.contains("ended")) {
+        JsonView v(doc, where, "");
+        OpKey k = OpKeyFromJson(JsonView(doc["op"], where, "op"));
+        const std::string ended = v.Str("ended"), signal = v.Str("signal");
+        pending.erase(k.ToString());
+        if (ended == "crashed") {
+          db.PutOp(CrashedEntry(k, signal));
+          r.crashed.push_back(k.ToString() + " (" + signal + ")");
+        } else {
+          r.preempted.push_back(k.ToString() + " (" + signal + ")");
+        }
+        continue;
+      }
       CostDb frag = CostDb::FromJson(doc, where);
       for (const auto& [k, e] : frag.ops()) pending.erase(k);
       r.applied += static_cast<int>(frag.ops().size() + frag.curves().size() + frag.interference.size() +
@@ -71,14 +188,7 @@ Journal::ReplayResult Journal::Replay(const std::string& path, CostDb& db) {
       LogWarn(std::string("ignoring a bad journal line: ") + e.what());
     }
   }
-  for (const auto& [s, k] : pending) {
-    OpEntry e;
-    e.key = k;
-    e.status = "error";
-    e.kernels = {"(the profiler process died while measuring this op)"};
-    db.PutOp(e);
-    r.crashed.push_back(s);
-  }
+  for (const auto& [s, k] : pending) r.vanished.push_back(s);
   return r;
 }
 

@@ -7,6 +7,7 @@
 #include "common/error.h"
 #include "common/log.h"
 #include "profiler/journal.h"
+#include "profiler/output_lock.h"
 #include "profiler/stats.h"
 #include "profiler/sweep.h"
 
@@ -31,7 +32,9 @@ bool InterferenceDone(const CostDb& db, const InterferencePair& p) {
 class Recorder {
  public:
   Recorder(CostDb& db, const RunOptions& opt)
-      : db_(db), opt_(opt), journal_(opt.output + ".journal"), last_save_(Clock::now()) {}
+      : db_(db), opt_(opt), journal_(opt.output + ".journal"), last_save_(Clock::now()) {
+    journal_.ArmSignals();
+  }
   ~Recorder() {
     try { Save(); } catch (...) {}  // a destructor must not throw; the journal keeps the data
   }
@@ -67,9 +70,8 @@ class Recorder {
     MaybeSave();
   }
   void Save() {
-    db_.Save(opt_.output);
-    std::error_code ec;
-    std::filesystem::resize_file(journal_.path(), 0, ec);  // everything in it is now in the database
+    db_.Save(opt_.output);  // fsynced, file and folder
+    journal_.Clear();       // everything in it is now in the database
     last_save_ = Clock::now();
   }
 
@@ -118,7 +120,12 @@ CostDb LoadForResume(const std::string& path) {
   auto replay = Journal::Replay(path + ".journal", db);
   if (replay.applied > 0) LogInfo("resumed " + std::to_string(replay.applied) + " measurements from " + path + ".journal");
   for (const auto& k : replay.crashed)
-    LogWarn("the previous run died while measuring " + k + "; recorded as error (--retry-errors to measure it again)");
+    LogWarn("the previous run crashed while measuring " + k + "; recorded as error (--retry-errors to measure it again)");
+  for (const auto& k : replay.preempted)
+    LogInfo("the previous run was stopped while measuring " + k + "; measuring it again");
+  for (const auto& k : replay.vanished)
+    LogWarn("the previous run ended without a trace (kill -9, out of memory?) while measuring " + k +
+            "; measuring it again");
   return db;
 }
 
@@ -137,6 +144,7 @@ RunSummary FollowPlan(const Plan& plan, Backend& backend, const RunOptions& opt)
 RunSummary RunPlan(const Plan& plan, const NodeProbe& probe, Backend& backend, const RunOptions& opt) {
   if (!probe.leader) return FollowPlan(plan, backend, opt);
   RunSummary sum;
+  OutputLock lock(opt.output);  // before the journal is read: another run may be appending to it
   CostDb db = LoadForResume(opt.output);
   StampHeader(db, probe, opt);
   Plan todo = Remaining(plan, db, opt.retry_errors);

@@ -92,6 +92,10 @@ void AddSearchCommand(CLI::App& app, std::ostream& out) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--db", a->spec.databases, "Cost database(s), as for simulate (repeatable)");
   cmd->add_option("--dtype", a->spec.dtype, "Compute dtype, as for simulate");
+  cmd->add_option("--max-tasks", a->spec.max_tasks,
+                  "Simulation budget of every event simulation, as for simulate (default 6000000, ~1 GiB); a "
+                  "candidate above it is pruned under that reason")
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--tp", a->space.tp, "Tensor-parallel degrees to try, e.g. 1,2,4,8 (default: powers of two up to --max-tp)")
       ->delimiter(',');
   cmd->add_option("--pp", a->space.pp, "Pipeline degrees to try (default: powers of two up to the layers)")->delimiter(',');

@@ -23,7 +23,9 @@ struct CaseRow {
 
 // Every measured run of `path` (a proteus.suite/1 or proteus.run/1 file), simulated with `dbs`
 // layered over each run's own databases.
-std::vector<CaseRow> RunSuite(const std::string& path, const std::string& only, const std::vector<std::string>& dbs) {
+// `max_tasks` (--max-tasks, 0: the default) is every case's simulation budget.
+std::vector<CaseRow> RunSuite(const std::string& path, const std::string& only, const std::vector<std::string>& dbs,
+                              int64_t max_tasks) {
   RunSet set = ReadRuns({path});
   if (set.runs.empty()) throw UserError(path, "holds no runs to validate (kernel measurements are for calibrate)");
   std::vector<CaseRow> rows;
@@ -32,6 +34,7 @@ std::vector<CaseRow> RunSuite(const std::string& path, const std::string& only, 
     SimulationRequest request;
     request.spec = run.spec;
     for (const auto& db : dbs) request.spec.databases.push_back(db);
+    if (max_tasks > 0) request.spec.max_tasks = max_tasks;
     if (!only.empty() && run.name.find(only) == std::string::npos) {
       progress.Advance(1);
       continue;
@@ -100,6 +103,7 @@ void AddValidateCommand(CLI::App& app, std::ostream& out) {
   auto only = std::make_shared<std::string>();
   auto json = std::make_shared<bool>(false);
   auto dbs = std::make_shared<std::vector<std::string>>();
+  auto max_tasks = std::make_shared<int64_t>(0);
   cmd->add_option("suite", *suite,
                   "Suite (proteus.suite/1) or measured runs (proteus.run/1), e.g. "
                   "data/validation/megatron-sc21-table1.json")
@@ -107,8 +111,12 @@ void AddValidateCommand(CLI::App& app, std::ostream& out) {
   cmd->add_option("--db", *dbs, "Cost database layered over every case's own (repeatable; later ones win)");
   cmd->add_option("--case", *only, "Run only cases whose name contains this text");
   cmd->add_flag("--json", *json, "Print the comparison as JSON");
-  cmd->callback([&out, suite, only, json, dbs] {
-    auto rows = RunSuite(*suite, *only, *dbs);
+  cmd->add_option("--max-tasks", *max_tasks,
+                  "Simulation budget of every case, as for simulate (default 6000000, ~1 GiB); a case above it "
+                  "is refused before its graph is built")
+      ->check(CLI::PositiveNumber);
+  cmd->callback([&out, suite, only, json, dbs, max_tasks] {
+    auto rows = RunSuite(*suite, *only, *dbs, *max_tasks);
     if (*json) out << JsonText(RowsToJson(*suite, rows)) << "\n";
     else PrintRows(rows, out);
   });

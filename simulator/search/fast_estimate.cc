@@ -181,6 +181,9 @@ std::optional<BlockProfile> FastEstimator::Price(const StrategyFlags& candidate,
   f.overlap_p2p.clear();
   RunSpec spec = base_;
   spec.flags = f;
+  // The representative is a few layers, one micro-batch on tp x 2 GPUs, whatever the candidate:
+  // --max-tasks bounds the search's full simulations, and this one is always far below the default.
+  spec.max_tasks = 0;
   std::optional<Cluster> nodes;
   if (types_.size() == 1) {
     nodes = RepresentativeCluster(cluster_, f.tp * f.dp);

@@ -202,7 +202,13 @@ std::vector<int64_t> EstimatePass(const Job& job, const std::vector<StrategyFlag
     if (estimates[k]->sample.oom) ++out.pruned["out of memory (simulated)"];
     else fitting.push_back(k);
   }
-  if (fitting.empty()) throw UserError("search", "no candidate fits in memory (" + std::to_string(n) + " simulated)");
+  if (fitting.empty()) {
+    // Every candidate refused (the simulation budget, a pipeline rule) is not "out of memory".
+    auto first = std::find_if(rejected.begin(), rejected.end(), [](const std::string& r) { return !r.empty(); });
+    if (std::all_of(rejected.begin(), rejected.end(), [](const std::string& r) { return !r.empty(); }))
+      throw UserError("search", "every candidate was rejected (" + std::to_string(n) + "); the first: " + *first);
+    throw UserError("search", "no candidate fits in memory (" + std::to_string(n) + " simulated)");
+  }
   // Ties keep fast-estimate order: the ranking does not depend on the sort's stability.
   std::stable_sort(fitting.begin(), fitting.end(), [&](int64_t a, int64_t b) {
     return estimates[a]->sample.iteration_s < estimates[b]->sample.iteration_s;
@@ -246,15 +252,27 @@ SearchResult RunSearch(const RunSpec& base, const SearchSpace& space, const Sear
   // Pass 2: the best estimates simulated with their real micro-batch count.
   const int64_t verify = std::min<int64_t>(fitting.size(), verify_wanted);
   std::vector<Sample> full(verify);
+  // The full micro-batch count can exceed the simulation budget (--max-tasks) where the estimate's
+  // shorter runs did not: such a candidate is pruned under the budget's message, never ranked by
+  // its estimate alone.
+  std::vector<std::string> refused(verify);
   progress.Start();
   ParallelFor(verify, threads, [&](int64_t k) {
     const Estimate& e = *estimates[fitting[k]];
     const StrategyFlags& f = cands[chosen[fitting[k]].first];
-    full[k] = e.exact ? e.sample : Simulate(job, f, MicrobatchesOf(f));
+    try {
+      full[k] = e.exact ? e.sample : Simulate(job, f, MicrobatchesOf(f));
+    } catch (const UserError& err) {
+      refused[k] = err.what();
+    }
     progress.Advance("verify", verify);
   });
   for (int64_t k = 0; k < verify; ++k) {
     const Estimate& e = *estimates[fitting[k]];
+    if (!refused[k].empty()) {
+      ++out.pruned["rejected at the full micro-batch count: " + refused[k]];
+      continue;
+    }
     if (!e.exact) ++out.simulations;
     if (full[k].oom) {
       ++out.pruned["out of memory at the full micro-batch count"];

@@ -136,6 +136,35 @@ TEST_F(HostileInputCli, TheBudgetNamesTheRunsSizeAndItsFlagRaisesIt) {
   EXPECT_TRUE(fs::exists(In("report.json")));
 }
 
+// The budget guards every command that builds a graph, not only simulate (issue 16, item 4).
+TEST_F(HostileInputCli, ValidateAppliesTheBudgetToEveryCaseAndNamesIt) {
+  std::string suite = dir_.Write("suite.json", R"({"format": "proteus.suite/1", "name": "t", "cases": [
+      {"name": "small-case", "model": "gpt2-small", "cluster": "dgx-a100-1",
+       "strategy": {"dp": 8, "gbs": 64}, "measured": {"mfu": 0.4}}]})");
+  CliRun refused = RunCli({"validate", suite, "--max-tasks", "1000"});
+  EXPECT_EQ(refused.code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("suite.json: cases[0]"), std::string::npos) << refused.err;
+  EXPECT_NE(refused.err.find("more than the budget of 1,000 tasks; raise it (--max-tasks "), std::string::npos)
+      << refused.err;
+  CliRun ok = RunCli({"validate", suite});
+  EXPECT_EQ(ok.code, 0) << ok.err;
+}
+
+TEST_F(HostileInputCli, SearchAppliesTheBudgetToItsSimulations) {
+  const std::vector<std::string> search = {"-q", "search", "--model", "gpt2-small", "--cluster", "dgx-a100-1",
+                                           "--gbs", "32", "--tp", "1", "--pp", "1", "--mbs", "1",
+                                           "--recompute", "none", "--zero", "1", "--threads", "1", "--json"};
+  std::vector<std::string> tight = search;
+  tight.insert(tight.end(), {"--max-tasks", "100"});
+  CliRun refused = RunCli(tight);
+  EXPECT_EQ(refused.code, 2) << refused.err;
+  EXPECT_NE(refused.err.find("every candidate was rejected (1); the first: --max-tasks: the run would simulate"),
+            std::string::npos) << refused.err;
+  CliRun ok = RunCli(search);
+  ASSERT_EQ(ok.code, 0) << ok.err;
+  EXPECT_EQ(ParseJson(ok.out, "stdout")["ranked"].size(), 1u);
+}
+
 TEST_F(HostileInputCli, AnInputSizeCapFromTheEnvironmentIsCheckedByName) {
   ::setenv("PROTEUS_MAX_INPUT_MB", "lots", 1);
   CliRun r = RunCli(Simulate({"--model", "gpt2-small", "--cluster", "dgx-a100-1"}));

@@ -3,12 +3,16 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <csignal>
 #include <fstream>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include "common/error.h"
 #include "common/log.h"
 #include "profiler/canonical.h"
 #include "profiler/journal.h"
+#include "profiler/output_lock.h"
 #include "fake_backend.h"
 
 namespace proteus::profiler {
@@ -142,7 +146,7 @@ TEST_F(RunnerTest, RefusesToMixGpuTypesInOneDatabase) {
   }
 }
 
-TEST_F(RunnerTest, JournalReplayRecoversResultsAndMarksTheCrashedOp) {
+TEST_F(RunnerTest, JournalReplayRecoversResultsAndRetriesAnOpKilledWithoutATrace) {
   {
     Journal j(out_ + ".journal");
     CostDb frag;
@@ -161,12 +165,96 @@ TEST_F(RunnerTest, JournalReplayRecoversResultsAndMarksTheCrashedOp) {
   CostDb db = LoadForResume(out_);
   ASSERT_NE(db.FindOp(Gemm(64)), nullptr);
   EXPECT_NEAR(db.FindOp(Gemm(64))->time.median_s, 5e-6, 1e-15);
-  ASSERT_NE(db.FindOp(Gemm(128)), nullptr);
-  EXPECT_EQ(db.FindOp(Gemm(128))->status, "error");
-  // The next run does not measure the op that crashed the process.
+  // In flight with no line saying how it ended (kill -9): taken as a preemption, measured again.
+  EXPECT_EQ(db.FindOp(Gemm(128)), nullptr);
   FakeBackend fb;
   RunPlan(SmallPlan(), fb.Probe(), fb, Opts());
-  EXPECT_EQ(fb.measured, std::vector<std::string>{Gemm(256).ToString()});
+  EXPECT_EQ(fb.measured, (std::vector<std::string>{Gemm(128).ToString(), Gemm(256).ToString()}));
+}
+
+// A child process arms the journal, starts measuring Gemm(128) and receives `sig`; returns how it
+// ended (the signal that ended it, 0 if it exited).
+int MeasureAndReceive(const std::string& journal, const OpKey& key, int sig) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Journal j(journal);
+    j.ArmSignals();
+    j.AppendInFlight(key);
+    std::raise(sig);
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  return WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+}
+
+TEST_F(RunnerTest, APreemptedOpIsMeasuredAgainACrashedOneStaysAnErrorWithItsSignal) {
+  const std::string journal = out_ + ".journal";
+  // The signal still ends the process with its own status after the journal line is written.
+  EXPECT_EQ(MeasureAndReceive(journal, Gemm(128), SIGTERM), SIGTERM);
+  EXPECT_EQ(MeasureAndReceive(journal, Gemm(256), SIGSEGV), SIGSEGV);
+  CostDb db;
+  Journal::ReplayResult r = Journal::Replay(journal, db);
+  EXPECT_EQ(r.preempted, std::vector<std::string>{Gemm(128).ToString() + " (SIGTERM)"});
+  EXPECT_EQ(r.crashed, std::vector<std::string>{Gemm(256).ToString() + " (SIGSEGV)"});
+  EXPECT_TRUE(r.vanished.empty());
+  EXPECT_EQ(db.FindOp(Gemm(128)), nullptr);
+  ASSERT_NE(db.FindOp(Gemm(256)), nullptr);
+  EXPECT_EQ(db.FindOp(Gemm(256))->status, "error");
+  EXPECT_EQ(db.FindOp(Gemm(256))->kernels,
+            std::vector<std::string>{"(the profiler process crashed with SIGSEGV while measuring this op)"});
+  // Resuming measures the preempted op and skips the crashed one (until --retry-errors).
+  FakeBackend fb;
+  RunPlan(SmallPlan(), fb.Probe(), fb, Opts());
+  EXPECT_EQ(fb.measured, (std::vector<std::string>{Gemm(64).ToString(), Gemm(128).ToString()}));
+  EXPECT_EQ(CostDb::Load(out_).FindOp(Gemm(256))->status, "error");
+}
+
+TEST_F(RunnerTest, AnOpFinishedBeforeTheSignalIsNotNoted) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    Journal j(out_ + ".journal");
+    j.ArmSignals();
+    j.AppendInFlight(Gemm(64));
+    CostDb frag;
+    frag.PutOp(OpEntry{Gemm(64), "ok", {}, {"k"}});
+    j.Append(frag);
+    std::raise(SIGINT);  // between measurements: nothing was in flight
+    ::_exit(0);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  EXPECT_TRUE(WIFSIGNALED(status) && WTERMSIG(status) == SIGINT);
+  CostDb db;
+  Journal::ReplayResult r = Journal::Replay(out_ + ".journal", db);
+  EXPECT_TRUE(r.preempted.empty() && r.crashed.empty() && r.vanished.empty());
+  ASSERT_NE(db.FindOp(Gemm(64)), nullptr);
+  EXPECT_EQ(db.FindOp(Gemm(64))->status, "ok");
+}
+
+TEST_F(RunnerTest, ASecondWriterOfTheSameDatabaseIsRefusedNamingTheHolder) {
+  {
+    OutputLock held(out_);
+    try {
+      OutputLock second(out_);
+      ADD_FAILURE() << "a second lock on the same database was granted";
+    } catch (const UserError& e) {
+      const std::string msg = e.what();
+      EXPECT_NE(msg.find(out_), std::string::npos) << msg;
+      EXPECT_NE(msg.find("is being written by another proteus-profile (pid " + std::to_string(::getpid()) + ", lock "),
+                std::string::npos) << msg;
+    }
+    FakeBackend fb;
+    EXPECT_THROW(RunPlan(SmallPlan(), fb.Probe(), fb, Opts()), UserError);
+    EXPECT_TRUE(fb.measured.empty());
+    EXPECT_FALSE(fs::exists(out_));
+  }
+  // Released (and its file removed) when the holder ends: the next run writes.
+  EXPECT_FALSE(fs::exists(out_ + ".lock"));
+  FakeBackend fb;
+  RunPlan(SmallPlan(), fb.Probe(), fb, Opts());
+  EXPECT_EQ(fb.measured.size(), 3u);
+  EXPECT_FALSE(fs::exists(out_ + ".lock"));
 }
 
 TEST(Remaining, CurvePointsAndInterferenceByKey) {
