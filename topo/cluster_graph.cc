@@ -46,24 +46,18 @@ LinkId ClusterGraph::AddFabricCable(NodeId a, NodeId b, LinkKind kind, double ba
   return fwd;
 }
 
-const ClusterGraph::Block& ClusterGraph::BlockOfLink(LinkId id) const {
-  // Few blocks (one per run of nodes of one topology): a linear scan beats a search.
+// The block holding an id whose blocks start at `first`: few blocks (one per run of nodes of one
+// topology), so a linear scan from the last beats a search.
+template <typename Id>
+const ClusterGraph::Block& ClusterGraph::BlockAt(Id id, Id Block::*first) const {
   for (size_t i = blocks_.size(); i-- > 1;)
-    if (id >= blocks_[i].first_link) return blocks_[i];
-  return blocks_.front();
-}
-
-const ClusterGraph::Block& ClusterGraph::BlockOfVertex(NodeId id) const {
-  for (size_t i = blocks_.size(); i-- > 1;)
-    if (id >= blocks_[i].first_vertex) return blocks_[i];
+    if (id >= blocks_[i].*first) return blocks_[i];
   return blocks_.front();
 }
 
 const ClusterGraph::Block& ClusterGraph::BlockOfNode(int node) const {
   PROTEUS_CHECK(node >= 0 && node < nodes_, "no such node in the cluster graph");
-  for (size_t i = blocks_.size(); i-- > 1;)
-    if (node >= blocks_[i].first_node) return blocks_[i];
-  return blocks_.front();
+  return BlockAt(node, &Block::first_node);
 }
 
 NodeId ClusterGraph::NodeVertexBase(int node) const {
@@ -79,7 +73,7 @@ LinkId ClusterGraph::NodeLinkBase(int node) const {
 Link ClusterGraph::LinkAt(LinkId id) const {
   PROTEUS_CHECK(id >= 0 && id < NumLinks(), "no such link in the cluster graph");
   if (id >= fabric_link_base_) return fabric_links_[id - fabric_link_base_];
-  const Block& b = BlockOfLink(id);
+  const Block& b = BlockAt(id, &Block::first_link);
   LinkId offset = id - b.first_link;
   NodeId vertex_base = b.first_vertex + (offset / b.links_per_node) * b.vertices_per_node;
   Link l = b.topo->graph.links[offset % b.links_per_node];
@@ -90,20 +84,20 @@ Link ClusterGraph::LinkAt(LinkId id) const {
 
 double ClusterGraph::Bandwidth(LinkId id) const {
   if (id >= fabric_link_base_) return fabric_links_[id - fabric_link_base_].bandwidth;
-  const Block& b = BlockOfLink(id);
+  const Block& b = BlockAt(id, &Block::first_link);
   return b.topo->graph.links[(id - b.first_link) % b.links_per_node].bandwidth;
 }
 
 LinkKind ClusterGraph::KindOf(LinkId id) const {
   if (id >= fabric_link_base_) return fabric_links_[id - fabric_link_base_].kind;
-  const Block& b = BlockOfLink(id);
+  const Block& b = BlockAt(id, &Block::first_link);
   return b.topo->graph.links[(id - b.first_link) % b.links_per_node].kind;
 }
 
 Vertex ClusterGraph::VertexAt(NodeId id) const {
   PROTEUS_CHECK(id >= 0 && id < NumVertices(), "no such vertex in the cluster graph");
   if (id >= fabric_vertex_base_) return fabric_vertices_[id - fabric_vertex_base_];
-  const Block& b = BlockOfVertex(id);
+  const Block& b = BlockAt(id, &Block::first_vertex);
   NodeId offset = id - b.first_vertex;
   const Vertex& local = b.topo->graph.vertices[offset % b.vertices_per_node];
   int node = b.first_node + offset / b.vertices_per_node;

@@ -56,8 +56,8 @@ class ClusterGraph {
     LinkId first_link = 0, links_per_node = 0;
     std::shared_ptr<const NodeTopology> topo;
   };
-  const Block& BlockOfLink(LinkId id) const;
-  const Block& BlockOfVertex(NodeId id) const;
+  template <typename Id>
+  const Block& BlockAt(Id id, Id Block::*first) const;
   const Block& BlockOfNode(int node) const;
 
   std::vector<Block> blocks_;

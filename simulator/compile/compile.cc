@@ -15,6 +15,7 @@
 #include "simulator/compile/comm_buffers.h"
 #include "simulator/compile/host_offload.h"
 #include "simulator/compile/mesh.h"
+#include "simulator/compile/mirror_links.h"
 #include "simulator/compile/program.h"
 #include "simulator/compile/ring_shift.h"
 #include "simulator/compile/schedule.h"
@@ -85,7 +86,8 @@ class Instantiator {
   Instantiator(const CompileInputs& in, const CompileOptions& opt, const DeviceMesh& mesh, const JobProgram& job,
                ExecGraph& g)
       : in_(in), s_(*in.strategy), mesh_(mesh), job_(job), g_(g), pp_axis_(mesh.AxisIndex("pp")),
-        host_(*in.cluster, mesh, pp_axis_), budget_(TaskBudget(opt.max_tasks)), leader_comms_(mesh.NumRanks()) {}
+        host_(*in.cluster, mesh, pp_axis_), budget_(TaskBudget(opt.max_tasks)),
+        mirror_links_(*in.cluster, *in.collectives), leader_comms_(mesh.NumRanks()) {}
 
   void Run(bool symmetry, bool orbit_mirrors) {
     symmetry_ = symmetry;
@@ -301,82 +303,22 @@ class Instantiator {
   // With orbit mirrors every mirror group of the orbit adds every flow: a replica's own p2p or tp
   // traffic on its node then meets the simulated data-parallel ring's hop there, as in the full
   // simulation, and every node is loaded alike, so flow folding collapses the ring's hops.
+  // Orbit mirrors plan every replica's tensor-parallel groups: a copy of the simulated group's
+  // flows shifted to the mirror's node keeps that at one copy per mirror (MirrorLinks).
   void AddMirrorFlows(CollectivePlan& plan, const Step& st, int rank, const std::vector<GpuId>& group, int mb) {
     // Only mirror flows that cross a link the simulated group uses can change its timing: by
     // symmetry, contention elsewhere among mirrors is what the simulated group sees on its own links.
-    if (link_mark_.empty()) link_mark_.assign(in_.cluster->graph.NumLinks(), 0);
-    ++mark_epoch_;  // marks of earlier calls are stale without clearing
-    for (const FlowSpec& f : plan.flows)
-      for (LinkId l : f.links) link_mark_[l] = mark_epoch_;
-    auto shares_link = [&](const FlowSpec& f) {
-      for (LinkId l : f.links)
-        if (link_mark_[l] == mark_epoch_) return true;
-      return false;
-    };
+    mirror_links_.Mark(plan.flows);
     size_t own_flows = plan.flows.size();
     for (const auto& mirror : MirrorGroups(st, rank, group, mb)) {
-      if (orbit_mirrors_ && TranslateInsideNode(plan, own_flows, group, mirror)) continue;
-      // A ring shift is planned transfer by transfer (ring_shift.h), not as one collective of the model.
-      if (!orbit_mirrors_ && !IsRingShift(st) && !MayShareLinks(st.op, group, mirror)) continue;  // every flow would be dropped
+      if (orbit_mirrors_ && mirror_links_.TranslateInsideNode(plan, own_flows, group, mirror)) continue;
+      // A ring shift is planned transfer by transfer (ring_shift.h), not as one collective of the
+      // model; otherwise a mirror that meets no link of the group would have every flow dropped.
+      if (!orbit_mirrors_ && !IsRingShift(st) && !mirror_links_.MayShare(st.op, group, mirror)) continue;
       const CollectivePlan& m = PlanOf(st, mirror);
       for (const FlowSpec& f : m.flows)
-        if (orbit_mirrors_ || shares_link(f)) plan.flows.push_back(f);
+        if (orbit_mirrors_ || mirror_links_.CrossesMarked(f)) plan.flows.push_back(f);
     }
-  }
-
-  // Whether any plan of `op` on `mirror` could route a flow over a link some plan of it on `group`
-  // uses, at any size: false rules the mirror out of every size's comm without planning it (the
-  // routes of a data-parallel ring of another tensor-parallel rank often run on other NICs).
-  // Decided once per pair from the model's footprints; true where the model cannot tell.
-  bool MayShareLinks(CollOp op, const std::vector<GpuId>& group, const std::vector<GpuId>& mirror) {
-    auto key = std::make_tuple(static_cast<int>(op), group, mirror);
-    auto it = may_share_.find(key);
-    if (it != may_share_.end()) return it->second;
-    auto own_key = std::make_pair(static_cast<int>(op), group);
-    auto own = footprints_.find(own_key);
-    if (own == footprints_.end()) own = footprints_.emplace(own_key, in_.collectives->Footprint(op, group)).first;
-    bool share = true;
-    if (own->second) {
-      auto theirs = in_.collectives->Footprint(op, mirror);
-      if (theirs) {
-        const std::vector<LinkId>& a = *own->second;
-        const std::vector<LinkId>& b = *theirs;
-        share = false;
-        for (size_t i = 0, j = 0; i < a.size() && j < b.size() && !share;) {
-          if (a[i] == b[j]) share = true;
-          else if (a[i] < b[j]) ++i;
-          else ++j;
-        }
-      }
-    }
-    return may_share_.emplace(std::move(key), share).first->second;
-  }
-
-  // A mirror group inside one node, at the same local GPUs of a node of the same kind as the
-  // simulated group's own node, runs the same plan on that node's copy of the links: its flows are
-  // the simulated group's shifted by the two nodes' first link ids (topo/cluster.h node_link_base),
-  // which is what planning it afresh gives, without the channel search. Orbit mirrors plan every
-  // replica's tensor-parallel groups; this keeps that cost at one copy per mirror.
-  bool TranslateInsideNode(CollectivePlan& plan, size_t own_flows, const std::vector<GpuId>& group,
-                           const std::vector<GpuId>& mirror) const {
-    const Cluster& c = *in_.cluster;
-    if (group.size() != mirror.size()) return false;
-    int from = c.gpu_node[group.front()], to = c.gpu_node[mirror.front()];
-    if (from == to || c.node_group[from] != c.node_group[to]) return false;
-    for (size_t i = 0; i < group.size(); ++i)
-      if (c.gpu_node[group[i]] != from || c.gpu_node[mirror[i]] != to || c.LocalIndex(group[i]) != c.LocalIndex(mirror[i]))
-        return false;
-    LinkId first = c.node_link_base[from], end = first + static_cast<LinkId>(c.TopologyOf(from).graph.links.size());
-    for (size_t f = 0; f < own_flows; ++f)
-      for (LinkId l : plan.flows[f].links)
-        if (l < first || l >= end) return false;
-    LinkId shift = c.node_link_base[to] - first;
-    for (size_t f = 0; f < own_flows; ++f) {
-      FlowSpec copy = plan.flows[f];
-      for (LinkId& l : copy.links) l += shift;
-      plan.flows.push_back(std::move(copy));
-    }
-    return true;
   }
 
   const std::vector<std::vector<GpuId>>& MirrorGroups(const Step& st, int rank, const std::vector<GpuId>& group,
@@ -646,12 +588,9 @@ class Instantiator {
   std::unordered_map<StepRank, std::shared_ptr<const CollectivePlan>, StepRankHash> step_plans_;
   // (axis or -1-peer, rank, axis span)
   std::map<std::tuple<int, int, int>, std::vector<std::vector<GpuId>>> mirrors_;
-  std::map<std::pair<int, std::vector<GpuId>>, std::optional<std::vector<LinkId>>> footprints_;  // of simulated groups
-  std::map<std::tuple<int, std::vector<GpuId>, std::vector<GpuId>>, bool> may_share_;  // MayShareLinks, per pair
+  MirrorLinks mirror_links_;  // what the cluster and the collective model say about mirror groups' links
   bool symmetry_ = true;
   bool orbit_mirrors_ = false;  // CompileOptions::orbit_mirrors
-  std::vector<uint32_t> link_mark_;  // per cluster link: == mark_epoch_ when the plan at hand uses it
-  uint32_t mark_epoch_ = 0;
   std::unordered_map<int64_t, TaskId> channel_tasks_;
   std::vector<TaskId> deps_scratch_;  // EmitStep's dependency list, kept to reuse its storage
   std::unordered_map<int, TaskId> pending_send_;               // per simulated GPU: its last unawaited send

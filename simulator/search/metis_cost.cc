@@ -73,45 +73,46 @@ std::vector<int> MetisCostModel::SplitBatch(int first_rank, const MetisStage& s,
   return share;
 }
 
-std::optional<double> MetisCostModel::StageTime(int first_rank, const MetisStage& s, int first_layer, int batches) const {
-  int end = first_layer + s.layers;
+std::optional<std::vector<MetisCostModel::Piece>> MetisCostModel::StagePieces(int first_rank, const MetisStage& s,
+                                                                              int batches) const {
+  std::vector<Piece> pieces;
   if (SingleType(first_rank, s.gpus)) {
-    const MetisProfile* p = profiles_.Find(rank_type_[first_rank], s.tp, gbs_ / s.dp / batches);
-    if (!p) return std::nullopt;
-    return Sum(p->layer_ms, first_layer, end);
+    int bs = gbs_ / s.dp / batches;
+    pieces.push_back({0, bs, profiles_.Find(rank_type_[first_rank], s.tp, bs)});
+  } else {
+    std::vector<int> share = SplitBatch(first_rank, s, gbs_ / batches);
+    for (int i = 0; i < s.dp; ++i)
+      for (int slice : PowerOfTwoSlices(share[i]))
+        pieces.push_back({i, slice, profiles_.Find(rank_type_[first_rank + i * (s.gpus / s.dp)], s.tp, slice)});
   }
-  std::vector<int> share = SplitBatch(first_rank, s, gbs_ / batches);
-  double slowest = 0;
-  for (int i = 0; i < s.dp; ++i) {
-    double t = 0;
-    for (int slice : PowerOfTwoSlices(share[i])) {
-      const MetisProfile* p = profiles_.Find(rank_type_[first_rank + i * (s.gpus / s.dp)], s.tp, slice);
-      if (!p || slice > max_bs_) return std::nullopt;
-      t += Sum(p->layer_ms, first_layer, end);
-    }
-    slowest = std::max(slowest, t);
+  for (const Piece& piece : pieces)
+    if (!piece.profile) return std::nullopt;
+  return pieces;
+}
+
+std::optional<double> MetisCostModel::StageTime(int first_rank, const MetisStage& s, int first_layer, int batches) const {
+  auto pieces = StagePieces(first_rank, s, batches);
+  if (!pieces) return std::nullopt;
+  int end = first_layer + s.layers;
+  // A replica runs its slices one after another; the stage takes as long as its slowest replica.
+  // Only a mixed stage's slices can exceed the largest profiled batch (Metis' check).
+  bool mixed = !SingleType(first_rank, s.gpus);
+  std::vector<double> replica_ms(s.dp, 0.0);
+  for (const Piece& piece : *pieces) {
+    if (mixed && piece.bs > max_bs_) return std::nullopt;
+    replica_ms[piece.replica] += Sum(piece.profile->layer_ms, first_layer, end);
   }
-  return slowest;
+  return *std::max_element(replica_ms.begin(), replica_ms.end());
 }
 
 std::optional<bool> MetisCostModel::StageFits(int first_rank, const MetisStage& s, int first_layer, int batches) const {
   constexpr double kMemCoef = 5.0;  // Metis' mem_coef (model/load_balancer.py)
+  auto pieces = StagePieces(first_rank, s, batches);
+  if (!pieces) return std::nullopt;
   int end = first_layer + s.layers;
   double demand = 0.001, capacity = 0;
   for (int r = first_rank; r < first_rank + s.gpus; ++r) capacity += cluster_.FirstOf(rank_type_[r]).memory_gb * 1024;
-  if (SingleType(first_rank, s.gpus)) {
-    const MetisProfile* p = profiles_.Find(rank_type_[first_rank], s.tp, gbs_ / s.dp / batches);
-    if (!p) return std::nullopt;
-    demand += kMemCoef * Sum(p->layer_mem_mb, first_layer, end);
-  } else {
-    std::vector<int> share = SplitBatch(first_rank, s, gbs_ / batches);
-    for (int i = 0; i < s.dp; ++i)
-      for (int slice : PowerOfTwoSlices(share[i])) {
-        const MetisProfile* p = profiles_.Find(rank_type_[first_rank + i * (s.gpus / s.dp)], s.tp, slice);
-        if (!p) return std::nullopt;
-        demand += kMemCoef * Sum(p->layer_mem_mb, first_layer, end);
-      }
-  }
+  for (const Piece& piece : *pieces) demand += kMemCoef * Sum(piece.profile->layer_mem_mb, first_layer, end);
   return demand <= capacity;
 }
 

@@ -81,6 +81,14 @@ class MetisCostModel {
   std::vector<int> SplitBatch(int first_rank, const MetisStage& s, int bs) const;
 
  private:
+  // A profile one micro-batch of a stage runs, on data-parallel replica `replica`, at `bs` samples.
+  struct Piece {
+    int replica = 0, bs = 0;
+    const MetisProfile* profile = nullptr;
+  };
+  // A single-type stage runs one profile (every replica alike); a mixed one runs each replica's
+  // share as its power-of-two slices. nullopt when one of them is not profiled.
+  std::optional<std::vector<Piece>> StagePieces(int first_rank, const MetisStage& s, int batches) const;
   double Bandwidth(const std::vector<int>& ranks) const;  // bytes/ms x 2^20 / 1000, Metis' units
   double StageParams(const MetisStage& s, int first_layer) const;
 
