@@ -9,6 +9,7 @@
 #include "common/json_text.h"
 #include "common/manifest.h"
 #include "common/output_file.h"
+#include "common/stored_time.h"
 
 namespace proteus {
 
@@ -108,18 +109,22 @@ int IntField(const JsonView& v, std::string_view key, int64_t fallback, int64_t 
 }
 
 Json StatsToJson(const TimeStats& t) {
-  return {{"median_us", t.median_s * 1e6}, {"p10_us", t.p10_s * 1e6}, {"p90_us", t.p90_s * 1e6},
-          {"count", t.count}, {"method", t.method}, {"wall_median_us", t.wall_median_s * 1e6}};
+  return {{"median_us", StoredMicrosFromSeconds(t.median_s)},
+          {"p10_us", StoredMicrosFromSeconds(t.p10_s)},
+          {"p90_us", StoredMicrosFromSeconds(t.p90_s)},
+          {"count", t.count},
+          {"method", t.method},
+          {"wall_median_us", StoredMicrosFromSeconds(t.wall_median_s)}};
 }
 
 TimeStats StatsFromJson(const JsonView& v) {
   TimeStats t;
-  t.median_s = v.Num("median_us") * 1e-6;
-  t.p10_s = v.NumOr("p10_us", v.Num("median_us")) * 1e-6;
-  t.p90_s = v.NumOr("p90_us", v.Num("median_us")) * 1e-6;
+  t.median_s = SecondsFromStoredMicros(v.Num("median_us"));
+  t.p10_s = SecondsFromStoredMicros(v.NumOr("p10_us", v.Num("median_us")));
+  t.p90_s = SecondsFromStoredMicros(v.NumOr("p90_us", v.Num("median_us")));
   t.count = IntField(v, "count", 1, 0);
   t.method = v.StrOr("method", "");
-  t.wall_median_s = v.NumOr("wall_median_us", 0) * 1e-6;
+  t.wall_median_s = SecondsFromStoredMicros(v.NumOr("wall_median_us", 0));
   if (t.median_s < 0) v.FailField("median_us", "must not be negative");
   return t;
 }
@@ -168,10 +173,11 @@ CollectiveCurve CurveFromJson(const JsonView& v) {
     CurvePoint cp;
     cp.bytes = p.Int("bytes");
     if (cp.bytes < 0) p.FailField("bytes", "must not be negative");
-    cp.time_s = p.Num("time_us") * 1e-6;
+    double time_us = p.Num("time_us");
+    cp.time_s = SecondsFromStoredMicros(time_us);
     if (cp.time_s < 0) p.FailField("time_us", "must not be negative");
-    cp.p10_s = p.NumOr("p10_us", cp.time_s * 1e6) * 1e-6;
-    cp.p90_s = p.NumOr("p90_us", cp.time_s * 1e6) * 1e-6;
+    cp.p10_s = SecondsFromStoredMicros(p.NumOr("p10_us", time_us));
+    cp.p90_s = SecondsFromStoredMicros(p.NumOr("p90_us", time_us));
     c.points.push_back(cp);
   }
   return c;
@@ -180,8 +186,10 @@ CollectiveCurve CurveFromJson(const JsonView& v) {
 Json CurveToJson(const CollectiveCurve& c) {
   Json pts = Json::array();
   for (const auto& p : c.points)
-    pts.push_back({{"bytes", p.bytes}, {"time_us", p.time_s * 1e6}, {"p10_us", p.p10_s * 1e6},
-                   {"p90_us", p.p90_s * 1e6}});
+    pts.push_back({{"bytes", p.bytes},
+                   {"time_us", StoredMicrosFromSeconds(p.time_s)},
+                   {"p10_us", StoredMicrosFromSeconds(p.p10_s)},
+                   {"p90_us", StoredMicrosFromSeconds(p.p90_s)}});
   return {{"op", c.key.op}, {"ranks", c.key.ranks}, {"nodes", c.key.nodes},
           {"ranks_per_node", c.key.ranks_per_node}, {"algo", c.key.algo}, {"proto", c.key.proto},
           {"dtype", DTypeName(c.key.dtype)}, {"points", pts}};

@@ -6,6 +6,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stored_time.h"
 #include "profiler/journal.h"
 #include "profiler/output_lock.h"
 #include "profiler/stats.h"
@@ -28,6 +29,24 @@ bool InterferenceDone(const CostDb& db, const InterferencePair& p) {
   return false;
 }
 
+// What the database holds is what it writes and reads back: every recorded time rounded to the
+// 15 digits a stored value keeps (common/stored_time.h), so a database saved, loaded and saved
+// again, or resumed from its journal, holds the same doubles.
+TimeStats Storable(TimeStats t) {
+  t.median_s = StorableSeconds(t.median_s);
+  t.p10_s = StorableSeconds(t.p10_s);
+  t.p90_s = StorableSeconds(t.p90_s);
+  t.wall_median_s = StorableSeconds(t.wall_median_s);
+  return t;
+}
+
+CurvePoint Storable(CurvePoint p) {
+  p.time_s = StorableSeconds(p.time_s);
+  p.p10_s = StorableSeconds(p.p10_s);
+  p.p90_s = StorableSeconds(p.p90_s);
+  return p;
+}
+
 // Owns the database being written, its journal and the save cadence.
 class Recorder {
  public:
@@ -40,13 +59,15 @@ class Recorder {
   }
   void InFlight(const OpKey& k) { journal_.AppendInFlight(k); }
   void Op(OpEntry e) {
+    e.time = Storable(e.time);
     CostDb frag;
     frag.PutOp(e);
     journal_.Append(frag);
     db_.PutOp(std::move(e));
     MaybeSave();
   }
-  void Point(const CollectiveKey& key, const CurvePoint& p) {
+  void Point(const CollectiveKey& key, CurvePoint p) {
+    p = Storable(p);
     CostDb frag;
     frag.PutCurve({key, {p}});
     journal_.Append(frag);

@@ -10,6 +10,7 @@
 
 #include "common/error.h"
 #include "common/log.h"
+#include "common/stored_time.h"
 #include "profiler/canonical.h"
 #include "profiler/journal.h"
 #include "profiler/output_lock.h"
@@ -54,6 +55,25 @@ class RunnerTest : public ::testing::Test {
   fs::path dir_;
   std::string out_;
 };
+
+// What the profiler recorded is what the simulator reads, to the bit, and a database loaded and
+// saved again writes the same text. The fake times Gemm(128) at 1e-6 x 30 s, a 17-digit double
+// (2.9999999999999997e-05) that the recorder keeps to 15 digits (common/stored_time.h).
+TEST_F(RunnerTest, TheDatabaseReadsBackAsRecorded) {
+  FakeBackend fb;
+  RunPlan(SmallPlan(), fb.Probe(), fb, Opts());
+  CostDb db = CostDb::Load(out_);
+  const TimeStats& t = db.FindOp(Gemm(128))->time;
+  ASSERT_NE(1e-6 * 30, 3e-5);  // the case the rounding is for
+  EXPECT_EQ(t.median_s, 3e-5);
+  EXPECT_EQ(t.p10_s, StorableSeconds(1e-6 * 30 * 0.9));
+  EXPECT_EQ(t.p90_s, StorableSeconds(1e-6 * 30 * 1.1));
+  const std::string again = (dir_ / "again.json").string();
+  db.Save(again);
+  std::ifstream a(out_), b(again);
+  std::string first((std::istreambuf_iterator<char>(a)), {}), second((std::istreambuf_iterator<char>(b)), {});
+  EXPECT_EQ(first, second);
+}
 
 TEST_F(RunnerTest, WritesEverythingAndRemovesTheJournal) {
   FakeBackend fb;
