@@ -76,10 +76,12 @@ TEST(Cli, BadInputExitsTwoWithAMessage) {
 TEST(Cli, NoGpuExitsTwo) {
   FakeBackend fb;
   fb.no_gpu = true;
-  Result r = Profile({"topology", "-o", "/tmp/proteus_cli_never_written.json"}, &fb);
+  // A path of this process only: another run's file cannot make the check pass or fail.
+  const std::string out = (fs::temp_directory_path() / ("proteus_cli_never_written_" + std::to_string(::getpid()) + ".json")).string();
+  Result r = Profile({"topology", "-o", out}, &fb);
   EXPECT_EQ(r.rc, 2);
   EXPECT_EQ(r.err, "error: no CUDA GPU found on this node (cudaGetDeviceCount returned 0)\n");
-  EXPECT_FALSE(fs::exists("/tmp/proteus_cli_never_written.json"));
+  EXPECT_FALSE(fs::exists(out));
 }
 
 class CliFiles : public ::testing::Test {

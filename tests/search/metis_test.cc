@@ -7,6 +7,7 @@
 
 #include "common/error.h"
 #include "simulator/search/metis_search.h"
+#include "tests/common/json_mutator.h"
 
 namespace proteus {
 namespace {
@@ -147,12 +148,12 @@ TEST(MetisReader, ErrorsNameFileAndField) {
 }
 
 // Random bytes and random edits of a good profile and clusterfile: a UserError or a result, never
-// another exception (PROTEUS_FUZZ_SCALE is not read here: 400 cases take milliseconds).
+// another exception. 400 cases (milliseconds), times PROTEUS_FUZZ_SCALE for a soak.
 TEST(MetisReader, FuzzNeverCrashes) {
   std::mt19937 rng(7);
   std::string good = ProfileText(5, 1, 10);
   std::string one = R"({"a": {"instance_type": "A100", "inter_bandwidth": 1, "intra_bandwidth": 2, "memory": 80}})";
-  for (int i = 0; i < 400; ++i) {
+  for (int i = 0, n = fuzz::FuzzIterations(400); i < n; ++i) {
     std::string p = good, c = one;
     for (int k = 0; k < 1 + i % 4; ++k) {
       p[rng() % p.size()] = static_cast<char>(rng() % 128);
