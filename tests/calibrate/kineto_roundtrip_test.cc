@@ -141,13 +141,15 @@ struct AtenOp {
 };
 
 // A `{}` among the dims is a non-tensor input's [] (nlohmann reads an empty initializer as null).
-AtenOp Op(std::string name, Json dims, Json types, int64_t seq = -1) {
+// Vectors, not Json: a one-element `{kBf}` given to a Json is an array under GCC but a copy of kBf
+// under clang (CWG 2137).
+AtenOp Op(std::string name, std::vector<Json> dims, std::vector<Json> types, int64_t seq = -1) {
   for (auto& d : dims)
     if (d.is_null()) d = Json::array();
   AtenOp op;
   op.name = std::move(name);
-  op.args["Input Dims"] = std::move(dims);
-  op.args["Input type"] = std::move(types);
+  op.args["Input Dims"] = Json(std::move(dims));
+  op.args["Input type"] = Json(std::move(types));
   if (seq >= 0) op.args["Sequence number"] = seq;
   return op;
 }

@@ -61,11 +61,13 @@ class TraceBuilder {
 };
 
 // Args of a recorded op. A `{}` among the dims stands for a non-tensor input's [] (nlohmann reads
-// an empty initializer as null).
-Json Shapes(Json dims, Json types, Json concrete = nullptr) {
+// an empty initializer as null). Dims and types are vectors, not Json: a one-element `{bf}` given
+// to a Json is an array under GCC but a copy of bf under clang (CWG 2137), which the sanitizer
+// build (clang) read as a string.
+Json Shapes(std::vector<Json> dims, std::vector<Json> types, Json concrete = nullptr) {
   for (auto& d : dims)
     if (d.is_null()) d = Json::array();
-  Json a = {{"Input Dims", std::move(dims)}, {"Input type", std::move(types)}};
+  Json a = {{"Input Dims", Json(std::move(dims))}, {"Input type", Json(std::move(types))}};
   if (!concrete.is_null()) a["Concrete Inputs"] = std::move(concrete);
   return a;
 }
@@ -92,7 +94,8 @@ const OpEntry* Entry(const KinetoTrace& t, const std::string& key) {
 
 struct MappingCase {
   std::string op;
-  Json dims, types, concrete;
+  std::vector<Json> dims, types;  // vectors: see Shapes
+  Json concrete;
   std::string key;
 };
 
