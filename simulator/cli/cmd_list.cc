@@ -17,14 +17,16 @@ namespace {
 
 void ListModels(std::ostream& out) {
   char buf[200];
-  std::snprintf(buf, sizeof buf, "%-18s %10s %7s %7s %7s %8s\n", "zoo model", "params", "layers", "hidden", "seq",
-                "experts");
+  std::snprintf(buf, sizeof buf, "%-18s %10s %7s %7s %7s %7s %8s\n", "zoo model", "params", "layers", "hidden", "seq",
+                "image", "experts");
   out << buf;
+  // A vision model has no hidden width or sequence; a transformer no image size: "-".
+  auto num = [](int64_t v) { return v > 0 ? std::to_string(v) : std::string("-"); };
   for (const auto& name : ZooModelNames()) {
     Model m = BuildZooModel(name);
-    std::snprintf(buf, sizeof buf, "%-18s %9.2fB %7lld %7lld %7lld %8s\n", name.c_str(), m.Params() / 1e9,
-                  static_cast<long long>(m.num_layers), static_cast<long long>(m.hidden),
-                  static_cast<long long>(m.seq_len), m.num_experts ? std::to_string(m.num_experts).c_str() : "-");
+    std::snprintf(buf, sizeof buf, "%-18s %9.2fB %7lld %7s %7s %7s %8s\n", name.c_str(), m.Params() / 1e9,
+                  static_cast<long long>(m.num_layers), num(m.hidden).c_str(), num(m.seq_len).c_str(),
+                  num(m.image_size).c_str(), num(m.num_experts).c_str());
     out << buf;
   }
   out << "\nmodel files in data/models (--model NAME): " << ListDataNames("models", ".json")

@@ -255,7 +255,7 @@ void AddSimulateCommand(CLI::App& app, std::ostream& out) {
                   "types, each prices only the GPUs of its own type (every task is priced as its GPU)");
   cmd->add_option("--seq-len", spec.seq_len,
                   "Sequence length (tokens per sample) of a transformer: replaces the zoo's, the file's or the HF "
-                  "config's (refused for a module-tree file and for models without a sequence, ResNet)")
+                  "config's (refused for a module-tree file and for models without a sequence: ResNet, AlexNet, VGG, Inception-v3)")
       ->check(CLI::PositiveNumber);
   cmd->add_option("--dtype", spec.dtype, "Compute dtype: bf16 (default), fp16, fp32, or fp8_e4m3 (whole-model fp8, every tensor one byte; "
                   "not Transformer Engine: see --fp8)");

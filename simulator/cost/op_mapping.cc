@@ -233,6 +233,13 @@ OpKey Conv2d(const Operator& op, Phase phase) {
   // Input size from the extent dims; else from the output size, stride and padding.
   int64_t h = Size(op, {"ih"}, (oh - 1) * stride + r - 2 * pad);
   int64_t w = Size(op, {"iw"}, (ow - 1) * stride + s - 2 * pad);
+  if (op.attrs.count("pad_h") || op.attrs.count("pad_w")) {
+    // Padding that differs per axis (Inception's 1x7 / 7x1): keyed as the explicitly padded input
+    // with pad 0, which has the same output size and work.
+    h += 2 * std::max<int64_t>(0, AttrInt(op, "pad_h", pad));
+    w += 2 * std::max<int64_t>(0, AttrInt(op, "pad_w", pad));
+    pad = 0;
+  }
   return MakeKey(op, phase, "conv2d",
                  {{"n", Size(op, {"b", "n"}, 1)}, {"c", Size(op, {"c"}, 1)}, {"h", std::max<int64_t>(1, h)},
                   {"w", std::max<int64_t>(1, w)}, {"k", Size(op, {"k"}, 1)}, {"r", r}, {"s", s},
@@ -254,6 +261,14 @@ OpKey Pool(const Operator& op, Phase phase) {
                        {"window", window}, {"stride", stride}});
   auto it = op.attrs.find("mode");
   key.attrs["mode"] = it == op.attrs.end() ? "max" : it->second;
+  return key;
+}
+
+// A concat (and its backward, the split of the gradient) reads and writes every output element
+// once: a device-to-device copy of the output's bytes.
+OpKey Concat(const Operator& op, Phase phase) {
+  OpKey key = MakeKey(op, phase, "copy", {{"bytes", op.Points() * DTypeBytes(op.dtype)}});
+  key.attrs["dir"] = "d2d";
   return key;
 }
 
@@ -288,6 +303,7 @@ OpKey ByKind(const Operator& op, Phase phase) {
     case OpKind::kConv2d: return Conv2d(op, phase);
     case OpKind::kBatchNorm: return BatchNorm(op, phase);
     case OpKind::kPool: return Pool(op, phase);
+    case OpKind::kConcat: return Concat(op, phase);
   }
   Malformed(op, "unknown operator kind");
 }

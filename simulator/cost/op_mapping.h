@@ -24,9 +24,14 @@
 //   rope            {tokens = b*s, heads = points / (tokens*d), head_dim = d}
 //   embedding       {tokens, vocab, hidden}: vocab = table dims not in the output, hidden = table
 //                   dims in the output, tokens = dims not indexing the table
-//   conv2d          {n = b, c, h = ih, w = iw, k, r = kh, s = kw, stride, pad} (attrs stride, pad)
+//   conv2d          {n = b, c, h = ih, w = iw, k, r = kh, s = kw, stride, pad} (attrs stride, pad);
+//                   with attrs pad_h / pad_w (padding that differs per axis, Inception's 1x7):
+//                   h = ih + 2*pad_h, w = iw + 2*pad_w, pad 0 (the padded input: same output, work)
 //   batchnorm       {n = b, c = k, h = oh, w = ow}
 //   pool            {n = b, c = k, h = ih, w = iw, window, stride} (attrs window, stride, mode)
+//   concat          copy {bytes = points * dtype bytes} attrs dir=d2d: fwd gathers the inputs into
+//                   the output, bwd_data splits the output gradient; each moves the output's bytes
+//                   in and out of HBM (op_work.h: a d2d copy costs 2 x bytes)
 // Step is the optimizer: adam over the operator's parameters, keyed by the weights' dtype.
 //
 // Worked example: Megatron fc1, h 12288, TP 8, micro-batch 2, seq 2048, bf16:

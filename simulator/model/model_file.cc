@@ -7,7 +7,6 @@
 #include "common/suggest.h"
 #include "simulator/model/hf_config.h"
 #include "simulator/model/module_json.h"
-#include "simulator/model/resnet.h"
 #include "simulator/model/transformer.h"
 
 namespace proteus {
@@ -43,6 +42,7 @@ Model FromHf(const JsonView& doc, const std::string& file, const ZooOptions& opt
     hf.Fail("expected an HF config object or the path of a config.json");
   }
   if (options.image_size) doc.At("overrides").FailField("image_size", "does not apply to a transformer");
+  if (options.aux_logits) doc.At("overrides").FailField("aux_logits", "applies to inception-v3 only");
   TransformerConfig c = TransformerConfigFromHf(*config, origin);
   if (c.name.empty()) c.name = std::filesystem::path(file).stem().string();
   ApplyZooOptions(options, c);
@@ -65,7 +65,7 @@ std::string NothingFound(const std::string& name) {
 ZooOptions ParseZooOptions(const JsonView& v) {
   if (!v.IsObject()) v.Fail("expected an object of overrides");
   v.RejectUnknownKeys({"name", "dtype", "num_layers", "seq_len", "hidden", "num_heads", "num_kv_heads",
-                       "ffn_hidden", "vocab", "vocab_pad_multiple", "image_size", "fused_attention", "tied_embeddings", "dropout",
+                       "ffn_hidden", "vocab", "vocab_pad_multiple", "image_size", "aux_logits", "fused_attention", "tied_embeddings", "dropout",
                        "moe_load_skew", "moe_capacity_factor"});
   ZooOptions o;
   if (v.Has("name")) o.name = v.Str("name");
@@ -87,6 +87,7 @@ ZooOptions ParseZooOptions(const JsonView& v) {
   o.fused_attention = BoolField(v, "fused_attention");
   o.tied_embeddings = BoolField(v, "tied_embeddings");
   o.dropout = BoolField(v, "dropout");
+  o.aux_logits = BoolField(v, "aux_logits");
   o.moe_load_skew = NumField(v, "moe_load_skew");
   o.moe_capacity_factor = NumField(v, "moe_capacity_factor");
   return o;
@@ -121,7 +122,7 @@ Model LoadModel(const std::string& name_or_path) {
 Model ModelDocumentWithSeqLen(Json doc, const std::string& file, int64_t seq_len, const std::string& flag) {
   if (doc.is_object() && doc.contains("root"))
     throw UserError(flag, file + " is a full module tree whose dims fix its sequence length; change them there");
-  if (doc.is_object() && doc.contains("zoo") && doc["zoo"].is_string() && IsResNet(doc["zoo"].get<std::string>()))
+  if (doc.is_object() && doc.contains("zoo") && doc["zoo"].is_string() && IsVisionModel(doc["zoo"].get<std::string>()))
     throw UserError(flag, "model " + doc["zoo"].get<std::string>() + " has no sequence (a vision model)");
   if (doc.is_object()) {
     if (!doc.contains("overrides")) doc["overrides"] = Json::object();
@@ -131,7 +132,7 @@ Model ModelDocumentWithSeqLen(Json doc, const std::string& file, int64_t seq_len
 }
 
 Model LoadModelWithSeqLen(const std::string& name_or_path, int64_t seq_len, const std::string& flag) {
-  if (IsResNet(name_or_path)) throw UserError(flag, "model " + name_or_path + " has no sequence (a vision model)");
+  if (IsVisionModel(name_or_path)) throw UserError(flag, "model " + name_or_path + " has no sequence (a vision model)");
   ZooOptions o;
   o.seq_len = seq_len;
   if (IsZooModel(name_or_path)) return BuildZooModel(name_or_path, o, flag);

@@ -4,7 +4,8 @@
 // Layout every model of the zoo follows (pipeline stages split any model the same way):
 //   embed          (type "embedding")       ops word [, pos, type, add, norm, dropout]
 //   layers         (type "layers")          children "0", "1", ... : the repeated blocks,
-//                                           type "transformer_layer" or "resnet_block"
+//                                           type "transformer_layer", "resnet_block",
+//                                           "conv_block" (AlexNet, VGG) or "inception_block"
 //     layers.i.attn (type "attention")      ops norm, qkv, [rope], core | scores softmax
 //                                           attn_dropout context, proj, [dropout], residual
 //     layers.i.mlp  (type "mlp")            ops norm, fc1, act, fc2, [dropout], residual
@@ -13,6 +14,9 @@
 //   final_norm     (type "norm")            op norm
 //   lm_head        (type "lm_head")         op logits (weight tied to embed.word.weight or own)
 //   loss           (type "loss")            op cross_entropy
+// The CNNs use stem (ResNet, Inception) and layers as above, then head (pools, classifier),
+// Inception's aux (type "aux_head", reading layers.7) and loss (Inception: cross_entropy and
+// aux_cross_entropy); see resnet.h, classic_cnn.h, inception.h.
 // An operator's path is its module's path joined with its name ("layers.0.mlp.fc1"). A module's
 // ops run before its children; the zoo puts ops only in modules without children.
 #pragma once
@@ -64,7 +68,8 @@ struct Model {
   int64_t vocab = 0;
   DType dtype = DType::kBf16;       // compute dtype of activations and weights
   // Added fields (defaults keep older code valid):
-  std::string family;               // block family: "gpt", "llama", "bert", "resnet"
+  std::string family;               // block family: "gpt", "llama", "bert", "resnet", "alexnet",
+                                    // "vgg", "inception"
   int64_t ffn_hidden = 0;           // MLP inner width (per gate for SwiGLU)
   int64_t head_dim = 0;
   int64_t image_size = 0;           // input height = width for vision models (0 otherwise)

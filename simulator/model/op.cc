@@ -6,14 +6,14 @@
 namespace proteus {
 namespace {
 
-constexpr std::array<std::pair<OpKind, std::string_view>, 17> kOpKindNames = {{
+constexpr std::array<std::pair<OpKind, std::string_view>, 18> kOpKindNames = {{
     {OpKind::kLinear, "linear"}, {OpKind::kBatchedMatmul, "batched_matmul"},
     {OpKind::kAttention, "attention"}, {OpKind::kLayerNorm, "layernorm"}, {OpKind::kRmsNorm, "rmsnorm"},
     {OpKind::kSoftmax, "softmax"}, {OpKind::kGelu, "gelu"}, {OpKind::kSwiglu, "swiglu"},
     {OpKind::kDropout, "dropout"}, {OpKind::kAdd, "add"}, {OpKind::kRope, "rope"},
     {OpKind::kEmbedding, "embedding"}, {OpKind::kCrossEntropy, "cross_entropy"},
     {OpKind::kConv2d, "conv2d"}, {OpKind::kBatchNorm, "batchnorm"}, {OpKind::kPool, "pool"},
-    {OpKind::kRelu, "relu"},
+    {OpKind::kRelu, "relu"}, {OpKind::kConcat, "concat"},
 }};
 
 }  // namespace

@@ -53,6 +53,8 @@
 //   cross_entropy   b, s, v (reduce: max and sum-exp over a split vocab are all-reduced)
 //   conv2d          b, k (out channels), oh, ow, c (in channels, reduce), kh, kw; extent-only ih, iw
 //   batchnorm       b, c, oh, ow     pool  b, c, oh, ow, kh, kw; extent-only ih, iw
+//   concat          b, k (output channels, opaque), oh, ow; extent-only c0, c1, ... (each input's
+//                   channels: input i is [b, c<i>, oh, ow], the output [b, k, oh, ow])
 #pragma once
 
 #include <cstdint>
@@ -111,6 +113,7 @@ enum class OpKind {
   kLayerNorm, kRmsNorm, kSoftmax, kGelu, kSwiglu, kDropout, kAdd, kRope,
   kEmbedding, kCrossEntropy,
   kConv2d, kBatchNorm, kPool, kRelu,
+  kConcat,        // torch.cat along channels: a new tensor; backward splits the gradient
 };
 std::string_view OpKindName(OpKind k);
 std::optional<OpKind> ParseOpKind(std::string_view name);

@@ -5,6 +5,8 @@
 #include <string_view>
 
 #include "common/error.h"
+#include "simulator/model/classic_cnn.h"
+#include "simulator/model/inception.h"
 #include "simulator/model/resnet.h"
 #include "simulator/model/transformer.h"
 
@@ -183,9 +185,13 @@ std::vector<std::string> ZooModelNames() {
   for (const auto& e : kTransformers) names.emplace_back(e.name);
   for (const auto& e : kMoeTransformers) names.emplace_back(e.base.name);
   for (const auto& n : ResNetNames()) names.push_back(n);
+  for (const auto& n : ClassicCnnNames()) names.push_back(n);
+  names.emplace_back(kInceptionV3);
   std::sort(names.begin(), names.end());
   return names;
 }
+
+bool IsVisionModel(const std::string& name) { return IsResNet(name) || IsClassicCnn(name) || name == kInceptionV3; }
 
 bool IsZooModel(const std::string& name) {
   auto names = ZooModelNames();
@@ -197,11 +203,14 @@ Model BuildZooModel(const std::string& name) { return BuildZooModel(name, ZooOpt
 Model BuildZooModel(const std::string& name, const ZooOptions& options, const std::string& origin) {
   if (const TransformerEntry* e = FindTransformer(name)) {
     if (options.image_size) throw UserError(origin + ": image_size", "does not apply to a transformer");
+    if (options.aux_logits) throw UserError(origin + ": aux_logits", "applies to inception-v3 only");
     TransformerConfig c = ConfigOf(*e);
     ApplyZooOptions(options, c);
     return BuildTransformer(c, origin);
   }
   if (IsResNet(name)) return BuildResNet(name, options, origin);
+  if (IsClassicCnn(name)) return BuildClassicCnn(name, options, origin);
+  if (name == kInceptionV3) return BuildInceptionV3(options, origin);
   throw UserError(origin, "unknown model '" + name + "'; known zoo models: " + KnownNames() +
                               " (or give a proteus.model/1 file or an HF config.json)");
 }

@@ -2,7 +2,8 @@
 //
 // Sizes come from the papers and model cards cited in zoo.cc beside each table; docs/models.md lists
 // them. Names are lower-case: "gpt3-175b", "megatron-145.6b", "gpt2-xl", "llama2-70b", "llama3-8b",
-// "llama3.2-1b", "bert-large", "resnet50".
+// "llama3.2-1b", "bert-large", "resnet50",
+// "alexnet", "vgg16", "vgg19", "inception-v3".
 //
 //   Model m = BuildZooModel("gpt3-175b");            // bf16, fused attention
 //   ZooOptions o; o.dtype = DType::kFp16; o.num_layers = 48;
@@ -24,6 +25,7 @@ struct ZooOptions {
   std::optional<DType> dtype;
   std::optional<int64_t> num_layers, seq_len, hidden, num_heads, num_kv_heads, ffn_hidden, vocab;
   std::optional<int64_t> image_size;        // vision models
+  std::optional<bool> aux_logits;           // Inception-v3's auxiliary classifier (default true)
   std::optional<int64_t> vocab_pad_multiple;  // Megatron vocab padding (default 128; 1: none)
   std::optional<bool> fused_attention, tied_embeddings, dropout;
   /// Mixture of experts (model/moe.h): the busiest expert's load over the average one's, and the
@@ -40,6 +42,8 @@ void ApplyZooOptions(const ZooOptions& options, TransformerConfig& config);
 std::vector<std::string> ZooModelNames();
 /// True if `name` is a zoo name.
 bool IsZooModel(const std::string& name);
+/// True if `name` is a zoo vision model (an image classifier: no sequence, image_size applies).
+bool IsVisionModel(const std::string& name);
 
 /// Builds a zoo model; UserError listing the known names for an unknown one. `origin` names the
 /// source in errors (a file, "--model").

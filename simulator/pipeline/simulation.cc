@@ -314,6 +314,7 @@ PreparedSimulation::PreparedSimulation(const RunSpec& spec, Model model, Cluster
   c.global_batch = st.strategy.global_batch;
   c.micro_batches = st.strategy.NumMicrobatches();
   c.seq_len = st.model.seq_len;
+  c.image_size = st.model.image_size;
   c.model_flops = compiled.summary.model_flops;
   if (!compiled.summary.symmetry_note.empty()) c.notes.push_back(compiled.summary.symmetry_note);
   st.key_of_name.resize(st.graph.names.size());

@@ -52,6 +52,7 @@ Report BuildReport(const ReportContext& c, const ExecGraph& graph, const SimResu
   r.global_batch = c.global_batch;
   r.micro_batches = c.micro_batches;
   r.seq_len = c.seq_len;
+  r.image_size = c.image_size;
   r.iteration_time_s = result.makespan_s;
   double t = result.makespan_s;
   if (t > 0) {

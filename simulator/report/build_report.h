@@ -17,6 +17,7 @@ struct ReportContext {
   std::string precision;         // "bf16 + fp8 GEMMs (TE e4m3, delayed scaling)"; "" = dtype
   int64_t params = 0;
   int64_t global_batch = 0, micro_batches = 0, seq_len = 0;
+  int64_t image_size = 0;        // vision models: input height = width (0 otherwise)
   double model_flops = 0;        // per iteration, whole job, no recomputation
   std::vector<GpuTypeShare> gpu_types;     // per GPU type of the job (MFU's denominator)
   std::vector<std::string> sim_gpu_types;  // per simulated GPU: its GPU type

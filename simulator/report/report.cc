@@ -72,6 +72,10 @@ Json ReportToJson(const Report& r) {
               {"calibration", r.calibration},
               {"uncalibrated", r.UncalibratedOnly()}};
   // Present only where they say something, so a single-type report is as it always was.
+  if (r.seq_len == 0 && r.image_size > 0) {
+    doc["inputs"]["image_size"] = r.image_size;
+    doc["images_per_s"] = r.samples_per_s;
+  }
   if (r.MixedGpuTypes()) {
     Json types = Json::array();
     for (const auto& t : r.gpu_types)
@@ -236,6 +240,26 @@ void PrintHostActivations(const Report& r, std::ostream& out) {
   }
 }
 
+// A sequence model counts tokens; a vision model images of image_size^2; anything else samples.
+std::string BatchLine(const Report& r) {
+  char buf[160];
+  std::snprintf(buf, sizeof buf, "%lld (%lld micro-batches per pipeline)", (long long)r.global_batch,
+                (long long)r.micro_batches);
+  std::string line = buf;
+  if (r.seq_len > 0) return line + ", seq " + std::to_string(r.seq_len);
+  if (r.image_size > 0) return line + ", images " + std::to_string(r.image_size) + "x" + std::to_string(r.image_size);
+  return line;
+}
+
+std::string ThroughputLine(const Report& r) {
+  char buf[128];
+  if (r.seq_len > 0)
+    std::snprintf(buf, sizeof buf, "%.2f samples/s, %.0f tokens/s", r.samples_per_s, r.tokens_per_s);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f %s/s", r.samples_per_s, r.image_size > 0 ? "images" : "samples");
+  return buf;
+}
+
 }  // namespace
 
 void PrintReportTable(const Report& r, std::ostream& out) {
@@ -253,14 +277,11 @@ void PrintReportTable(const Report& r, std::ostream& out) {
   std::snprintf(buf, sizeof buf, "%.2fB, %s", static_cast<double>(r.params) / 1e9,
                 (r.precision.empty() ? r.dtype : r.precision).c_str());
   PrintLine(out, "parameters", buf);
-  std::snprintf(buf, sizeof buf, "%lld (%lld micro-batches per pipeline), seq %lld", (long long)r.global_batch,
-                (long long)r.micro_batches, (long long)r.seq_len);
-  PrintLine(out, "global batch", buf);
+  PrintLine(out, "global batch", BatchLine(r));
   out << "\n";
   if (r.oom) PrintVerdict(r, out);
   PrintLine(out, "iteration time", FormatSeconds(r.iteration_time_s));
-  std::snprintf(buf, sizeof buf, "%.2f samples/s, %.0f tokens/s", r.samples_per_s, r.tokens_per_s);
-  PrintLine(out, "throughput", buf);
+  PrintLine(out, "throughput", ThroughputLine(r));
   std::snprintf(buf, sizeof buf, "%.1f model, %.1f with recomputation", r.tflops_per_gpu, r.hw_tflops_per_gpu);
   PrintLine(out, "TFLOP/s per GPU", buf);
   std::snprintf(buf, sizeof buf, "%.1f%%", 100 * r.mfu);

@@ -3,6 +3,9 @@
 //
 //   iteration time t (the engine's makespan)
 //   samples/s   = global_batch / t           tokens/s = samples/s * seq_len
+//   A model without a sequence (seq_len 0: the zoo's CNNs) prints images/s (image_size > 0) or
+//   samples/s and no tokens; its JSON tokens_per_s stays samples/s * max(seq_len, 1) (stable for
+//   readers and search's ranking) and images_per_s / inputs.image_size are added.
 //   model TFLOP/s per GPU = model FLOPs per iteration / (t * GPUs)   (no recomputation)
 //   hw TFLOP/s per GPU    = executed FLOPs per iteration / (t * GPUs) (with recomputation)
 //   MFU = model FLOPs per iteration / (t * sum over the job's GPUs of each GPU's own peak dense
@@ -58,6 +61,7 @@ struct Report {
   std::vector<GpuTypeShare> gpu_types;  // one entry per GPU type; several on a mixed cluster
   bool MixedGpuTypes() const { return gpu_types.size() > 1; }
   int64_t global_batch = 0, micro_batches = 0, seq_len = 0;
+  int64_t image_size = 0;  // input height = width of a vision model (0 otherwise)
   // Predictions.
   double iteration_time_s = 0;
   double samples_per_s = 0, tokens_per_s = 0;

@@ -17,6 +17,12 @@ TEST(ListCli, ModelsClustersAndGpusWithTheirNumbers) {
   // GPT-3 175B: 96 layers of 12,288 (174.6B parameters with the 51,200-row embedding).
   EXPECT_NE(models.out.find("174.62B      96   12288    2048"), std::string::npos) << models.out;
   EXPECT_NE(models.out.find("mixtral-8x7b"), std::string::npos);
+  // The CNNs: blocks as layers, no hidden width or sequence, their default image size.
+  EXPECT_NE(models.out.find("alexnet                 0.06B       5       -       -     224        -"), std::string::npos)
+      << models.out;
+  EXPECT_NE(models.out.find("vgg16                   0.14B      13       -       -     224"), std::string::npos);
+  EXPECT_NE(models.out.find("inception-v3            0.03B      11       -       -     299"), std::string::npos);
+  EXPECT_NE(models.out.find("resnet50                0.03B      16       -       -     224"), std::string::npos);
   EXPECT_NE(models.out.find("model files in data/models (--model NAME): gpt3-175b-48layers"), std::string::npos);
   CliRun clusters = RunCli({"list", "clusters"});
   ASSERT_EQ(clusters.code, 0) << clusters.err;

@@ -135,11 +135,39 @@ TEST(OpMapping, ResnetConvolutionsAndPools) {
   EXPECT_EQ(KeyForOperator(Find(ops, "relu1"), Phase::kFwd).attrs.at("fn"), "relu");
 }
 
+// Inception's 1x7 conv pads 3 columns and no rows: keyed as the padded input with pad 0, whose
+// work is the op's own FLOPs (17x17 out).
+TEST(OpMapping, AsymmetricPaddingKeysThePaddedInput) {
+  auto ops = OpsOf(BuildZooModel("inception-v3"));
+  const Operator& conv = Find(ops, "layers.4.branch7x7_2_conv");  // Mixed_6b, 128 -> 128, 1x7
+  OpKey key = KeyForOperator(conv, Phase::kFwd);
+  EXPECT_EQ(Shape(key), "conv2d|fp32|fwd|c=128,h=17,k=128,n=1,pad=0,r=1,s=7,stride=1,w=23|");
+  EXPECT_DOUBLE_EQ(WorkOf(key).flops, conv.ForwardFlops());  // 2 * 17*17 * 128 * 128*7
+  EXPECT_DOUBLE_EQ(conv.ForwardFlops(), 2.0 * 17 * 17 * 128 * 128 * 7);
+}
+
+// A concat and its backward (the split of the gradient) are device copies of the output's bytes.
+TEST(OpMapping, ConcatIsACopyOfItsOutput) {
+  auto ops = OpsOf(BuildZooModel("inception-v3"));
+  const Operator& cat = Find(ops, "layers.0.concat");  // Mixed_5b: 64 + 64 + 96 + 32 = 256 x 35 x 35
+  int64_t bytes = 256 * 35 * 35 * 4;                  // fp32
+  OpKey fwd = KeyForOperator(cat, Phase::kFwd);
+  EXPECT_EQ(Shape(fwd), "copy|fp32|fwd|bytes=" + std::to_string(bytes) + "|dir=d2d");
+  EXPECT_DOUBLE_EQ(WorkOf(fwd).bytes, 2.0 * bytes);  // read the parts, write the output
+  EXPECT_DOUBLE_EQ(WorkOf(fwd).flops, 0.0);
+  ASSERT_TRUE(OperatorRunsPhase(cat, Phase::kBwdData));
+  EXPECT_FALSE(OperatorRunsPhase(cat, Phase::kBwdWeight));
+  OpKey bwd = KeyForOperator(cat, Phase::kBwdData);
+  EXPECT_EQ(bwd.shape, fwd.shape);
+  EXPECT_EQ(bwd.phase, Phase::kBwdData);
+  EXPECT_EQ(OperatorFlops(cat, Phase::kFwd) + OperatorFlops(cat, Phase::kBwdData), 0.0);
+}
+
 // Every op of every zoo model, forward and derived backward, maps to a valid key with finite work,
 // and the model FLOPs of the derived ops equal OperatorFlops of the forward op.
 TEST(OpMapping, EveryZooOperatorMapsToAValidKey) {
   for (const std::string& name : ZooModelNames()) {
-    bool vision = name.rfind("resnet", 0) == 0;
+    bool vision = IsVisionModel(name);
     for (bool fused : {true, false}) {
       if (vision && !fused) continue;
       ZooOptions o;

@@ -53,9 +53,9 @@ TEST(Consistency, EveryZooModelIsWellFormed) {
   for (const auto& name : ZooModelNames()) {
     SCOPED_TRACE(name);
     ZooOptions o;
-    if (!IsResNet(name)) o.num_layers = 2;
+    if (!IsVisionModel(name)) o.num_layers = 2;
     CheckModel(BuildZooModel(name, o));
-    if (IsResNet(name)) continue;
+    if (IsVisionModel(name)) continue;
     o.fused_attention = false;
     CheckModel(BuildZooModel(name, o));
   }
@@ -63,7 +63,7 @@ TEST(Consistency, EveryZooModelIsWellFormed) {
 
 TEST(Consistency, BackwardIsTwiceForwardForEveryTransformer) {
   for (const auto& name : ZooModelNames()) {
-    if (IsResNet(name)) continue;
+    if (IsVisionModel(name)) continue;
     ZooOptions o;
     o.num_layers = 2;
     Model m = BuildZooModel(name, o);

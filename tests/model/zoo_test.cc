@@ -118,7 +118,7 @@ TEST(Zoo, NamesAreSortedAndAllBuild) {
   EXPECT_GE(names.size(), 33u);
   ZooOptions o;  // small copies of every entry build quickly
   for (const auto& n : names) {
-    if (!IsResNet(n)) o.num_layers = 1;
+    if (!IsVisionModel(n)) o.num_layers = 1;
     else o.num_layers.reset();
     Model m = BuildZooModel(n, o);
     EXPECT_GT(m.Params(), 0) << n;
