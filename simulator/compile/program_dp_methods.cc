@@ -9,6 +9,9 @@ namespace proteus::program_build {
 
 namespace {
 
+// dp_method ps: how many tensors' reduces are issued before a tensor's broadcast (EmitPsTensors).
+constexpr size_t kPsBroadcastLag = 2;
+
 // Per step of `list`, when it ends if the compute stream runs its steps back to back.
 std::vector<double> ComputeStreamEnds(const std::vector<Step>& list) {
   std::vector<double> ends(list.size(), 0);
@@ -52,7 +55,8 @@ std::vector<GradGroup> ProgramBuilder::GroupGradients(const std::vector<GradRead
   const DpReduction& r = s_.dp_reduction;
   switch (r.method) {
     case DpMethod::kBsp: return GroupBsp(grads);
-    case DpMethod::kWfbp: return GroupWfbp(grads);
+    case DpMethod::kWfbp:
+    case DpMethod::kPs: return GroupWfbp(grads);  // BytePS pushes each tensor as it is produced
     case DpMethod::kFusion: return GroupFusion(grads, r.fusion_threshold_bytes, r.fusion_cycle_s);
     case DpMethod::kMgWfbp: return GroupMgWfbp(grads, FitDpAlphaBeta(first, grads));
     case DpMethod::kBuckets: break;
@@ -91,12 +95,82 @@ void ProgramBuilder::EmitDpMethodGroups(StageState& st, std::vector<Step>& list,
   }
   // The data-parallel stream runs them in the order they become ready.
   std::stable_sort(out.begin(), out.end(), [](const GroupToEmit& a, const GroupToEmit& b) { return a.order < b.order; });
+  st.pending.clear();
+  if (s_.dp_reduction.method == DpMethod::kPs) {
+    std::vector<std::pair<Bucket, int>> tensors;
+    for (const GroupToEmit& e : out) tensors.emplace_back(e.bucket, e.dep);
+    return EmitPsTensors(list, tensors);
+  }
   for (const GroupToEmit& e : out) {
     int dep = e.dep;
     if (e.not_before_s > e.ready_s) dep = AddCycleWait(list, e.not_before_s - e.ready_s, dep);
     EmitBucket(st, list, e.bucket, dep);
   }
-  st.pending.clear();
+}
+
+void ProgramBuilder::EmitPsTensors(std::vector<Step>& list, const std::vector<std::pair<Bucket, int>>& tensors) {
+  const int dp = mesh_.AxisIndex("dp");
+  const int local = in_.dp_ranks_per_node;
+  const bool network = axis_sizes_[dp] > local;  // one worker node: local reduce and broadcast only
+  const AxisSpan node{local, false}, roots{local, true};
+  std::vector<int> pulled(tensors.size(), -1);   // per tensor: the step its broadcast waits for
+  int64_t piece = 0;                             // the stage's next piece in the servers' round-robin
+  // Each server serves its requests in order: a push and pull waits for the last one on any of
+  // its servers (the ps stream is ordered by these dependencies only, exec_graph.h InOrder).
+  const int64_t parts = s_.dp_reduction.ps_partition_bytes;
+  const int servers = s_.dp_reduction.ps_servers > 0 ? s_.dp_reduction.ps_servers : axis_sizes_[dp] / local;
+  std::vector<int> last_on_server(servers, -1);
+  auto broadcast = [&](size_t k) {
+    const Bucket& b = tensors[k].first;
+    Step s = CollectiveStep(CollOp::kBroadcast, dp, b.bytes, DType::kBf16, Phase::kBwdWeight,
+                            "ps tensor " + std::to_string(k) + " broadcast (node)");
+    s.span = node;
+    s.last_microbatch_only = true;
+    s.deps = {pulled[k]};
+    Add(list, std::move(s));
+  };
+  for (size_t k = 0; k < tensors.size(); ++k) {
+    const auto& [b, dep] = tensors[k];
+    if (b.shard_axis >= 0 || b.axes != std::vector<int>{dp})
+      throw UserError(s_.origin == "shorthand" ? "--dp-method" : s_.origin + ": dp_method", "ps reduces gradients over dp alone (dp_method ps): a sharded optimizer "
+                                 "(ZeRO) is not modelled with it");
+    int last = dep;
+    const std::string name = "ps tensor " + std::to_string(k);
+    if (local > 1) {
+      Step r = CollectiveStep(CollOp::kReduce, dp, b.bytes, DType::kBf16, Phase::kBwdWeight, name + " reduce (node)");
+      r.span = node;
+      r.last_microbatch_only = true;
+      if (last >= 0) r.deps = {last};
+      last = Add(list, std::move(r));
+    }
+    if (network) {
+      Step p = CollectiveStep(CollOp::kAllReduce, dp, b.bytes, DType::kBf16, Phase::kBwdWeight, name + " push_pull");
+      p.stream = StreamKind::kPsComm;
+      p.compute_class = g_.Intern("ps push_pull");
+      p.span = roots;
+      p.ps_push_pull = true;
+      p.ps_first_piece = piece;
+      const int64_t pieces = (b.bytes + parts - 1) / parts;
+      p.last_microbatch_only = true;
+      if (last >= 0) p.deps = {last};
+      for (int64_t j = 0; j < std::min<int64_t>(pieces, servers); ++j) {
+        const int before = last_on_server[(piece + j) % servers];
+        if (before >= 0 && std::find(p.deps.begin(), p.deps.end(), before) == p.deps.end()) p.deps.push_back(before);
+      }
+      last = Add(list, std::move(p));
+      for (int64_t j = 0; j < std::min<int64_t>(pieces, servers); ++j) last_on_server[(piece + j) % servers] = last;
+      piece += pieces;
+    }
+    if (local == 1) continue;
+    pulled[k] = last;
+    // BytePS' NCCL loop takes reduces and broadcasts as they become ready; on one in-order stream
+    // the broadcast of tensor k is issued after the reduce of tensor k + kPsBroadcastLag, so that
+    // the next tensors' reduces (and so their pushes) do not wait behind a pull still in flight.
+    if (k >= kPsBroadcastLag) broadcast(k - kPsBroadcastLag);
+  }
+  if (local == 1) return;
+  for (size_t k = tensors.size() >= kPsBroadcastLag ? tensors.size() - kPsBroadcastLag : 0; k < tensors.size(); ++k)
+    broadcast(k);
 }
 
 int ProgramBuilder::AddCycleWait(std::vector<Step>& list, double seconds, int dep) {
