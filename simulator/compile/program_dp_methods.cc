@@ -9,9 +9,6 @@ namespace proteus::program_build {
 
 namespace {
 
-// dp_method ps: how many tensors' reduces are issued before a tensor's broadcast (EmitPsTensors).
-constexpr size_t kPsBroadcastLag = 2;
-
 // Per step of `list`, when it ends if the compute stream runs its steps back to back.
 std::vector<double> ComputeStreamEnds(const std::vector<Step>& list) {
   std::vector<double> ends(list.size(), 0);
@@ -113,27 +110,22 @@ void ProgramBuilder::EmitPsTensors(std::vector<Step>& list, const std::vector<st
   const int local = in_.dp_ranks_per_node;
   const bool network = axis_sizes_[dp] > local;  // one worker node: local reduce and broadcast only
   const AxisSpan node{local, false}, roots{local, true};
-  std::vector<int> pulled(tensors.size(), -1);   // per tensor: the step its broadcast waits for
-  int64_t piece = 0;                             // the stage's next piece in the servers' round-robin
+  int64_t piece = 0;  // the stage's next piece in the servers' round-robin
   // Each server serves its requests in order: a push and pull waits for the last one on any of
   // its servers (the ps stream is ordered by these dependencies only, exec_graph.h InOrder).
   const int64_t parts = s_.dp_reduction.ps_partition_bytes;
   const int servers = s_.dp_reduction.ps_servers > 0 ? s_.dp_reduction.ps_servers : axis_sizes_[dp] / local;
   std::vector<int> last_on_server(servers, -1);
-  auto broadcast = [&](size_t k) {
-    const Bucket& b = tensors[k].first;
-    Step s = CollectiveStep(CollOp::kBroadcast, dp, b.bytes, DType::kBf16, Phase::kBwdWeight,
-                            "ps tensor " + std::to_string(k) + " broadcast (node)");
-    s.span = node;
-    s.last_microbatch_only = true;
-    s.deps = {pulled[k]};
-    Add(list, std::move(s));
-  };
+  // BytePS' NCCL loop serves its reduce and broadcast queues as tasks become ready: the reduces run
+  // in production order on the data-parallel stream, the broadcasts in pull order beside them (on
+  // the ps stream, one after another by dependencies), so neither waits behind the other's queue.
+  int last_broadcast = -1;
   for (size_t k = 0; k < tensors.size(); ++k) {
     const auto& [b, dep] = tensors[k];
     if (b.shard_axis >= 0 || b.axes != std::vector<int>{dp})
-      throw UserError(s_.origin == "shorthand" ? "--dp-method" : s_.origin + ": dp_method", "ps reduces gradients over dp alone (dp_method ps): a sharded optimizer "
-                                 "(ZeRO) is not modelled with it");
+      throw UserError(s_.origin == "shorthand" ? "--dp-method" : s_.origin + ": dp_method",
+                      "ps reduces gradients over dp alone (dp_method ps): a sharded optimizer (ZeRO) is not "
+                      "modelled with it");
     int last = dep;
     const std::string name = "ps tensor " + std::to_string(k);
     if (local > 1) {
@@ -162,15 +154,14 @@ void ProgramBuilder::EmitPsTensors(std::vector<Step>& list, const std::vector<st
       piece += pieces;
     }
     if (local == 1) continue;
-    pulled[k] = last;
-    // BytePS' NCCL loop takes reduces and broadcasts as they become ready; on one in-order stream
-    // the broadcast of tensor k is issued after the reduce of tensor k + kPsBroadcastLag, so that
-    // the next tensors' reduces (and so their pushes) do not wait behind a pull still in flight.
-    if (k >= kPsBroadcastLag) broadcast(k - kPsBroadcastLag);
+    Step bc = CollectiveStep(CollOp::kBroadcast, dp, b.bytes, DType::kBf16, Phase::kBwdWeight, name + " broadcast (node)");
+    bc.stream = StreamKind::kPsComm;
+    bc.span = node;
+    bc.last_microbatch_only = true;
+    bc.deps = {last};
+    if (last_broadcast >= 0) bc.deps.push_back(last_broadcast);
+    last_broadcast = Add(list, std::move(bc));
   }
-  if (local == 1) return;
-  for (size_t k = tensors.size() >= kPsBroadcastLag ? tensors.size() - kPsBroadcastLag : 0; k < tensors.size(); ++k)
-    broadcast(k);
 }
 
 int ProgramBuilder::AddCycleWait(std::vector<Step>& list, double seconds, int dep) {

@@ -26,10 +26,11 @@
 // node s (S <= W) and its traffic crosses that node's first NIC; a worker's pieces for its own
 // node's server stay in host memory (no fabric links).
 //
-// Worked example: 2 worker nodes, 2 separate servers, 10 Gb/s NICs (1.25e9 B/s), one 8 MB tensor
-// in pieces of 4 MB: each worker pushes 4 MB to each server, so each server's downlink carries
-// 2 x 4 MB and each worker's uplink 8 MB: transfer 8e6 / 1.25e9 = 6.4 ms, pulls alike on the
-// other direction, plus the latency (sum: 2 x 4 MB / 76.8 GB/s = 0.1 ms).
+// Worked example: 2 worker nodes, 2 separate servers, NIC links of B = 1.25e9 B/s, one 8e6-byte
+// tensor in pieces of 4096000 and 3904000 bytes: each worker pushes one piece to each server, so
+// each worker's uplink carries 8e6 bytes and server 0's downlink the larger piece twice, 8192000
+// bytes, the busiest link: transfer 8192000 / B = 6.55 ms, pulls alike on the other direction, plus
+// the latency (20 us + 50 us + the larger sum, 2 x 4096000 / 76.8e9 = 107 us). tests/compile/ps_server_test.cc checks it on the ddl cluster.
 #pragma once
 
 #include <cstdint>

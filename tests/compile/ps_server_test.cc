@@ -1,5 +1,5 @@
 // The BytePS parameter server's push and pull (compile/ps_server.h) on the ddl-benchmarks cluster:
-// 8 nodes x 4 PCIe GPUs, one 10 Gb/s NIC each (1.25e9 B/s), fabric latency 25 us, V100 nodes whose
+// 8 nodes x 4 PCIe GPUs, one 10 Gb/s NIC each (its link: NicBw() B/s), fabric latency 25 us, V100 nodes whose
 // default CPU (Xeon E5-2698 v4) has 76.8 GB/s of DRAM bandwidth per socket.
 #include "simulator/compile/ps_server.h"
 
@@ -15,13 +15,15 @@
 namespace proteus {
 namespace {
 
-constexpr double kNicBw = 10e9 / 8;
 constexpr double kSumBw = 76.8e9;
 
 const Cluster& Ddl() {
   static const Cluster c = LoadCluster("pcie-4gpu-8-10gbe");
   return c;
 }
+
+// The NIC links' bandwidth as the cluster builds them (10 Gb/s less the fabric model's derating).
+double NicBw() { return Ddl().graph.Bandwidth(Ddl().nic_uplink[0][0]); }
 
 DpReduction Ps(int servers, bool colocated) {
   DpReduction r;
@@ -80,18 +82,20 @@ TEST(PsServers, EveryWorkerMovesTwiceTheGradient) {
 }
 
 // The header's worked example: 2 workers, 2 separate servers, one 8e6-byte tensor in pieces of
-// 4096000 and 3904000 bytes. Each worker's uplink carries 8e6 bytes: 8e6 / 1.25e9 = 6.4 ms; the
+// 4096000 and 3904000 bytes. Each worker's uplink carries 8e6 bytes, server 0's downlink the larger
+// piece from both workers, 8192000 bytes: the busiest link, 8192000 / NIC bandwidth; the
 // latency is 2 x 10 us (host copies) + 2 x 25 us (fabric) + the larger piece's sum
 // 2 x 4096000 / 76.8e9 = 106.7 us.
 TEST(PsServers, TwoWorkersTwoServersWorkedExample) {
   PsServers ps(Ddl(), Ps(0, false), Nodes(2), kSumBw, "--ps-servers");
   EXPECT_EQ(ps.Servers(), 2);  // default: one per worker node
-  ASSERT_EQ(ps.ExtraLinkCapacities(), (std::vector<double>{kNicBw, kNicBw, kNicBw, kNicBw}));
+  ASSERT_EQ(ps.ExtraLinkCapacities(), (std::vector<double>{NicBw(), NicBw(), NicBw(), NicBw()}));
   CollectivePlan p = ps.Plan(Roots(2), 8'000'000, 0);
   const double latency = 2 * kHostCopyLatencyS + 2 * 25e-6 + 2 * 4096000 / kSumBw;
-  std::printf("expected %.6f ms = %.6f + 6.4, got %.6f\n", (latency + 6.4e-3) * 1e3, latency * 1e3, p.time_s * 1e3);
+  std::printf("expected %.6f ms = %.6f + 8192000 / %.4g, got %.6f\n", (latency + 8192000 / NicBw()) * 1e3,
+              latency * 1e3, NicBw(), p.time_s * 1e3);
   EXPECT_NEAR(p.latency_s, latency, 1e-12);
-  EXPECT_NEAR(p.time_s, latency + 8e6 / kNicBw, 1e-12);
+  EXPECT_NEAR(p.time_s, latency + 8192000 / NicBw(), 1e-12);
   EXPECT_EQ(p.algo, kPsAlgo);
   // Server 0's downlink (the first added link) takes piece 0 from both workers.
   const LinkId base = Ddl().graph.NumLinks();
