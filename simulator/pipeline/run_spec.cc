@@ -32,7 +32,7 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "ep", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
-                       "grad_bucket_mb", "dp_method", "fusion_threshold_mb", "fusion_cycle_ms", "fsdp", "fsdp_prefetch",
+                       "grad_bucket_mb", "dp_method", "fusion_threshold_mb", "fusion_cycle_ms", "ps_servers", "ps_colocated", "fsdp", "fsdp_prefetch",
                        "reshard_after_forward", "hsdp", "overlap_grad_reduce", "overlap_param_gather",
                        "tp_comm_overlap", "overlap_p2p", "offload_optimizer", "offload_activations", "fp8", "fp8_scaling", "main_grads", "params",
                        "reserve_gib", "fragmentation"});

@@ -83,6 +83,24 @@ TEST(DpMethodCli, ShippedDdlSuiteHasEveryMethodInEveryCell) {
     EXPECT_EQ(methods, (std::set<std::string>{"bsp", "mgwfbp", "ps", "wfbp"})) << cell.first << " " << cell.second;
 }
 
+// A suite case's ps fields read as the flags do, and are refused by name without method ps.
+TEST(DpMethodCli, SuiteCasePsFields) {
+  Json ok = ParseJson(R"({"model": "resnet50", "cluster": "pcie-4gpu-8-10gbe",
+      "strategy": {"dp": 8, "dp_method": "ps", "ps_servers": 3, "ps_colocated": false}})", "case.json");
+  RunSpec spec = RunSpecFromJson(JsonView(ok, "case.json"));
+  EXPECT_EQ(spec.flags.ps_servers, 3);
+  EXPECT_TRUE(spec.flags.ps_separate);
+  Json bad = ParseJson(R"({"model": "resnet50", "cluster": "pcie-4gpu-8-10gbe",
+      "strategy": {"dp": 8, "dp_method": "wfbp", "ps_colocated": true}})", "case.json");
+  std::string err;
+  try {
+    RunSpecFromJson(JsonView(bad, "case.json"));
+  } catch (const UserError& e) {
+    err = e.what();
+  }
+  EXPECT_NE(err.find("case.json: strategy.ps_colocated: is a knob of --dp-method ps"), std::string::npos) << err;
+}
+
 double IterationTime(const std::string& cluster, int gpus, const std::string& method) {
   SimulationRequest r;
   r.spec.model = "resnet50";
