@@ -111,8 +111,8 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
     if (dr.method == DpMethod::kFusion)
       os << " (threshold " << FormatBytes(dr.fusion_threshold_bytes) << ", cycle " << dr.fusion_cycle_s * 1000 << " ms)";
     if (dr.method == DpMethod::kPs)
-      os << " (" << (dr.ps_servers > 0 ? std::to_string(dr.ps_servers) : std::string("one per worker node"))
-         << " server hosts, " << (dr.ps_colocated ? "co-located with the workers" : "separate") << ", pieces of "
+      os << " (servers: " << (dr.ps_servers > 0 ? std::to_string(dr.ps_servers) : std::string("one per worker node"))
+         << ", " << (dr.ps_colocated ? "on the worker nodes" : "hosts of their own") << "; pieces of "
          << dr.ps_partition_bytes << " bytes)";
     os << "\n";
   }
