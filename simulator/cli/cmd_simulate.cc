@@ -141,13 +141,23 @@ void AddStrategyFlags(CLI::App* cmd, StrategyFlags& f) {
                   "--grad-bucket-mb), bsp (one all-reduce after the backward), wfbp (one all-reduce per gradient "
                   "tensor as it is produced), fusion (Horovod tensor fusion, --fusion-threshold-mb, "
                   "--fusion-cycle-ms), mgwfbp (MG-WFBP: adjacent gradients merged by the alpha-beta cost of the "
-                  "cluster's all-reduce)");
+                  "cluster's all-reduce), ps (BytePS parameter server: per tensor a reduce inside the node, push "
+                  "of 4096000-byte pieces to the servers round-robin, CPU sum, pull, broadcast; --ps-servers, "
+                  "--ps-colocated)");
   cmd->add_option_function<double>(
       "--fusion-threshold-mb", [&f](double x) { f.fusion_threshold_mb = x; },
       "--dp-method fusion: Horovod's fusion buffer in MiB (HOROVOD_FUSION_THRESHOLD; default 64, 0: no fusion)");
   cmd->add_option_function<double>(
       "--fusion-cycle-ms", [&f](double x) { f.fusion_cycle_ms = x; },
       "--dp-method fusion: Horovod's background cycle in ms (HOROVOD_CYCLE_TIME; default 5)");
+  cmd->add_option_function<int64_t>(
+      "--ps-servers", [&f](int64_t n) { f.ps_servers = n; },
+      "--dp-method ps: server hosts (default: one per worker node)");
+  cmd->add_flag("--ps-colocated", f.ps_colocated,
+                "--dp-method ps: servers run on the worker nodes and share their NICs (at most one per node)");
+  cmd->add_flag("--ps-separate-servers", f.ps_separate,
+                "--dp-method ps: servers are CPU hosts of their own, each with a NIC as fast as a worker's "
+                "(the default)");
   cmd->add_option("--fp8", f.fp8,
                   "Transformer Engine fp8 GEMMs in the transformer blocks' Linear layers: none (default), e4m3, "
                   "hybrid (backward GEMMs e5m2); weights, activations, gradients stay bf16");

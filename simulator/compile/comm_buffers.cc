@@ -19,7 +19,9 @@ std::vector<int64_t> NcclBufferBytes(const ExecGraph& graph, int64_t simple_buff
   std::vector<std::map<int, int>> p2p(n);
   for (const Comm& c : graph.comms) {
     // A host copy (cudaMemcpyAsync over PCIe, host_offload.h) opens no NCCL connection.
+    // Nor does the parameter server's push and pull (ps-lite's own connections, ps_server.h).
     if (c.members.empty() || graph.tasks[c.members.front()].kind == TaskKind::kMemcpy) continue;
+    if (c.stream == StreamKind::kPsComm) continue;
     const int channels = std::max(1, c.plan->channels);
     const bool is_p2p = graph.tasks[c.members.front()].kind == TaskKind::kP2P;
     for (TaskId m : c.members) {

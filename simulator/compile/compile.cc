@@ -17,6 +17,7 @@
 #include "simulator/compile/mesh.h"
 #include "simulator/compile/mirror_links.h"
 #include "simulator/compile/program.h"
+#include "simulator/compile/ps_server.h"
 #include "simulator/compile/ring_shift.h"
 #include "simulator/compile/schedule.h"
 #include "simulator/compile/tp_overlap.h"
@@ -86,7 +87,8 @@ class Instantiator {
   Instantiator(const CompileInputs& in, const CompileOptions& opt, const DeviceMesh& mesh, const JobProgram& job,
                ExecGraph& g)
       : in_(in), s_(*in.strategy), mesh_(mesh), job_(job), g_(g), pp_axis_(mesh.AxisIndex("pp")),
-        host_(*in.cluster, mesh, pp_axis_), budget_(TaskBudget(opt.max_tasks)),
+        host_(*in.cluster, mesh, pp_axis_), ps_(MakePsServers(*in.strategy, mesh.NumRanks(), *in.cluster)),
+        budget_(TaskBudget(opt.max_tasks)),
         mirror_links_(*in.cluster, *in.collectives), leader_comms_(mesh.NumRanks()) {}
 
   void Run(bool symmetry, bool orbit_mirrors) {
@@ -223,6 +225,8 @@ class Instantiator {
     }
     g_.total_gpus = n;
     g_.link_capacity = in_.cluster->graph.Bandwidths();
+    if (ps_)  // the separate server hosts' NICs (ps_server.h)
+      for (double c : ps_->ExtraLinkCapacities()) g_.link_capacity.push_back(c);
   }
 
   int64_t Capacity(GpuId g, std::map<std::string, int64_t>& by_type) const {
@@ -279,6 +283,7 @@ class Instantiator {
   std::shared_ptr<const CollectivePlan> CommPlan(const Step& st, int rank, const std::vector<GpuId>& group, int mb) {
     // Keyed by what the plan depends on, not by the step: the gradient buckets of a stage, its
     // layers' tp all-reduces, ... share one plan, which flow folding then sees once.
+    if (st.ps_push_pull) return PsPlan(st, group);
     bool p2p = st.kind == TaskKind::kP2P;
     CommPlanKey key{static_cast<int>(st.op), st.bytes,  static_cast<int>(st.dtype), st.userbuffer_pieces,
                     p2p ? -1 : st.axis,      p2p ? PeerKey(st, mb) : -1, st.pp_peers, rank,
@@ -293,6 +298,19 @@ class Instantiator {
     }
     if (symmetry_) AddMirrorFlows(plan, st, rank, group, mb);
     it->second = std::make_shared<const CollectivePlan>(std::move(plan));
+    return it->second;
+  }
+
+  // dp_method ps: the roots' push and pull (ps_server.h); its plan holds every worker's flows, so no
+  // mirror joins it. The groups of the nodes' other GPUs (the same span's other positions) have no
+  // part in it: an empty plan (BytePS' root GPU alone talks to the servers).
+  std::shared_ptr<const CollectivePlan> PsPlan(const Step& st, const std::vector<GpuId>& group) {
+    PROTEUS_CHECK(ps_.has_value(), "a push and pull without servers");
+    if (in_.cluster->LocalIndex(group.front()) != 0) return EmptyPlan();
+    auto key = std::make_tuple(group, st.bytes, st.ps_first_piece);
+    auto it = ps_plans_.find(key);
+    if (it == ps_plans_.end())
+      it = ps_plans_.emplace(key, std::make_shared<const CollectivePlan>(ps_->Plan(group, st.bytes, st.ps_first_piece))).first;
     return it->second;
   }
 
@@ -567,6 +585,8 @@ class Instantiator {
   ExecGraph& g_;
   int pp_axis_;
   HostOffload host_;
+  std::optional<PsServers> ps_;  // dp_method ps on two or more worker nodes
+  std::map<std::tuple<std::vector<GpuId>, int64_t, int64_t>, std::shared_ptr<const CollectivePlan>> ps_plans_;
   int m_ = 1;
   int64_t budget_;                      // the most tasks the graph may hold (CompileOptions::max_tasks)
   std::vector<size_t> fwd_comm_steps_, bwd_comm_steps_;  // per stage: collective and p2p steps
@@ -658,6 +678,7 @@ CompileResult Compile(const CompileInputs& in, const CompileOptions& options) {
   DeviceMesh mesh(in.strategy->mesh);
   CompileResult res;
   ProgramInputs program_in{in.model, in.strategy, resolved, &mesh, in.coster, {}};
+  program_in.dp_ranks_per_node = PsRanksPerNode(*in.strategy, mesh.NumRanks(), *in.cluster);
   program_in.all_reduce_time = [&](int axis, int64_t bytes, DType dtype) {
     return in.collectives->Plan({CollOp::kAllReduce, mesh.Group(0, axis), bytes, dtype}).time_s;
   };

@@ -11,6 +11,7 @@ std::string_view StreamName(StreamKind s) {
     case StreamKind::kDpComm: return "dp_comm";
     case StreamKind::kPpComm: return "pp_comm";
     case StreamKind::kCopy: return "copy";
+    case StreamKind::kPsComm: return "ps_comm";
   }
   return "?";
 }

@@ -34,9 +34,15 @@ namespace proteus {
 using TaskId = int32_t;
 using CommId = int32_t;
 
-enum class StreamKind : uint8_t { kCompute, kTpComm, kDpComm, kPpComm, kCopy };
-inline constexpr int kNumStreams = 5;
-std::string_view StreamName(StreamKind s);  // "compute", "tp_comm", "dp_comm", "pp_comm", "copy"
+// kPsComm: the BytePS parameter server's push and pull (dp_method ps, compile/ps_server.h), beside
+// the NCCL reduce and broadcast inside the node, as in BytePS' pipeline. Its tasks are not issued
+// in order: ps-lite keeps many pushes in flight, to different servers at once, so they wait for
+// their dependencies only (the compiler orders each server's requests by dependencies).
+enum class StreamKind : uint8_t { kCompute, kTpComm, kDpComm, kPpComm, kCopy, kPsComm };
+inline constexpr int kNumStreams = 6;
+std::string_view StreamName(StreamKind s);  // "compute", "tp_comm", "dp_comm", "pp_comm", "copy", "ps_comm"
+/// Whether a stream's tasks run one at a time in issue order (all but kPsComm).
+inline constexpr bool InOrder(StreamKind s) { return s != StreamKind::kPsComm; }
 
 enum class TaskKind : uint8_t { kCompute, kCollective, kP2P, kMemcpy };
 
@@ -112,7 +118,9 @@ struct ExecGraph {
   std::vector<MemEffect> mem_effects;
   std::vector<Comm> comms;
   std::vector<std::string> names;
-  std::vector<double> link_capacity;  // bytes/s per LinkId of the cluster graph
+  // bytes/s per LinkId of the cluster graph, then the links dp_method ps adds after them (its server
+  // hosts' NICs, compile/ps_server.h)
+  std::vector<double> link_capacity;
   int total_gpus = 0;                 // GPUs in the job (sum of multiplicities)
 
   int32_t Intern(std::string_view name);

@@ -80,6 +80,11 @@ struct Step {
   // the copy's size, `host_params` the parameters CPU Adam updates.
   HostOp host_op = HostOp::kNone;
   int64_t host_params = 0;
+  // dp_method ps: this collective is the parameter server's push and pull of one tensor among the
+  // node roots (compile/ps_server.h prices it); its first piece is piece `ps_first_piece` of the
+  // stage's round-robin over the servers.
+  bool ps_push_pull = false;
+  int64_t ps_first_piece = 0;
 };
 
 /// A collective step with op sendrecv over a mesh axis is a ring shift (ring_shift.h): each member
@@ -131,6 +136,9 @@ struct ProgramInputs {
   /// from the cluster's collective model: MG-WFBP's alpha-beta fit (grad_grouping.h). Empty (tests
   /// building programs without a cluster): dp_method mgwfbp is refused.
   std::function<double(int axis, int64_t bytes, DType dtype)> all_reduce_time;
+  /// dp_method ps: data-parallel ranks per worker node (consecutive ranks share a node), the group of
+  /// BytePS' reduce and broadcast inside the node.
+  int dp_ranks_per_node = 1;
 };
 
 /// Builds every stage's program. Names and compute classes are interned into `graph`.

@@ -294,6 +294,9 @@ class ProgramBuilder {
   // Groups st.pending by the strategy's dp_method and emits one bucket per group, after the
   // backward's steps, each waiting for its last gradient (bsp: for `backward_end`).
   void EmitDpMethodGroups(StageState& st, std::vector<Step>& list, int backward_end);
+  // dp_method ps: per tensor (bucket, the step it waits for), in production order, BytePS' reduce
+  // inside the node, push and pull with the servers, broadcast inside the node.
+  void EmitPsTensors(std::vector<Step>& list, const std::vector<std::pair<Bucket, int>>& tensors);
   // The groups of one key's gradients (positions in `grads`); ready times from the compute stream.
   std::vector<GradGroup> GroupGradients(const std::vector<GradReady>& grads, const Bucket& first) const;
   // MG-WFBP's alpha and beta: the collective model's all-reduce over the bucket's axes, fitted

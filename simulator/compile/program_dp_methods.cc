@@ -52,7 +52,8 @@ std::vector<GradGroup> ProgramBuilder::GroupGradients(const std::vector<GradRead
   const DpReduction& r = s_.dp_reduction;
   switch (r.method) {
     case DpMethod::kBsp: return GroupBsp(grads);
-    case DpMethod::kWfbp: return GroupWfbp(grads);
+    case DpMethod::kWfbp:
+    case DpMethod::kPs: return GroupWfbp(grads);  // BytePS pushes each tensor as it is produced
     case DpMethod::kFusion: return GroupFusion(grads, r.fusion_threshold_bytes, r.fusion_cycle_s);
     case DpMethod::kMgWfbp: return GroupMgWfbp(grads, FitDpAlphaBeta(first, grads));
     case DpMethod::kBuckets: break;
@@ -91,12 +92,76 @@ void ProgramBuilder::EmitDpMethodGroups(StageState& st, std::vector<Step>& list,
   }
   // The data-parallel stream runs them in the order they become ready.
   std::stable_sort(out.begin(), out.end(), [](const GroupToEmit& a, const GroupToEmit& b) { return a.order < b.order; });
+  st.pending.clear();
+  if (s_.dp_reduction.method == DpMethod::kPs) {
+    std::vector<std::pair<Bucket, int>> tensors;
+    for (const GroupToEmit& e : out) tensors.emplace_back(e.bucket, e.dep);
+    return EmitPsTensors(list, tensors);
+  }
   for (const GroupToEmit& e : out) {
     int dep = e.dep;
     if (e.not_before_s > e.ready_s) dep = AddCycleWait(list, e.not_before_s - e.ready_s, dep);
     EmitBucket(st, list, e.bucket, dep);
   }
-  st.pending.clear();
+}
+
+void ProgramBuilder::EmitPsTensors(std::vector<Step>& list, const std::vector<std::pair<Bucket, int>>& tensors) {
+  const int dp = mesh_.AxisIndex("dp");
+  const int local = in_.dp_ranks_per_node;
+  const bool network = axis_sizes_[dp] > local;  // one worker node: local reduce and broadcast only
+  const AxisSpan node{local, false}, roots{local, true};
+  int64_t piece = 0;  // the stage's next piece in the servers' round-robin
+  // Each server serves its requests in order: a push and pull waits for the last one on any of
+  // its servers (the ps stream is ordered by these dependencies only, exec_graph.h InOrder).
+  const int64_t parts = s_.dp_reduction.ps_partition_bytes;
+  const int servers = s_.dp_reduction.ps_servers > 0 ? s_.dp_reduction.ps_servers : axis_sizes_[dp] / local;
+  std::vector<int> last_on_server(servers, -1);
+  // BytePS' NCCL loop serves its reduce and broadcast queues as tasks become ready: the reduces run
+  // in production order on the data-parallel stream, the broadcasts in pull order beside them (on
+  // the ps stream, one after another by dependencies), so neither waits behind the other's queue.
+  int last_broadcast = -1;
+  for (size_t k = 0; k < tensors.size(); ++k) {
+    const auto& [b, dep] = tensors[k];
+    if (b.shard_axis >= 0 || b.axes != std::vector<int>{dp})
+      throw UserError(s_.origin == "shorthand" ? "--dp-method" : s_.origin + ": dp_method",
+                      "ps reduces gradients over dp alone (dp_method ps): a sharded optimizer (ZeRO) is not "
+                      "modelled with it");
+    int last = dep;
+    const std::string name = "ps tensor " + std::to_string(k);
+    if (local > 1) {
+      Step r = CollectiveStep(CollOp::kReduce, dp, b.bytes, DType::kBf16, Phase::kBwdWeight, name + " reduce (node)");
+      r.span = node;
+      r.last_microbatch_only = true;
+      if (last >= 0) r.deps = {last};
+      last = Add(list, std::move(r));
+    }
+    if (network) {
+      Step p = CollectiveStep(CollOp::kAllReduce, dp, b.bytes, DType::kBf16, Phase::kBwdWeight, name + " push_pull");
+      p.stream = StreamKind::kPsComm;
+      p.compute_class = g_.Intern("ps push_pull");
+      p.span = roots;
+      p.ps_push_pull = true;
+      p.ps_first_piece = piece;
+      const int64_t pieces = (b.bytes + parts - 1) / parts;
+      p.last_microbatch_only = true;
+      if (last >= 0) p.deps = {last};
+      for (int64_t j = 0; j < std::min<int64_t>(pieces, servers); ++j) {
+        const int before = last_on_server[(piece + j) % servers];
+        if (before >= 0 && std::find(p.deps.begin(), p.deps.end(), before) == p.deps.end()) p.deps.push_back(before);
+      }
+      last = Add(list, std::move(p));
+      for (int64_t j = 0; j < std::min<int64_t>(pieces, servers); ++j) last_on_server[(piece + j) % servers] = last;
+      piece += pieces;
+    }
+    if (local == 1) continue;
+    Step bc = CollectiveStep(CollOp::kBroadcast, dp, b.bytes, DType::kBf16, Phase::kBwdWeight, name + " broadcast (node)");
+    bc.stream = StreamKind::kPsComm;
+    bc.span = node;
+    bc.last_microbatch_only = true;
+    bc.deps = {last};
+    if (last_broadcast >= 0) bc.deps.push_back(last_broadcast);
+    last_broadcast = Add(list, std::move(bc));
+  }
 }
 
 int ProgramBuilder::AddCycleWait(std::vector<Step>& list, double seconds, int dep) {

@@ -50,7 +50,9 @@ void Htae::BuildSuccessors() {
     for (int32_t i = task.dep_begin; i < task.dep_begin + task.dep_count; ++i) ++count[g_.deps[i]];
   }
   for (const SimGpu& gpu : g_.gpus) {
-    for (const auto& stream : gpu.streams) {
+    for (int s = 0; s < kNumStreams; ++s) {
+      if (!InOrder(static_cast<StreamKind>(s))) continue;  // ordered by dependencies alone
+      const auto& stream = gpu.streams[s];
       for (size_t i = 1; i < stream.size(); ++i) {
         ++count[stream[i - 1]];
         ++pending_[stream[i]];
@@ -68,7 +70,9 @@ void Htae::BuildSuccessors() {
     }
   }
   for (const SimGpu& gpu : g_.gpus) {
-    for (const auto& stream : gpu.streams) {
+    for (int s = 0; s < kNumStreams; ++s) {
+      if (!InOrder(static_cast<StreamKind>(s))) continue;
+      const auto& stream = gpu.streams[s];
       for (size_t i = 1; i < stream.size(); ++i) succ_[fill[stream[i - 1]]++] = stream[i];
     }
   }

@@ -135,7 +135,7 @@ std::string Htae::WhyNotDone(TaskId t) const {
   if (state_[t] == TaskState::kRunning) return "is running";
   if (state_[t] == TaskState::kReady) return "waits at the rendezvous of comm " + std::to_string(task.comm);
   for (TaskId s : g_.gpus[task.gpu].streams[static_cast<int>(task.stream)]) {
-    if (s == t) break;
+    if (s == t || !InOrder(task.stream)) break;
     if (state_[s] != TaskState::kDone) return "is queued behind " + Describe(s);
   }
   for (int32_t i = task.dep_begin; i < task.dep_begin + task.dep_count; ++i) {

@@ -8,7 +8,8 @@ namespace {
 constexpr int kCompute = static_cast<int>(StreamKind::kCompute);
 constexpr uint32_t Bit(StreamKind s) { return 1u << static_cast<int>(s); }
 constexpr uint32_t kComputeBit = Bit(StreamKind::kCompute);
-constexpr uint32_t kCommBits = Bit(StreamKind::kTpComm) | Bit(StreamKind::kDpComm) | Bit(StreamKind::kPpComm);
+constexpr uint32_t kCommBits =
+    Bit(StreamKind::kTpComm) | Bit(StreamKind::kDpComm) | Bit(StreamKind::kPpComm) | Bit(StreamKind::kPsComm);
 }  // namespace
 
 StreamClock::StreamClock(int num_gpus) : state_(num_gpus), times_(num_gpus) {}

@@ -32,7 +32,7 @@ int64_t BoundedOr(const JsonView& v, std::string_view key, int64_t max, int64_t 
 
 StrategyFlags FlagsFromJson(const JsonView& s) {
   s.RejectUnknownKeys({"tp", "pp", "dp", "ep", "mbs", "gbs", "schedule", "zero", "recompute", "sp", "pp_layers",
-                       "grad_bucket_mb", "dp_method", "fusion_threshold_mb", "fusion_cycle_ms", "fsdp", "fsdp_prefetch",
+                       "grad_bucket_mb", "dp_method", "fusion_threshold_mb", "fusion_cycle_ms", "ps_servers", "ps_colocated", "fsdp", "fsdp_prefetch",
                        "reshard_after_forward", "hsdp", "overlap_grad_reduce", "overlap_param_gather",
                        "tp_comm_overlap", "overlap_p2p", "offload_optimizer", "offload_activations", "fp8", "fp8_scaling", "main_grads", "params",
                        "reserve_gib", "fragmentation"});
@@ -68,8 +68,11 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
   f.dp_method = s.StrOr("dp_method", "");
   if (s.Has("fusion_threshold_mb")) f.fusion_threshold_mb = s.Num("fusion_threshold_mb");
   if (s.Has("fusion_cycle_ms")) f.fusion_cycle_ms = s.Num("fusion_cycle_ms");
+  if (s.Has("ps_servers")) f.ps_servers = s.Int("ps_servers");
+  if (s.Has("ps_colocated")) (s.Bool("ps_colocated") ? f.ps_colocated : f.ps_separate) = true;
   ApplyDpReductionFlags(f, DpReduction{}, {s.WhereField("dp_method"), s.WhereField("fusion_threshold_mb"),
-                                           s.WhereField("fusion_cycle_ms")});
+                                           s.WhereField("fusion_cycle_ms"), s.WhereField("ps_servers"),
+                                           s.WhereField("ps_colocated"), s.WhereField("ps_colocated")});
   f.fp8 = s.StrOr("fp8", "");
   f.fp8_scaling = s.StrOr("fp8_scaling", "");
   // Memory accounting, checked here so that an error names the case's field.
@@ -86,6 +89,29 @@ StrategyFlags FlagsFromJson(const JsonView& s) {
     CheckedFragmentation(*f.fragmentation, s.WhereField("fragmentation"));
   }
   return f;
+}
+
+// BytePS' knobs: only with method ps (given here or by the strategy file), one placement at most.
+DpReduction ApplyPsFlags(const StrategyFlags& f, DpReduction base, const DpReductionWhere& where) {
+  auto need_ps = [&](const std::string& flag) {
+    if (base.method != DpMethod::kPs)
+      throw UserError(flag, "is a knob of --dp-method ps (the BytePS parameter server), but the method is " +
+                                std::string(DpMethodName(base.method)));
+  };
+  if (f.ps_colocated && f.ps_separate)
+    throw UserError(where.ps_colocated, "contradicts " + where.ps_separate +
+                                            ": servers are either on the worker nodes or on hosts of their own");
+  if (f.ps_servers) {
+    need_ps(where.ps_servers);
+    if (*f.ps_servers < 1 || *f.ps_servers > kMaxPsServers)
+      throw UserError(where.ps_servers, "must be between 1 and " + std::to_string(kMaxPsServers) +
+                                            " server hosts, got " + std::to_string(*f.ps_servers));
+    base.ps_servers = static_cast<int>(*f.ps_servers);
+  }
+  if (f.ps_colocated) need_ps(where.ps_colocated);
+  if (f.ps_separate) need_ps(where.ps_separate);
+  if (f.ps_colocated || f.ps_separate) base.ps_colocated = f.ps_colocated;
+  return base;
 }
 
 }  // namespace
@@ -105,7 +131,7 @@ DpReduction ApplyDpReductionFlags(const StrategyFlags& f, DpReduction base, cons
   }
   if (f.fusion_cycle_ms) base.fusion_cycle_s = *f.fusion_cycle_ms / 1000;
   CheckDpReduction(base, where.threshold, where.cycle);
-  return base;
+  return ApplyPsFlags(f, base, where);
 }
 
 RunSpec RunSpecFromJson(const JsonView& v) {

@@ -44,6 +44,9 @@ struct StrategyFlags {
   std::string dp_method;              // --dp-method buckets|bsp|wfbp|fusion|mgwfbp
   std::optional<double> fusion_threshold_mb;  // --fusion-threshold-mb (Horovod: 64)
   std::optional<double> fusion_cycle_ms;      // --fusion-cycle-ms (Horovod: 5)
+  std::optional<int64_t> ps_servers;          // --ps-servers (dp_method ps; default one per worker node)
+  bool ps_colocated = false;                  // --ps-colocated: servers on the worker nodes
+  bool ps_separate = false;                   // --ps-separate-servers: servers on hosts of their own (default)
   std::string fp8;                    // --fp8 none | e4m3 | hybrid ("" = not given: none)
   std::string fp8_scaling;            // --fp8-scaling delayed | current ("" = not given: delayed)
   // Memory accounting (strategy/memory_settings.h); unset: the strategy's (file) or the defaults.
@@ -74,9 +77,11 @@ struct RunSpec {
 /// Where each data-parallel knob came from (a flag or a case's field), for messages.
 struct DpReductionWhere {
   std::string method = "--dp-method", threshold = "--fusion-threshold-mb", cycle = "--fusion-cycle-ms";
+  std::string ps_servers = "--ps-servers", ps_colocated = "--ps-colocated", ps_separate = "--ps-separate-servers";
 };
-/// `base` (a strategy file's or the defaults) with the given dp_method / fusion flags applied;
-/// UserError naming where.* for an unknown method or a knob out of range.
+/// `base` (a strategy file's or the defaults) with the given dp_method / fusion / ps flags applied;
+/// UserError naming where.* for an unknown method, a knob out of range, a ps knob without method ps
+/// or both co-location flags.
 DpReduction ApplyDpReductionFlags(const StrategyFlags& f, DpReduction base, const DpReductionWhere& where = {});
 
 /// Metrics a measurement may hold, by name: iteration_time_s, samples_per_s, tokens_per_s,

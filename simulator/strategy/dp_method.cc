@@ -10,12 +10,13 @@ namespace proteus {
 
 namespace {
 
-constexpr std::array<std::pair<DpMethod, std::string_view>, 5> kDpMethodNames = {{
+constexpr std::array<std::pair<DpMethod, std::string_view>, 6> kDpMethodNames = {{
     {DpMethod::kBuckets, "buckets"},
     {DpMethod::kBsp, "bsp"},
     {DpMethod::kWfbp, "wfbp"},
     {DpMethod::kFusion, "fusion"},
     {DpMethod::kMgWfbp, "mgwfbp"},
+    {DpMethod::kPs, "ps"},
 }};
 
 }  // namespace

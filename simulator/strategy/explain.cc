@@ -110,6 +110,10 @@ std::string ExplainStrategy(const Model& model, const Strategy& s) {
     os << "  gradient reduction: dp_method " << DpMethodName(dr.method);
     if (dr.method == DpMethod::kFusion)
       os << " (threshold " << FormatBytes(dr.fusion_threshold_bytes) << ", cycle " << dr.fusion_cycle_s * 1000 << " ms)";
+    if (dr.method == DpMethod::kPs)
+      os << " (servers: " << (dr.ps_servers > 0 ? std::to_string(dr.ps_servers) : std::string("one per worker node"))
+         << ", " << (dr.ps_colocated ? "on the worker nodes" : "hosts of their own") << "; pieces of "
+         << dr.ps_partition_bytes << " bytes)";
     os << "\n";
   }
   os << "  overlaps: param gather " << (s.overlap_param_gather ? "during the next forward" : "after the optimizer step")

@@ -258,7 +258,8 @@ std::optional<GatherUnit> ParseGatherUnit(std::string_view name) {
 
 namespace {
 
-// "dp_method", "fusion_threshold_bytes", "fusion_cycle_ms" (dp_method.h); absent: the defaults.
+// "dp_method", "fusion_threshold_bytes", "fusion_cycle_ms", "ps_servers", "ps_colocated",
+// "ps_partition_bytes" (dp_method.h); absent: the defaults.
 DpReduction ParseDpReduction(const JsonView& root) {
   DpReduction r;
   if (root.Has("dp_method")) {
@@ -270,6 +271,20 @@ DpReduction ParseDpReduction(const JsonView& root) {
   r.fusion_threshold_bytes = root.IntOr("fusion_threshold_bytes", kDefaultFusionThresholdBytes);
   if (root.Has("fusion_cycle_ms")) r.fusion_cycle_s = root.Num("fusion_cycle_ms") / 1000;
   CheckDpReduction(r, root.WhereField("fusion_threshold_bytes"), root.WhereField("fusion_cycle_ms"));
+  // BytePS' knobs: only with dp_method ps, so that a misplaced one is not silently ignored.
+  for (const char* key : {"ps_servers", "ps_colocated", "ps_partition_bytes"})
+    if (root.Has(key) && r.method != DpMethod::kPs)
+      root.FailField(key, "is a knob of dp_method ps (the BytePS parameter server), but dp_method is " +
+                              std::string(DpMethodName(r.method)));
+  if (root.Has("ps_servers")) {
+    int64_t n = root.Int("ps_servers");
+    if (n < 1 || n > kMaxPsServers)
+      root.FailField("ps_servers", "must be between 1 and " + std::to_string(kMaxPsServers) + " server hosts, got " +
+                                       std::to_string(n));
+    r.ps_servers = static_cast<int>(n);
+  }
+  r.ps_colocated = root.BoolOr("ps_colocated", false);
+  r.ps_partition_bytes = root.PositiveIntOr("ps_partition_bytes", kDefaultPsPartitionBytes);
   return r;
 }
 
@@ -279,6 +294,10 @@ void DpReductionToJson(const DpReduction& r, Json& j) {
   j["dp_method"] = std::string(DpMethodName(r.method));
   j["fusion_threshold_bytes"] = r.fusion_threshold_bytes;
   j["fusion_cycle_ms"] = r.fusion_cycle_s * 1000;
+  if (r.method != DpMethod::kPs) return;
+  if (r.ps_servers > 0) j["ps_servers"] = r.ps_servers;
+  j["ps_colocated"] = r.ps_colocated;
+  j["ps_partition_bytes"] = r.ps_partition_bytes;
 }
 
 }  // namespace
@@ -287,7 +306,7 @@ Strategy ParseStrategy(const Json& doc, const std::string& origin) {
   JsonView root(doc, origin);
   root.RequireFormat("proteus.strategy", 1);
   root.RejectUnknownKeys({"format", "mesh", "micro_batch", "global_batch", "schedule", "grad_bucket_bytes",
-                          "overlap_grad_reduce", "dp_method", "fusion_threshold_bytes", "fusion_cycle_ms", "overlap_param_gather", "tp_comm_overlap", "overlap_p2p_comm",
+                          "overlap_grad_reduce", "dp_method", "fusion_threshold_bytes", "fusion_cycle_ms", "ps_servers", "ps_colocated", "ps_partition_bytes", "overlap_param_gather", "tp_comm_overlap", "overlap_p2p_comm",
                           "offload_optimizer", "offload_activations", "weight_gather", "precision", "memory", "defaults", "nodes", "comment"});
   Strategy s;
   s.origin = origin;

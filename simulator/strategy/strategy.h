@@ -113,7 +113,8 @@ struct Strategy {
   int64_t grad_bucket_bytes = kDefaultGradBucketBytes;
   bool overlap_grad_reduce = true;    // issue each bucket as soon as its last gradient is ready
   /// Which gradients share an all-reduce (dp_method.h): `buckets` (the two fields above), bsp,
-  /// wfbp, Horovod fusion, MG-WFBP. File keys "dp_method", "fusion_threshold_bytes", "fusion_cycle_ms".
+  /// wfbp, Horovod fusion, MG-WFBP, the BytePS parameter server. File keys "dp_method",
+  /// "fusion_threshold_bytes", "fusion_cycle_ms", "ps_servers", "ps_colocated", "ps_partition_bytes".
   DpReduction dp_reduction;
   /// Distributed optimizer: all-gather the updated parameters during the next forward, each bucket
   /// before its first use, instead of after the optimizer step (Megatron-Core overlap_param_gather,

@@ -351,6 +351,15 @@ void CheckDpMethod(const Strategy& s) {
                     "is the buckets method's size; dp_method " + name + " groups gradients its own way");
   CheckDpReduction(r, s.origin == "shorthand" ? "--fusion-threshold-mb" : s.origin + ": fusion_threshold_bytes",
                    s.origin == "shorthand" ? "--fusion-cycle-ms" : s.origin + ": fusion_cycle_ms");
+  // BytePS is a data-parallel system: every GPU holds the whole model (no tensor, pipeline,
+  // context or expert split of it is described for it).
+  if (r.method != DpMethod::kPs) return;
+  for (const char* axis : {"tp", "pp", "cp"})
+    if (s.AxisSize(axis) > 1)
+      throw UserError(where, "ps (the BytePS parameter server) models data parallelism alone; " + std::string(axis) +
+                                 " must be 1, got " + std::to_string(s.AxisSize(axis)));
+  if (s.expert_parallel > 1)
+    throw UserError(where, "ps (the BytePS parameter server) models data parallelism alone; ep must be 1");
 }
 
 void CheckExpertParallel(const Strategy& s, const Model& model) {

@@ -28,13 +28,38 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInputCase{{"--dp-method", "fusion", "--fusion-cycle-ms", "-5"}, "--fusion-cycle-ms"},
                       BadInputCase{{"--dp-method", "fusion", "--fusion-cycle-ms", "nan"}, "--fusion-cycle-ms"},
                       BadInputCase{{"--dp-method", "wfbp", "--fsdp"}, "--dp-method: wfbp with sharded weights"},
-                      BadInputCase{{"--dp-method", "bsp", "--grad-bucket-mb", "50"}, "--grad-bucket-mb"}));
+                      BadInputCase{{"--dp-method", "bsp", "--grad-bucket-mb", "50"}, "--grad-bucket-mb"},
+                      // BytePS' knobs: only with --dp-method ps, at least one server, one placement.
+                      BadInputCase{{"--ps-servers", "2"}, "--ps-servers: is a knob of --dp-method ps"},
+                      BadInputCase{{"--dp-method", "wfbp", "--ps-colocated"}, "--ps-colocated: is a knob of --dp-method ps"},
+                      BadInputCase{{"--ps-separate-servers"}, "--ps-separate-servers: is a knob of --dp-method ps"},
+                      BadInputCase{{"--dp-method", "ps", "--ps-servers", "0"}, "--ps-servers: must be between 1 and"},
+                      BadInputCase{{"--dp-method", "ps", "--ps-servers", "-3"}, "--ps-servers: must be between 1 and"},
+                      BadInputCase{{"--dp-method", "ps", "--ps-colocated", "--ps-separate-servers"},
+                                   "--ps-colocated: contradicts --ps-separate-servers"},
+                      BadInputCase{{"--dp-method", "ps", "--tp", "2"}, "--dp-method: ps (the BytePS parameter server) models "
+                                                                       "data parallelism alone; tp must be 1"},
+                      BadInputCase{{"--dp-method", "ps", "--zero", "1"}, "--dp-method: ps reduces gradients over dp alone"}));
+
+// On the ddl-benchmarks cluster (8 nodes): co-located servers run one per worker node.
+class PsPlacementBadInput : public ::testing::TestWithParam<BadInputCase> {};
+
+TEST_P(PsPlacementBadInput, ExitsTwoNamingTheFlag) {
+  ExpectRefused({"simulate", "--model", "resnet50", "--cluster", "pcie-4gpu-8-10gbe", "--mbs", "64", "--dtype", "fp32"},
+                GetParam());
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, PsPlacementBadInput,
+    ::testing::Values(BadInputCase{{"--dp", "8", "--dp-method", "ps", "--ps-colocated", "--ps-servers", "3"},
+                                   "--ps-servers: 3 co-located servers on 2 worker nodes"},
+                      BadInputCase{{"--dp", "6", "--dp-method", "ps"}, "--dp-method: ps (BytePS) needs whole worker nodes"}));
 
 TEST(DpMethodCli, SuiteCaseFieldsAreCheckedByName) {
   SetLogLevel(LogLevel::kQuiet);
   auto path = (std::filesystem::temp_directory_path() / "proteus_suite_dp_method.json").string();
   WriteFileAtomic(path, R"({"format": "proteus.suite/1", "cases": [
-      {"model": "gpt2-small", "cluster": "dgx-h100-1", "strategy": {"dp": 8, "dp_method": "ps"},
+      {"model": "gpt2-small", "cluster": "dgx-h100-1", "strategy": {"dp": 8, "dp_method": "byteps"},
        "measured": {"samples_per_s": 3}}]})");
   CliRun r = RunCli({"validate", path});
   EXPECT_EQ(r.code, 2);
@@ -43,7 +68,7 @@ TEST(DpMethodCli, SuiteCaseFieldsAreCheckedByName) {
 }
 
 // The shipped suite (docs/validation.md): every case reads, and each (network, GPU count) cell has
-// the three all-reduce methods, so the order of every pair can be checked.
+// the three all-reduce methods and the parameter server, so the order of every pair can be checked.
 TEST(DpMethodCli, ShippedDdlSuiteHasEveryMethodInEveryCell) {
   const std::string name = "data/validation/ddl-resnet50.json";
   Json doc = ReadJsonFile(name);
@@ -55,7 +80,25 @@ TEST(DpMethodCli, ShippedDdlSuiteHasEveryMethodInEveryCell) {
   }
   EXPECT_EQ(cells.size(), 8u);  // 2 networks x 4, 8, 16, 32 GPUs
   for (const auto& [cell, methods] : cells)
-    EXPECT_EQ(methods, (std::set<std::string>{"bsp", "mgwfbp", "wfbp"})) << cell.first << " " << cell.second;
+    EXPECT_EQ(methods, (std::set<std::string>{"bsp", "mgwfbp", "ps", "wfbp"})) << cell.first << " " << cell.second;
+}
+
+// A suite case's ps fields read as the flags do, and are refused by name without method ps.
+TEST(DpMethodCli, SuiteCasePsFields) {
+  Json ok = ParseJson(R"({"model": "resnet50", "cluster": "pcie-4gpu-8-10gbe",
+      "strategy": {"dp": 8, "dp_method": "ps", "ps_servers": 3, "ps_colocated": false}})", "case.json");
+  RunSpec spec = RunSpecFromJson(JsonView(ok, "case.json"));
+  EXPECT_EQ(spec.flags.ps_servers, 3);
+  EXPECT_TRUE(spec.flags.ps_separate);
+  Json bad = ParseJson(R"({"model": "resnet50", "cluster": "pcie-4gpu-8-10gbe",
+      "strategy": {"dp": 8, "dp_method": "wfbp", "ps_colocated": true}})", "case.json");
+  std::string err;
+  try {
+    RunSpecFromJson(JsonView(bad, "case.json"));
+  } catch (const UserError& e) {
+    err = e.what();
+  }
+  EXPECT_NE(err.find("case.json: strategy.ps_colocated: is a knob of --dp-method ps"), std::string::npos) << err;
 }
 
 double IterationTime(const std::string& cluster, int gpus, const std::string& method) {

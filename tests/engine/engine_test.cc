@@ -46,6 +46,23 @@ TEST(Engine, TwoStreamsOverlap) {
   EXPECT_NEAR(r.times[0].exposed_s[static_cast<int>(StreamKind::kCopy)], 0.0, kTol);
 }
 
+// The parameter server's stream (dp_method ps) is ordered by dependencies alone: two requests
+// without dependencies run together (an in-order stream would end at 2 + 3 = 5), and one with a
+// dependency waits for it, not for the tasks listed before it.
+TEST(Engine, PsStreamIsOrderedByDependenciesOnly) {
+  TestGraph t(1);
+  TaskId a = t.Compute(0, 2.0, {}, "push a", StreamKind::kPsComm);
+  TaskId b = t.Compute(0, 3.0, {}, "push b", StreamKind::kPsComm);
+  TaskId c = t.Compute(0, 1.0, {a}, "push c", StreamKind::kPsComm);
+  SimResult r = Simulate(t.graph);
+  EXPECT_EQ(r.task_start_s[b], 0.0);
+  EXPECT_NEAR(r.task_start_s[c], 2.0, kTol);  // after a, beside b
+  EXPECT_NEAR(r.makespan_s, 3.0, kTol);       // max(2 + 1, 3)
+  EXPECT_NEAR(r.times[0].busy_s[static_cast<int>(StreamKind::kPsComm)], 3.0, kTol);
+  EXPECT_FALSE(InOrder(StreamKind::kPsComm));
+  EXPECT_TRUE(InOrder(StreamKind::kDpComm));
+}
+
 TEST(Engine, DependencyAcrossStreamsDelays) {
   TestGraph t(1);
   TaskId a = t.Compute(0, 2.0);
