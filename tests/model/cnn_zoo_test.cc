@@ -44,7 +44,8 @@ TEST(CnnZoo, AlexNetForwardFlopsByHand) {
       {"layers.4.conv", 256.0 * 256 * 3 * 3 * 13 * 13},  // 99,680,256
       {"head.fc1", 9216.0 * 4096}, {"head.fc2", 4096.0 * 4096}, {"head.fc3", 4096.0 * 1000}};
   double total = 0;
-  for (const auto& [path, macs] : kMacs) {
+  for (const auto& [name, macs] : kMacs) {
+    const std::string path = name;  // clang 14 cannot capture a structured binding in a lambda
     double got = -1;
     VisitOps(m.root, [&](const std::string& p, const Operator& op) {
       if (p == path) got = op.ForwardFlops();
