@@ -143,14 +143,15 @@ void ProgramBuilder::EmitPsTensors(std::vector<Step>& list, const std::vector<st
       p.ps_push_pull = true;
       p.ps_first_piece = piece;
       const int64_t pieces = (b.bytes + parts - 1) / parts;
+      const int64_t touched = std::min<int64_t>(pieces, servers);  // servers this tensor's pieces reach
       p.last_microbatch_only = true;
       if (last >= 0) p.deps = {last};
-      for (int64_t j = 0; j < std::min<int64_t>(pieces, servers); ++j) {
+      for (int64_t j = 0; j < touched; ++j) {
         const int before = last_on_server[(piece + j) % servers];
         if (before >= 0 && std::find(p.deps.begin(), p.deps.end(), before) == p.deps.end()) p.deps.push_back(before);
       }
       last = Add(list, std::move(p));
-      for (int64_t j = 0; j < std::min<int64_t>(pieces, servers); ++j) last_on_server[(piece + j) % servers] = last;
+      for (int64_t j = 0; j < touched; ++j) last_on_server[(piece + j) % servers] = last;
       piece += pieces;
     }
     if (local == 1) continue;

@@ -49,16 +49,19 @@ void Htae::BuildSuccessors() {
     pending_[t] = task.dep_count;
     for (int32_t i = task.dep_begin; i < task.dep_begin + task.dep_count; ++i) ++count[g_.deps[i]];
   }
-  for (const SimGpu& gpu : g_.gpus) {
-    for (int s = 0; s < kNumStreams; ++s) {
-      if (!InOrder(static_cast<StreamKind>(s))) continue;  // ordered by dependencies alone
-      const auto& stream = gpu.streams[s];
-      for (size_t i = 1; i < stream.size(); ++i) {
-        ++count[stream[i - 1]];
-        ++pending_[stream[i]];
+  // Each in-order stream's consecutive tasks (a stream ordered by dependencies alone adds none).
+  auto for_each_stream_edge = [&](auto&& edge) {
+    for (const SimGpu& gpu : g_.gpus)
+      for (int s = 0; s < kNumStreams; ++s) {
+        if (!InOrder(static_cast<StreamKind>(s))) continue;
+        const auto& stream = gpu.streams[s];
+        for (size_t i = 1; i < stream.size(); ++i) edge(stream[i - 1], stream[i]);
       }
-    }
-  }
+  };
+  for_each_stream_edge([&](TaskId before, TaskId after) {
+    ++count[before];
+    ++pending_[after];
+  });
   succ_begin_.assign(n + 1, 0);
   for (size_t t = 0; t < n; ++t) succ_begin_[t + 1] = succ_begin_[t] + count[t];
   succ_.resize(succ_begin_[n]);
@@ -69,13 +72,7 @@ void Htae::BuildSuccessors() {
       succ_[fill[g_.deps[i]]++] = static_cast<TaskId>(t);
     }
   }
-  for (const SimGpu& gpu : g_.gpus) {
-    for (int s = 0; s < kNumStreams; ++s) {
-      if (!InOrder(static_cast<StreamKind>(s))) continue;
-      const auto& stream = gpu.streams[s];
-      for (size_t i = 1; i < stream.size(); ++i) succ_[fill[stream[i - 1]]++] = stream[i];
-    }
-  }
+  for_each_stream_edge([&](TaskId before, TaskId after) { succ_[fill[before]++] = after; });
 }
 
 SimResult Htae::Run() {

@@ -19,6 +19,11 @@ std::vector<Dim> NormDims(const Fmap& f) {
 std::vector<Dim> EltDims(const Fmap& f) {
   return {BatchDim("b", 1), BatchDim("k", f.channels), BatchDim("oh", f.size), BatchDim("ow", f.size)};
 }
+// A pooling window of `window` pixels over `in`, to an out x out map (max, avg and adaptive pools).
+std::vector<Dim> PoolDims(const Fmap& in, int64_t out, int64_t window) {
+  return {BatchDim("b", 1),        BatchDim("k", in.channels), OpaqueDim("oh", out),      OpaqueDim("ow", out),
+          OpaqueDim("kh", window), OpaqueDim("kw", window),    ExtentDim("ih", in.size), ExtentDim("iw", in.size)};
+}
 std::vector<Dim> VecDims(const Features& f) { return {BatchDim("b", 1), BatchDim("h", f.features)}; }
 
 TensorUse MapInput(const std::string& name, const std::vector<std::string>& axes, DType dt) {
@@ -98,11 +103,7 @@ Fmap CnnBuilder::Pool(Module& m, const std::string& path, const std::string& nam
   CheckFits(path, in.size, window, pad);
   int64_t o = ConvOutSize(in.size, window, stride, pad);
   auto input = InputOf(in.name, {"b", "k", "ih", "iw"}, dt_);
-  Operator op = MakeOp(name, OpKind::kPool, dt_,
-                       {BatchDim("b", 1), BatchDim("k", in.channels), OpaqueDim("oh", o), OpaqueDim("ow", o),
-                        OpaqueDim("kh", window), OpaqueDim("kw", window), ExtentDim("ih", in.size),
-                        ExtentDim("iw", in.size)},
-                       {input, OutputOf(OutName(path), kOut, dt_)}, 0.0);
+  Operator op = MakeOp(name, OpKind::kPool, dt_, PoolDims(in, o, window), {input, OutputOf(OutName(path), kOut, dt_)}, 0.0);
   if (mode == "max") op.saved = {Keep(input), KeepAs(path + ".indices", kOut, 8)};
   op.attrs = {{"mode", mode}, {"window", std::to_string(window)}, {"stride", std::to_string(stride)},
               {"pad", std::to_string(pad)}};
@@ -117,11 +118,8 @@ Fmap CnnBuilder::AdaptiveAvgPool(Module& m, const std::string& path, const std::
   // pixels; the cost model takes ceil(in/out) (1 when upsampling a smaller map).
   int64_t window = (in.size + out - 1) / out;
   auto input = InputOf(in.name, {"b", "k", "ih", "iw"}, dt_);
-  Operator op = MakeOp(name, OpKind::kPool, dt_,
-                       {BatchDim("b", 1), BatchDim("k", in.channels), OpaqueDim("oh", out), OpaqueDim("ow", out),
-                        OpaqueDim("kh", window), OpaqueDim("kw", window), ExtentDim("ih", in.size),
-                        ExtentDim("iw", in.size)},
-                       {input, OutputOf(OutName(path), kOut, dt_)}, 0.0);
+  Operator op =
+      MakeOp(name, OpKind::kPool, dt_, PoolDims(in, out, window), {input, OutputOf(OutName(path), kOut, dt_)}, 0.0);
   op.attrs = {{"mode", "avg"}, {"window", std::to_string(window)}, {"stride", std::to_string(std::max<int64_t>(1, in.size / out))},
               {"pad", "0"}};
   m.ops.push_back(std::move(op));
